@@ -1,0 +1,131 @@
+/**
+ * The seam inside the emulator between the CPU (`vmm/emu/cpu/`: decode,
+ * execute, registers, the software TLB) and the memory model
+ * (`vmm/emu/mmu/`: guest page walk, SPTEs, memslots, faults, tracking).
+ *
+ * The CPU caches translations in its software TLB (QEMU softmmu style) and
+ * asks the {@linkcode MmuPort} only on a miss or when an entry forces the
+ * slow path. The MMU keeps the CPU coherent by calling {@linkcode CpuTlb}
+ * methods whenever a mapping loses permissions or disappears.
+ *
+ * Addresses here are JS numbers: guest-virtual addresses are the low 48 bits
+ * (the CPU checks canonical form itself), guest-physical ones are below 2^52.
+ *
+ * @module
+ */
+
+/** Access kinds. */
+export const ACCESS_READ = 0;
+/** A data write. */
+export const ACCESS_WRITE = 1;
+/** An instruction fetch. */
+export const ACCESS_EXEC = 2;
+/** One of {@linkcode ACCESS_READ}, {@linkcode ACCESS_WRITE}, {@linkcode ACCESS_EXEC}. */
+export type Access = 0 | 1 | 2;
+
+/** The paging-related CPU state the MMU needs for a guest page walk. */
+export interface PagingState {
+  cr0: number;
+  cr3: number;
+  cr4: number;
+  efer: number;
+  /** IA32_PAT (64 bits). */
+  pat: bigint;
+}
+
+/** A successful translation of one 4 KiB guest-virtual page. */
+export interface Translation {
+  /** Host storage of the 4 KiB guest page (shared: writes land in guest memory). */
+  page: Uint8Array;
+  /** Guest-physical page number. */
+  gfn: number;
+  /**
+   * Writes may go straight to `page` and be cached in the TLB. When false on
+   * a write translation, the CPU performs the write into `page` and then
+   * calls {@linkcode MmuPort.trackedWrite} (write tracking, dirty logging's
+   * first write, shadowed page tables): the slow path, never cached.
+   */
+  direct: boolean;
+}
+
+/** Why a translation did not produce a page. The CPU commits nothing of the instruction. */
+export type MmuExit =
+  /** No memslot at `gpa` (or a write to a readonly slot): complete as MMIO. */
+  | { exit: "mmio"; gpa: number }
+  /** KVM_EXIT_MEMORY_FAULT (e.g. absent mapping with memory_fault_nowait). */
+  | { exit: "memory_fault"; gpa: number; size: number; flags: readonly string[] }
+  /** KVM_RUN fails with this errno and no exit information (e.g. EFAULT). */
+  | { exit: "errno"; errno: string; gpa: number }
+  /** The guest page walk faulted (#PF): with no IDT this is a triple fault. */
+  | { exit: "guest_fault"; vector: number; gva: number }
+  /** The vCPU waits for a modelled userfaultfd handler to serve `gpa`. */
+  | { exit: "uffd_wait"; gpa: number };
+
+/** What {@linkcode MmuPort.translate} returns. */
+export type TranslateResult = Translation | MmuExit;
+
+/** Implemented by the memory model; called by the CPU. */
+export interface MmuPort {
+  /**
+   * Translate `gva` for `access` on vCPU `vcpu`: walk the guest page tables
+   * (setting A/D bits), then resolve the guest-physical page through the
+   * SPTEs, taking and fixing EPT violations (stats) as needed.
+   */
+  translate(vcpu: number, paging: PagingState, gva: number, access: Access): TranslateResult;
+  /** Called after a slow-path write of `len` bytes at `gpa` into a non-direct page. */
+  trackedWrite(vcpu: number, gpa: number, len: number): void;
+  /** The guest executed `invlpg gva` (shadow MMU drops its entry). */
+  invlpg(vcpu: number, gva: number): void;
+  /** The guest loaded CR3 (shadow MMU switches roots). */
+  newCr3(vcpu: number, cr3: number): void;
+}
+
+/** Implemented by the CPU; called by the memory model to keep TLBs coherent. */
+export interface CpuTlb {
+  /** Drop every cached translation (and count it). */
+  flushTlb(): void;
+  /** Drop cached translations of one guest-physical page, wherever mapped. */
+  flushGfn(gfn: number): void;
+}
+
+/** Why {@linkcode EmuCpu.run} returned. */
+export type CpuStop =
+  /** The instruction budget ran out; RIP is at the next instruction. */
+  | { kind: "quantum" }
+  /**
+   * `in`/`out` retired (RIP is past it). For `in`, call `completeIn(value)`
+   * before running again.
+   */
+  | { kind: "io"; port: number; size: number; isWrite: boolean; value: bigint }
+  /** `hlt` retired. */
+  | { kind: "hlt" }
+  /**
+   * MMIO access. A write retired (RIP past it, value given). A read did not:
+   * call `completeMmioRead(value)` and the next run re-executes it with that value.
+   */
+  | { kind: "mmio"; gpa: number; len: number; isWrite: boolean; value: bigint }
+  /** A translation exit other than MMIO; nothing of the instruction was committed. */
+  | { kind: "mmu"; exit: MmuExit }
+  /** Triple fault (any exception: there is no IDT). */
+  | { kind: "shutdown"; rip: bigint; reason: string }
+  /** An instruction outside the subset of `guest/ISA.md`. */
+  | { kind: "unsupported"; rip: bigint; bytes: Uint8Array };
+
+/** The CPU as the emulated VM drives it. */
+export interface EmuCpu extends CpuTlb {
+  readonly index: number;
+  /** Guest instructions retired so far. */
+  readonly instructions: number;
+  /** Run at most `budget` instructions. */
+  run(budget: number): CpuStop;
+  /** Provide the value of a pending `in`. */
+  completeIn(value: bigint): void;
+  /** Provide the value of a pending MMIO read. */
+  completeMmioRead(value: bigint): void;
+  /** Current RIP. */
+  rip(): bigint;
+  /** Read a general-purpose register by number (0 = rax … 15 = r15). */
+  gpr(n: number): bigint;
+  /** Count of TLB flushes (the vCPU `tlb_flush` stat). */
+  readonly tlbFlushes: number;
+}

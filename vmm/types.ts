@@ -1,0 +1,295 @@
+/**
+ * The backend-neutral contract: what a VM is, what a vCPU exit is, and what
+ * both backends (real KVM in `vmm/kvm/`, the emulator in `vmm/emu/`) must
+ * provide. The DSL interpreter, the library API and the tests only ever see
+ * these types.
+ *
+ * Guest addresses and sizes are `bigint` at this boundary: 64-bit values must
+ * not lose bits. Backends may use numbers internally where they can prove the
+ * range (the emulator does, for speed).
+ *
+ * @module
+ */
+
+/** Which implementation runs the VM. */
+export type BackendKind = "kvm" | "emu";
+
+/** Which x86 MMU is modelled (emu) or expected of the host (kvm). */
+export type MmuMode = "tdp" | "shadow";
+
+/** Memslot flags as the DSL names them. */
+export type MemslotFlag = "dirty_log" | "readonly" | "absent_fault" | "noncoherent_dma";
+
+/** Host backing of a memslot. */
+export type Backing = "anon" | "memfd" | "hugetlb" | "absent";
+
+/** A user memory region as declared by a script or a library caller. */
+export interface MemslotSpec {
+  /** The script's name for the slot; unique within a VM. */
+  name: string;
+  /** Guest-physical base, page aligned. */
+  gpa: bigint;
+  /** Size in bytes, page aligned, non-zero. */
+  size: bigint;
+  /** Flags set at creation. */
+  flags?: readonly MemslotFlag[];
+  /** Host backing (default `anon`). */
+  backing?: Backing;
+  /** Largest host page size of the backing, in bytes (4K, 2M or 1G). */
+  hugepage?: bigint;
+}
+
+/** A memslot as the VM currently has it (after moves and flag changes). */
+export interface MemslotInfo {
+  name: string;
+  /** KVM slot id (0 is the VMM's system region; user slots start at 1). */
+  id: number;
+  gpa: bigint;
+  size: bigint;
+  flags: readonly MemslotFlag[];
+  backing: Backing;
+  hugepage: bigint;
+}
+
+/** Capabilities the DSL knows (see `../shared/spec/dsl.md`, "Capabilities"). */
+export type CapName =
+  | "page_write_tracking"
+  | "memslot_zap_control"
+  | "memory_fault_nowait"
+  | "x86_memory_fault_exit"
+  | "dirty_log_recovery"
+  | "manual_dirty_log_protect";
+
+/** Mainline x86 quirks settable through KVM_CAP_DISABLE_QUIRKS2. */
+export type QuirkName = "slot_zap_all" | "ignore_guest_pat" | "cd_nw_cleared";
+
+/** The guest payload to boot: a built-in payload or a flat binary. */
+export type GuestSpec =
+  | {
+    kind: "payload";
+    /** Built-in payload name, e.g. `write_sweep`. */
+    name: string;
+    /** Parameters as the DSL gives them: integers, words (slot names, enums), strings. */
+    params: Readonly<Record<string, bigint | string>>;
+  }
+  | {
+    kind: "file";
+    /** The binary's bytes. */
+    bytes: Uint8Array;
+    /** Guest-physical load address. */
+    load: bigint;
+    /** Entry point (guest-physical; identity mapped in long mode). */
+    entry: bigint;
+    mode: "long" | "real";
+  };
+
+/** A virtio-GPU device whose host-visible shm region is a memslot. */
+export interface VirtioGpuSpec {
+  name: string;
+  mmio: bigint;
+  shmGpa: bigint;
+  shmSize: bigint;
+  noncoherent: boolean;
+  via: "memslot_flag" | "kvm_device";
+}
+
+/** Everything needed to build a VM. */
+export interface VmConfig {
+  /** The VM's name (for messages). */
+  name: string;
+  /** Number of vCPUs (default 1). */
+  vcpus?: number;
+  /** MMU to model (emu) or to require of the host (kvm). Default `tdp` on emu, the host's on kvm. */
+  mmu?: MmuMode;
+  /** The VMM's reserved system region (default GPA 0, 1 MiB). */
+  system?: { gpa: bigint; size: bigint };
+}
+
+/** Why a vCPU stopped, decoded once (in the backend) into this union. */
+export type VcpuExit =
+  | { reason: "done"; vcpu: number }
+  | { reason: "sync"; vcpu: number; label: string; value: bigint }
+  | { reason: "fail"; vcpu: number; message: string; value: bigint }
+  | { reason: "hlt"; vcpu: number }
+  | {
+    reason: "io";
+    vcpu: number;
+    port: number;
+    size: number;
+    isWrite: boolean;
+    /** Data written (out) or 0 (in). */
+    data: bigint;
+  }
+  | {
+    reason: "mmio";
+    vcpu: number;
+    gpa: bigint;
+    len: number;
+    isWrite: boolean;
+    data: bigint;
+  }
+  | {
+    reason: "memory_fault";
+    vcpu: number;
+    gpa: bigint;
+    len: bigint;
+    /** Decoded KVM_MEMORY_EXIT_FLAG_* names, e.g. `absent_mapping`, `private`. */
+    flags: readonly string[];
+  }
+  | { reason: "shutdown"; vcpu: number; rip: bigint }
+  | { reason: "timeout"; vcpu: number; rip: bigint }
+  | { reason: "internal_error"; vcpu: number; suberror: number; rip: bigint }
+  | { reason: "fail_entry"; vcpu: number; hardwareReason: bigint; cpu: number }
+  | { reason: "system_event"; vcpu: number; type: number };
+
+/** The exit reasons a script can name (`$exit.reason == …`). */
+export type ExitReason = VcpuExit["reason"];
+
+/** When `run` returns. */
+export type RunUntil =
+  | { kind: "done" }
+  | { kind: "sync"; label: string }
+  | { kind: "exit" };
+
+/** Options of {@linkcode Vm.run}. */
+export interface RunOptions {
+  /** Run only this vCPU (default: all). */
+  vcpu?: number;
+  /** Stop condition (default `done`: every vCPU that runs has reported `done`). */
+  until?: RunUntil;
+  /**
+   * An explicit time bound in milliseconds. When it elapses the vCPUs are
+   * stopped and `run` resolves with a `timeout` exit: not an error.
+   */
+  timeoutMs?: number;
+  /**
+   * The safety net when no `timeoutMs` is given (default 10 000 ms). When it
+   * elapses `run` rejects with a {@linkcode WatchdogError} naming vCPU and RIP.
+   */
+  watchdogMs?: number;
+  /**
+   * Labels of `sync` ucalls that have a handler: such an exit calls
+   * `onExit` and the vCPU resumes after it; `run` does not stop for it.
+   */
+  handledSyncLabels?: ReadonlySet<string>;
+  /** Whether `memory_fault` exits have a handler (`on memory_fault`). */
+  handleMemoryFault?: boolean;
+  /** The handler for handled exits; the vCPU stays paused until it settles. */
+  onExit?: (exit: VcpuExit) => void | Promise<void>;
+}
+
+/**
+ * A VM on either backend. Every method that changes KVM state throws an
+ * {@linkcode ErrnoError} (from `./errors.ts`) carrying the errno name when
+ * the (real or modelled) ioctl fails.
+ */
+export interface Vm {
+  readonly backend: BackendKind;
+  readonly name: string;
+  readonly vcpuCount: number;
+  /** The MMU in force (emu: the modelled one; kvm: the host's). */
+  readonly mmu: MmuMode;
+
+  /** Enable or set a capability (DSL names and values). */
+  enableCap(name: CapName, value: string): void;
+  /** Turn a mainline quirk on or off (KVM_CAP_DISABLE_QUIRKS2). */
+  setQuirk(name: QuirkName, on: boolean): void;
+
+  /** Create a user memslot. */
+  addMemslot(spec: MemslotSpec): MemslotInfo;
+  /** Delete a memslot (the zap policy applies). */
+  deleteMemslot(name: string): void;
+  /** Move a memslot to a new GPA (the zap policy applies). */
+  moveMemslot(name: string, gpa: bigint): void;
+  /** Add and remove flags (`dirty_log` starts/stops dirty logging). */
+  setMemslotFlags(name: string, add: readonly MemslotFlag[], remove: readonly MemslotFlag[]): void;
+  /** Make the host mapping present for a range of the slot. */
+  populate(name: string, offset?: bigint, size?: bigint): void;
+  /** The slots, sorted by GPA. */
+  memslots(): readonly MemslotInfo[];
+
+  /** Host-side 8-byte read at `offset` inside a slot. */
+  readSlot(name: string, offset: bigint): bigint;
+  /** Host-side 8-byte write at `offset` inside a slot. */
+  writeSlot(name: string, offset: bigint, value: bigint): void;
+  /** Host-side read of guest-physical memory (must be inside slots). */
+  readGuest(gpa: bigint, length: number): Uint8Array;
+
+  /**
+   * KVM_GET_DIRTY_LOG (and KVM_CLEAR_DIRTY_LOG of the same bits with
+   * `clear`). Returns the bitmap, one bit per 4 KiB page, little-endian
+   * 64-bit words as KVM lays them out.
+   */
+  getDirtyLog(name: string, clear: boolean): Uint8Array;
+
+  /** Register an external write tracker on a GPA range. */
+  track(trackerName: string, gpa: bigint, size: bigint): void;
+  /** Unregister an external write tracker. */
+  untrack(trackerName: string): void;
+
+  /** Effective memory type of a guest-physical page (emu only). */
+  memtype(gpa: bigint): { type: string; ipat: boolean };
+
+  /** Load the guest (payload or flat binary) and set up every vCPU to run it. */
+  loadGuest(guest: GuestSpec): void;
+
+  /** Run the vCPUs; see {@linkcode RunOptions}. */
+  run(options?: RunOptions): Promise<VcpuExit>;
+
+  /**
+   * Read a counter by its Linux binary-stats name (or the VMM's own names).
+   * Sum over vCPUs unless `vcpu` is given. Throws {@linkcode UnsupportedError}
+   * when this backend cannot provide it — never a silent 0.
+   */
+  stat(name: string, vcpu?: number): bigint;
+  /** The stat names this backend can provide. */
+  statNames(): readonly string[];
+
+  /** Release every fd, mapping, worker and buffer. Idempotent. */
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+/** The vCPU stats the spec names (Linux binary-stats names). */
+export const VCPU_STATS: readonly string[] = [
+  "exits",
+  "io_exits",
+  "mmio_exits",
+  "halt_exits",
+  "pf_taken",
+  "pf_fixed",
+  "pf_emulate",
+  "pf_spurious",
+  "pf_mmio_spte_created",
+  "tlb_flush",
+];
+
+/** The VM stats the spec names (Linux binary-stats names). */
+export const VM_STATS: readonly string[] = [
+  "remote_tlb_flush",
+  "mmu_shadow_zapped",
+  "mmu_pte_write",
+  "mmu_pde_zapped",
+  "mmu_flooded",
+  "mmu_unsync",
+  "pages_4k",
+  "pages_2m",
+  "pages_1g",
+  "nx_lpage_splits",
+];
+
+/** The VMM's own counters (same on both backends where measurable). */
+export const VMM_STATS: readonly string[] = [
+  "memory_fault_exits",
+  "uffd_faults",
+  "ucalls",
+  "dirty_pages",
+  "write_track_bytes",
+  "track_notifications",
+  "memslot_metadata_bytes",
+  "sptes_zapped",
+  "huge_pages_recovered",
+];
+
+/** Emulator-only counters. */
+export const EMU_ONLY_STATS: readonly string[] = ["instructions"];
