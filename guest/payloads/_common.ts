@@ -1,0 +1,177 @@
+/**
+ * Code and checks shared by the payloads: ucalls, the final halt loop, and
+ * the `slot`/`offset`/`size`/`stride` range parameters.
+ *
+ * Register conventions of every payload: r15 (the ucall slot) is never
+ * written; a ucall clobbers rax and rdx only.
+ *
+ * @module
+ */
+
+import type { Assembler } from "../assembler.ts";
+import type { GpaRange } from "../image.ts";
+import { imm, mem, qword, R, type Reg } from "../operands.ts";
+import {
+  UCALL_CMD_OFFSET,
+  UCALL_LABEL_OFFSET,
+  UCALL_MAX_LABEL,
+  UCALL_PORT,
+  UCALL_VALUE_OFFSET,
+  UcallCmd,
+} from "../ucall.ts";
+import type { ParamSpec, ResolvedParams } from "./params.ts";
+
+/** The x86 base page size. */
+export const PAGE_SIZE = 4096n;
+/** Bytes per word written or read by the sweeps. */
+export const WORD_SIZE = 8n;
+
+/**
+ * Emits a ucall: fills the slot at r15 (cmd, label GPA, value) and executes
+ * `out dx, eax` with dx = UCALL_PORT and eax = cmd. Clobbers rax and rdx.
+ *
+ * @param a the assembler
+ * @param cmd the ucall command
+ * @param label the label or message (interned in the payload image), or null
+ * @param value a register (stored first, so rax/rdx are fine too) or a signed 32-bit constant
+ */
+export function emitUcall(
+  a: Assembler,
+  cmd: number,
+  label: string | null,
+  value: Reg | bigint,
+): void {
+  if (label !== null && label.length > UCALL_MAX_LABEL) {
+    throw new RangeError(`Cannot use ucall label "${label}": longer than ${UCALL_MAX_LABEL}`);
+  }
+  // The value is stored before rax/rdx are touched, so it may live in either.
+  if (typeof value === "bigint") {
+    a.mov(qword({ base: R.r15, disp: UCALL_VALUE_OFFSET }), imm(value));
+  } else a.mov(mem({ base: R.r15, disp: UCALL_VALUE_OFFSET }), value);
+  if (label === null) a.xor(R.eax, R.eax);
+  else a.lea(R.rax, mem({ label: a.cstring(label) }));
+  a.mov(mem({ base: R.r15, disp: UCALL_LABEL_OFFSET }), R.rax);
+  a.mov(qword({ base: R.r15, disp: UCALL_CMD_OFFSET }), imm(cmd));
+  a.mov(R.eax, imm(cmd));
+  a.mov(R.edx, imm(UCALL_PORT));
+  a.out_dx_eax();
+}
+
+/**
+ * `sync "label" value`.
+ *
+ * @param a the assembler
+ * @param label the sync label
+ * @param value the register holding the value
+ */
+export function emitSync(a: Assembler, label: string, value: Reg): void {
+  emitUcall(a, UcallCmd.SYNC, label, value);
+}
+
+/**
+ * `done`, then halt forever (the host does not resume a finished vCPU; if it
+ * does, it sees `hlt` exits).
+ *
+ * @param a the assembler
+ */
+export function emitDone(a: Assembler): void {
+  emitUcall(a, UcallCmd.DONE, null, 0n);
+  emitHaltLoop(a);
+}
+
+/**
+ * `fail "message" value`, then halt forever.
+ *
+ * @param a the assembler
+ * @param message the message
+ * @param value the register holding the value, or 0
+ */
+export function emitFail(a: Assembler, message: string, value: Reg | bigint = 0n): void {
+  emitUcall(a, UcallCmd.FAIL, message, value);
+  emitHaltLoop(a);
+}
+
+function emitHaltLoop(a: Assembler): void {
+  const l = a.newLabel("halt");
+  a.label(l);
+  a.hlt();
+  a.jmp(l);
+}
+
+/** The range parameters shared by the sweeps and `touch`. */
+export const RANGE_PARAMS: Readonly<Record<"slot" | "offset" | "size", ParamSpec>> = {
+  slot: { type: "slot", required: true, doc: "the memslot to access" },
+  offset: { type: "size", default: 0n, doc: "start of the range, from the slot's base" },
+  size: { type: "size", doc: "length of the range (default: the rest of the slot)" },
+};
+
+/**
+ * The range `[slot.gpa + offset, + size)` of a payload with {@linkcode RANGE_PARAMS}.
+ *
+ * @param p resolved parameters
+ * @returns the guest-physical range
+ */
+export function rangeOf(p: ResolvedParams): GpaRange {
+  const slot = p.slot("slot");
+  const offset = p.int("offset");
+  const size = p.has("size") ? p.int("size") : slot.size - offset;
+  return { gpa: slot.gpa + offset, size };
+}
+
+/**
+ * Checks the range parameters: inside the slot, non-empty, aligned to `align`.
+ *
+ * @param payload the payload name
+ * @param p resolved parameters
+ * @param align required alignment of offset and size
+ * @returns error messages
+ */
+export function checkRange(payload: string, p: ResolvedParams, align: bigint): string[] {
+  const slot = p.slot("slot");
+  const offset = p.int("offset");
+  if (offset >= slot.size) {
+    return [`${payload}: parameter "offset" (${hex(offset)}) is outside slot "${slot.name}"`];
+  }
+  const errors: string[] = [];
+  const size = p.has("size") ? p.int("size") : slot.size - offset;
+  if (size === 0n) errors.push(`${payload}: parameter "size" must not be 0`);
+  if (offset + size > slot.size) {
+    errors.push(
+      `${payload}: range ${hex(offset)}+${
+        hex(size)
+      } ("offset"+"size") ends outside slot "${slot.name}" (size ${hex(slot.size)})`,
+    );
+  }
+  if (offset % align !== 0n) {
+    errors.push(`${payload}: parameter "offset" (${hex(offset)}) is not a multiple of ${align}`);
+  }
+  if (size % align !== 0n) {
+    errors.push(`${payload}: parameter "size" (${hex(size)}) is not a multiple of ${align}`);
+  }
+  return errors;
+}
+
+/**
+ * Checks a stride: non-zero and a multiple of the word size.
+ *
+ * @param payload the payload name
+ * @param stride the stride
+ * @returns error messages
+ */
+export function checkStride(payload: string, stride: bigint): string[] {
+  if (stride === 0n) return [`${payload}: parameter "stride" must not be 0`];
+  if (stride % WORD_SIZE !== 0n) {
+    return [`${payload}: parameter "stride" (${stride}) is not a multiple of ${WORD_SIZE}`];
+  }
+  return [];
+}
+
+/**
+ * Formats a value as `0x…` for messages.
+ *
+ * @param v the value
+ * @returns hexadecimal text
+ */
+export function hex(v: bigint): string {
+  return `0x${v.toString(16)}`;
+}

@@ -1,0 +1,192 @@
+/**
+ * Payload parameter schemas (plain data the DSL checker reads) and their
+ * resolution against the VM's memslots.
+ *
+ * @module
+ */
+
+/** The kinds of payload parameters. */
+export type ParamType = "slot" | "size" | "int" | "enum" | "device";
+
+/** One parameter of a payload. */
+export interface ParamSpec {
+  /** `slot`/`device`: a word naming a memslot/device; `size`/`int`: an integer; `enum`: one of `values`. */
+  readonly type: ParamType;
+  /** Whether the script must give it. */
+  readonly required?: boolean;
+  /** The value when absent (absent too: the payload derives it, as its doc says). */
+  readonly default?: bigint | string;
+  /** The allowed words of an `enum`. */
+  readonly values?: readonly string[];
+  /** One line for help and error messages. */
+  readonly doc: string;
+}
+
+/** A payload's parameters by name. */
+export type ParamSchema = Readonly<Record<string, ParamSpec>>;
+
+/** A memslot as payload parameters see it. */
+export interface SlotRef {
+  readonly name: string;
+  readonly gpa: bigint;
+  readonly size: bigint;
+}
+
+/**
+ * Where a `device` parameter finds the device's shared-memory memslot: a
+ * memslot named `<device>.shm` (the VMM's name for it: DSL slot names cannot
+ * contain a dot, so it never collides), `<device>_shm`, or `<device>`.
+ *
+ * @param device the device name
+ * @returns the candidate memslot names, most specific first
+ */
+export function deviceSlotNames(device: string): string[] {
+  return [`${device}.shm`, `${device}_shm`, device];
+}
+
+/** Parameters after defaults and slot lookup; getters throw on misuse (a bug, not user error). */
+export class ResolvedParams {
+  #values: ReadonlyMap<string, bigint | string | SlotRef>;
+
+  /**
+   * Wraps resolved values.
+   *
+   * @param values by parameter name
+   */
+  constructor(values: ReadonlyMap<string, bigint | string | SlotRef>) {
+    this.#values = values;
+  }
+
+  /**
+   * Whether a parameter has a value (given or defaulted).
+   *
+   * @param key the parameter
+   * @returns true when present
+   */
+  has(key: string): boolean {
+    return this.#values.has(key);
+  }
+
+  /**
+   * A `slot` or `device` parameter.
+   *
+   * @param key the parameter
+   * @returns the memslot
+   */
+  slot(key: string): SlotRef {
+    const v = this.#values.get(key);
+    if (typeof v !== "object") throw new TypeError(`Cannot read parameter "${key}" as a slot`);
+    return v;
+  }
+
+  /**
+   * A `size` or `int` parameter.
+   *
+   * @param key the parameter
+   * @param fallback the value when absent (else absent is an error)
+   * @returns the integer
+   */
+  int(key: string, fallback?: bigint): bigint {
+    const v = this.#values.get(key) ?? fallback;
+    if (typeof v !== "bigint") throw new TypeError(`Cannot read parameter "${key}" as an integer`);
+    return v;
+  }
+
+  /**
+   * An `enum` parameter.
+   *
+   * @param key the parameter
+   * @returns the word
+   */
+  word(key: string): string {
+    const v = this.#values.get(key);
+    if (typeof v !== "string") throw new TypeError(`Cannot read parameter "${key}" as a word`);
+    return v;
+  }
+}
+
+/** The result of {@linkcode resolveParams}. */
+export interface Resolution {
+  /** The resolved parameters, when there are no errors. */
+  params?: ResolvedParams;
+  /** Error messages, each naming the payload and the parameter. */
+  errors: string[];
+}
+
+/**
+ * Checks given parameters against a schema, applies defaults and looks up
+ * slot and device names.
+ *
+ * @param payload the payload name (for messages)
+ * @param schema the payload's schema
+ * @param given the parameters as the DSL gives them
+ * @param slots the VM's memslots (for a device, its shm memslot: see {@linkcode deviceSlotNames})
+ * @returns the resolved parameters or the errors
+ */
+export function resolveParams(
+  payload: string,
+  schema: ParamSchema,
+  given: Readonly<Record<string, bigint | string>>,
+  slots: readonly SlotRef[],
+): Resolution {
+  const errors: string[] = [];
+  const values = new Map<string, bigint | string | SlotRef>();
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(schema, key)) {
+      const known = Object.keys(schema);
+      errors.push(
+        `${payload}: unknown parameter "${key}"` +
+          (known.length ? ` (known: ${known.join(", ")})` : " (it takes none)"),
+      );
+    }
+  }
+  for (const [key, spec] of Object.entries(schema)) {
+    const raw = Object.hasOwn(given, key) ? given[key] : spec.default;
+    if (raw === undefined) {
+      if (spec.required) errors.push(`${payload}: parameter "${key}" is required (${spec.doc})`);
+      continue;
+    }
+    switch (spec.type) {
+      case "slot": {
+        if (typeof raw !== "string") {
+          errors.push(`${payload}: parameter "${key}" must name a memslot, not ${raw}`);
+          break;
+        }
+        const slot = slots.find((s) => s.name === raw);
+        if (!slot) errors.push(`${payload}: parameter "${key}" names no memslot "${raw}"`);
+        else values.set(key, slot);
+        break;
+      }
+      case "device": {
+        if (typeof raw !== "string") {
+          errors.push(`${payload}: parameter "${key}" must name a device, not ${raw}`);
+          break;
+        }
+        const names = deviceSlotNames(raw);
+        const slot = names.map((n) => slots.find((s) => s.name === n)).find((s) => s);
+        if (!slot) {
+          errors.push(`${payload}: parameter "${key}" names no device "${raw}" with a shm memslot`);
+        } else values.set(key, slot);
+        break;
+      }
+      case "size":
+      case "int":
+        if (typeof raw !== "bigint") {
+          errors.push(`${payload}: parameter "${key}" must be an integer, not "${raw}"`);
+        } else if (raw < 0n) {
+          errors.push(`${payload}: parameter "${key}" must not be negative (${raw})`);
+        } else values.set(key, raw);
+        break;
+      case "enum":
+        if (typeof raw !== "string" || !spec.values?.includes(raw)) {
+          errors.push(
+            `${payload}: parameter "${key}" must be one of ${spec.values?.join("|")}, not ${
+              typeof raw === "string" ? `"${raw}"` : raw
+            }`,
+          );
+        } else values.set(key, raw);
+        break;
+    }
+  }
+  return errors.length ? { errors } : { params: new ResolvedParams(values), errors };
+}
