@@ -1,0 +1,121 @@
+/**
+ * Getting a thread out of a blocking KVM_RUN. While a thread sits in a
+ * synchronous KVM_RUN, its JS timers cannot fire, so the interruption comes
+ * from the kernel: a POSIX timer (`timer_create` with SIGEV_THREAD_ID) or a
+ * `tgkill` sends SIGUSR2 to that thread, KVM_RUN returns EINTR, and the loop
+ * checks its deadline or stop flag. SIGUSR2 needs a handler (its default
+ * action kills the process; an ignored signal never interrupts): Deno's
+ * `addSignalListener` installs one process-wide, which is all we need.
+ *
+ * A signal that lands while the thread is in JS (not in KVM_RUN) is
+ * consumed without effect, so timers re-fire every millisecond after the
+ * deadline, and cross-thread stops also set `kvm_run.immediate_exit`.
+ *
+ * @module
+ */
+import { ErrnoError } from "../errors.ts";
+import { errno, libc, SYS_GETTID, SYS_TGKILL, SYS_TIMER_CREATE } from "./libc.ts";
+import { SYS_TIMER_DELETE, SYS_TIMER_SETTIME } from "./libc.ts";
+import { CLOCK_MONOTONIC, SIGEV_THREAD_ID, SIGEVENT, SIGUSR2 } from "./uapi.ts";
+
+let handlerInstalled = false;
+
+/** Install the process-wide SIGUSR2 handler once (main thread only). */
+export function installKickHandler(): void {
+  if (handlerInstalled) return;
+  Deno.addSignalListener("SIGUSR2", () => {});
+  handlerInstalled = true;
+}
+
+/** The calling thread's kernel thread id. */
+export function gettid(): number {
+  return Number(libc().syscall(BigInt(SYS_GETTID), 0n, 0n, 0n, 0n));
+}
+
+/**
+ * Send SIGUSR2 to one thread of this process.
+ *
+ * @param tid the target's kernel thread id
+ */
+export function kickThread(tid: number): void {
+  const c = libc();
+  c.syscall(BigInt(SYS_TGKILL), BigInt(c.getpid()), BigInt(tid), BigInt(SIGUSR2), 0n);
+}
+
+function addr(a: ArrayBufferView): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a as Uint8Array<ArrayBuffer>)));
+}
+
+/**
+ * A CLOCK_MONOTONIC timer that signals one thread.
+ *
+ * @example Bound a synchronous KVM_RUN to 100 ms
+ * ```ts ignore
+ * using t = new ThreadTimer(gettid());
+ * t.arm(100);
+ * vcpu.run(); // returns EINTR after 100 ms if the guest spins
+ * t.disarm();
+ * ```
+ */
+export class ThreadTimer {
+  #id = -1;
+  #spec = new BigInt64Array(4);
+
+  /** @param tid the thread the signal goes to */
+  constructor(tid: number) {
+    const sev = new Uint8Array(SIGEVENT.size);
+    const dv = new DataView(sev.buffer);
+    dv.setInt32(SIGEVENT.signo, SIGUSR2, true);
+    dv.setInt32(SIGEVENT.notify, SIGEV_THREAD_ID, true);
+    dv.setInt32(SIGEVENT.tid, tid, true);
+    const id = new Int32Array(1);
+    const r = libc().syscall(
+      BigInt(SYS_TIMER_CREATE),
+      BigInt(CLOCK_MONOTONIC),
+      addr(sev),
+      addr(id),
+      0n,
+    );
+    if (r < 0) {
+      throw new ErrnoError("timer_create", errno(), "cannot create the vCPU watchdog timer");
+    }
+    this.#id = id[0];
+  }
+
+  /**
+   * Fire after `ms`, then every millisecond until disarmed.
+   *
+   * @param ms delay in milliseconds
+   */
+  arm(ms: number): void {
+    const ns = BigInt(Math.max(1, Math.round(ms * 1e6)));
+    this.#set(1_000_000n, ns);
+  }
+
+  /** Stop the timer. */
+  disarm(): void {
+    this.#set(0n, 0n);
+  }
+
+  #set(intervalNs: bigint, valueNs: bigint): void {
+    if (this.#id < 0) return;
+    const s = this.#spec;
+    s[0] = intervalNs / 1_000_000_000n;
+    s[1] = intervalNs % 1_000_000_000n;
+    s[2] = valueNs / 1_000_000_000n;
+    s[3] = valueNs % 1_000_000_000n;
+    libc().syscall(BigInt(SYS_TIMER_SETTIME), BigInt(this.#id), 0n, addr(s), 0n);
+  }
+
+  /** Delete the timer. Idempotent. */
+  close(): void {
+    if (this.#id < 0) return;
+    libc().syscall(BigInt(SYS_TIMER_DELETE), BigInt(this.#id), 0n, 0n, 0n);
+    this.#id = -1;
+  }
+
+  /** Same as {@linkcode ThreadTimer.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * The multi-vCPU run: one Worker per vCPU, each running KVM_RUN on its own
+ * thread (see `vcpu_worker.ts`). The main thread applies RunControl to the
+ * exits the workers hand over, runs `onExit` while that vCPU waits, and
+ * stops every vCPU (flag + immediate_exit + SIGUSR2) when the run ends.
+ *
+ * @module
+ */
+import { ErrnoError, VmmError, WatchdogError } from "../errors.ts";
+import type { RunOptions, VcpuExit } from "../types.ts";
+import { DEFAULT_WATCHDOG_MS, type RunControl } from "../run_control.ts";
+import { decodeExit, type GuestReader } from "./exit_decoder.ts";
+import { kickThread } from "./kick.ts";
+import { countExit, type RunCounters } from "./run_sync.ts";
+import type { VcpuFd } from "./vcpu_fd.ts";
+import {
+  CMD,
+  CMD_RESUME,
+  CMD_STOP,
+  CMD_WAIT,
+  CTL_WORDS,
+  type InitMessage,
+  type RunMessage,
+  STOP_REQ,
+  type WorkerMessage,
+} from "./worker_protocol.ts";
+
+/** One vCPU's worker, seen from the main thread. */
+class VcpuWorker {
+  readonly index: number;
+  readonly fd: VcpuFd;
+  readonly worker: Worker;
+  readonly ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
+  tid = 0;
+  onMessage: (m: WorkerMessage) => void = () => {};
+
+  constructor(index: number, fd: VcpuFd) {
+    this.index = index;
+    this.fd = fd;
+    this.worker = new Worker(new URL("./vcpu_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.worker.onmessage = (ev: MessageEvent<WorkerMessage>) => this.onMessage(ev.data);
+    this.worker.onerror = (ev: ErrorEvent) => {
+      ev.preventDefault();
+      this.onMessage({ type: "error", message: `vCPU ${index} worker: ${ev.message}` });
+    };
+  }
+
+  answer(cmd: number): void {
+    Atomics.store(this.ctl, CMD, cmd);
+    Atomics.notify(this.ctl, CMD);
+  }
+
+  /** Stop the vCPU wherever it is: in KVM_RUN, about to enter it, or waiting for an answer. */
+  requestStop(): void {
+    Atomics.store(this.ctl, STOP_REQ, 1);
+    this.fd.setImmediateExit(true);
+    this.answer(CMD_STOP);
+    if (this.tid) kickThread(this.tid);
+  }
+}
+
+/** Where the system region is, for the workers' ucall decoding. */
+export interface SystemRegion {
+  gpa: bigint;
+  size: number;
+  addr: bigint;
+}
+
+/**
+ * The workers of one VM, created on the first run.
+ */
+export class WorkerPool {
+  #workers: VcpuWorker[] = [];
+  #counters = new Float64Array(new SharedArrayBuffer(8 * 64));
+  #running = false;
+  #abort: ((e: unknown) => void) | undefined;
+
+  /** Whether a run is in progress. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Ucalls the workers continued by themselves (not seen by the main thread). */
+  workerUcalls(): number {
+    let n = 0;
+    for (let i = 0; i < this.#workers.length; i++) n += this.#counters[i];
+    return n;
+  }
+
+  /**
+   * Start one worker per vCPU (once).
+   *
+   * @param vcpus the main thread's vCPU fds
+   * @param sys the system region
+   */
+  async start(vcpus: readonly VcpuFd[], sys: SystemRegion): Promise<void> {
+    if (this.#workers.length) return;
+    if (vcpus.length > this.#counters.length) {
+      this.#counters = new Float64Array(new SharedArrayBuffer(8 * vcpus.length));
+    }
+    const ready = vcpus.map((fd, index) => {
+      const w = new VcpuWorker(index, fd);
+      this.#workers.push(w);
+      return new Promise<void>((resolve, reject) => {
+        w.onMessage = (m) => {
+          if (m.type === "ready") {
+            w.tid = m.tid;
+            resolve();
+          } else reject(new VmmError(`vCPU ${index} worker failed to start: ${JSON.stringify(m)}`));
+        };
+      });
+    });
+    this.#workers.forEach((w, index) => {
+      const init: InitMessage = {
+        type: "init",
+        index,
+        fd: w.fd.fd,
+        runAddr: w.fd.runAddress,
+        mmapSize: w.fd.mmapSize,
+        sysGpa: sys.gpa,
+        sysSize: sys.size,
+        sysAddr: sys.addr,
+        ctl: w.ctl.buffer as SharedArrayBuffer,
+        counters: this.#counters.buffer as SharedArrayBuffer,
+      };
+      w.worker.postMessage(init);
+    });
+    await Promise.all(ready);
+  }
+
+  /**
+   * Run `vcpus` in parallel until the policy stops the run.
+   *
+   * @param vcpus the vCPUs taking part
+   * @param ucallSlots each vCPU's ucall slot
+   * @param mem guest memory (for ucalls the workers cannot decode)
+   * @param options the run's options
+   * @param rc the run's policy
+   * @param counters the VM's counters
+   * @param parked receives vCPUs that reported `done`
+   * @returns the exit that ended the run
+   */
+  run(
+    vcpus: readonly number[],
+    ucallSlots: readonly bigint[],
+    mem: GuestReader,
+    options: RunOptions,
+    rc: RunControl,
+    counters: RunCounters,
+    parked: Set<number>,
+  ): Promise<VcpuExit> {
+    const bounded = options.timeoutMs !== undefined;
+    const ms = options.timeoutMs ?? options.watchdogMs ?? DEFAULT_WATCHDOG_MS;
+    const active = new Set(vcpus);
+    let stopping = false;
+    let outcome: { exit: VcpuExit } | { error: unknown } | { timedOut: number } | undefined;
+    this.#running = true;
+    return new Promise<VcpuExit>((resolve, reject) => {
+      this.#abort = (e) => {
+        clearTimeout(timer);
+        reject(e);
+      };
+      const stopAll = () => {
+        stopping = true;
+        for (const i of active) this.#workers[i].requestStop();
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        this.#running = false;
+        this.#abort = undefined;
+        for (const w of this.#workers) w.onMessage = () => {};
+        if (outcome === undefined) return reject(new VmmError("run ended without an exit"));
+        if ("exit" in outcome) return resolve(outcome.exit);
+        if ("error" in outcome) return reject(outcome.error);
+        const v = outcome.timedOut;
+        let rip = 0n;
+        try {
+          rip = this.#workers[v].fd.rip();
+        } catch { /* keep 0 */ }
+        if (bounded) resolve({ reason: "timeout", vcpu: v, rip });
+        else reject(new WatchdogError(v, rip, ms));
+      };
+      const timer = setTimeout(() => {
+        if (stopping) return;
+        outcome = { timedOut: Math.min(...active) };
+        stopAll();
+      }, ms);
+      const onExit = async (w: VcpuWorker, exit: VcpuExit) => {
+        countExit(counters, exit);
+        if (stopping) {
+          if (exit.reason === "done") parked.add(w.index);
+          return w.answer(CMD_STOP);
+        }
+        const action = rc.classify(exit);
+        if (action === "continue") return w.answer(CMD_RESUME);
+        if (action === "handle") {
+          try {
+            await options.onExit?.(exit);
+          } catch (e) {
+            if (!stopping) {
+              outcome = { error: e };
+              stopAll();
+            }
+          }
+          return w.answer(stopping ? CMD_STOP : CMD_RESUME);
+        }
+        if (exit.reason === "done") parked.add(w.index);
+        if (action === "stop") {
+          outcome = { exit };
+          stopAll();
+        }
+        w.answer(CMD_STOP);
+      };
+      for (const i of vcpus) {
+        const w = this.#workers[i];
+        w.onMessage = (m) => {
+          switch (m.type) {
+            case "exit":
+              void onExit(w, m.exit);
+              break;
+            case "raw":
+              try {
+                void onExit(w, decodeExit(i, 0, w.fd, ucallSlots[i], mem));
+              } catch (e) {
+                outcome ??= { error: e };
+                stopAll();
+                w.answer(CMD_STOP);
+              }
+              break;
+            case "stopped":
+              active.delete(i);
+              if (active.size === 0) finish();
+              break;
+            case "error":
+              if (!stopping || outcome === undefined || "timedOut" in outcome) {
+                outcome = {
+                  error: m.operation
+                    ? new ErrnoError(m.operation, m.errnoValue ?? 0, m.hint ?? "")
+                    : new VmmError(m.message),
+                };
+              }
+              active.delete(i);
+              stopAll();
+              if (active.size === 0) finish();
+              break;
+          }
+        };
+        Atomics.store(w.ctl, STOP_REQ, 0);
+        Atomics.store(w.ctl, CMD, CMD_WAIT);
+        w.fd.setImmediateExit(false);
+        const msg: RunMessage = {
+          type: "run",
+          until: options.until ?? { kind: "done" },
+          handledSyncLabels: [...(options.handledSyncLabels ?? [])],
+          ucallSlot: ucallSlots[i],
+        };
+        w.worker.postMessage(msg);
+      }
+    });
+  }
+
+  /**
+   * Stop and terminate every worker (a worker inside KVM_RUN is kicked out
+   * first). A run in progress rejects; `running` stays true so that the VM
+   * keeps the memory a worker might still touch.
+   */
+  close(): void {
+    for (const w of this.#workers) {
+      w.requestStop();
+      w.worker.terminate();
+    }
+    this.#workers = [];
+    this.#abort?.(new VmmError("the VM was closed while it was running"));
+    this.#abort = undefined;
+  }
+}

@@ -1,0 +1,328 @@
+/**
+ * The KVM userspace ABI for x86-64: every ioctl number, capability number,
+ * exit reason, flag, quirk bit and struct layout the backend uses. No other
+ * file holds a magic number or offset.
+ *
+ * Sources: `include/uapi/linux/kvm.h` and `arch/x86/include/uapi/asm/kvm.h`
+ * (checked against `../shared/reference/kvm-uapi.md`, section D, by
+ * `tests/kvm_uapi_test.ts`).
+ *
+ * @module
+ */
+
+/** The ioctl type byte of KVM. */
+export const KVMIO = 0xae;
+
+const IOC_NONE = 0;
+const IOC_WRITE = 1;
+const IOC_READ = 2;
+
+function ioc(dir: number, type: number, nr: number, size: number): number {
+  // dir<<30 would overflow into the sign bit of a 32-bit int: use arithmetic.
+  return dir * 2 ** 30 + size * 2 ** 16 + type * 2 ** 8 + nr;
+}
+
+/** `_IO(type, nr)`: an ioctl without a struct argument. */
+export function io(type: number, nr: number): number {
+  return ioc(IOC_NONE, type, nr, 0);
+}
+/** `_IOR(type, nr, size)`: the kernel writes a struct of `size` bytes. */
+export function ior(type: number, nr: number, size: number): number {
+  return ioc(IOC_READ, type, nr, size);
+}
+/** `_IOW(type, nr, size)`: the kernel reads a struct of `size` bytes. */
+export function iow(type: number, nr: number, size: number): number {
+  return ioc(IOC_WRITE, type, nr, size);
+}
+/** `_IOWR(type, nr, size)`: both directions. */
+export function iowr(type: number, nr: number, size: number): number {
+  return ioc(IOC_READ | IOC_WRITE, type, nr, size);
+}
+
+/** Struct sizes in bytes. */
+export const SIZEOF = {
+  kvm_run: 2352,
+  kvm_regs: 144,
+  kvm_sregs: 312,
+  kvm_segment: 24,
+  kvm_dtable: 16,
+  kvm_userspace_memory_region: 32,
+  kvm_dirty_log: 16,
+  kvm_clear_dirty_log: 24,
+  kvm_enable_cap: 104,
+  kvm_cpuid2: 8,
+  kvm_cpuid_entry2: 40,
+  kvm_msrs: 8,
+  kvm_msr_entry: 16,
+  kvm_stats_header: 24,
+  kvm_stats_desc: 16,
+  u64: 8,
+} as const;
+
+/** ioctl numbers by name (the name is what errors report). */
+export const IOCTL = {
+  // /dev/kvm
+  KVM_GET_API_VERSION: io(KVMIO, 0x00),
+  KVM_CREATE_VM: io(KVMIO, 0x01),
+  KVM_CHECK_EXTENSION: io(KVMIO, 0x03),
+  KVM_GET_VCPU_MMAP_SIZE: io(KVMIO, 0x04),
+  KVM_GET_SUPPORTED_CPUID: iowr(KVMIO, 0x05, SIZEOF.kvm_cpuid2),
+  // VM fd
+  KVM_CREATE_VCPU: io(KVMIO, 0x41),
+  KVM_GET_DIRTY_LOG: iow(KVMIO, 0x42, SIZEOF.kvm_dirty_log),
+  KVM_SET_USER_MEMORY_REGION: iow(KVMIO, 0x46, SIZEOF.kvm_userspace_memory_region),
+  KVM_SET_TSS_ADDR: io(KVMIO, 0x47),
+  KVM_SET_IDENTITY_MAP_ADDR: iow(KVMIO, 0x48, SIZEOF.u64),
+  KVM_ENABLE_CAP: iow(KVMIO, 0xa3, SIZEOF.kvm_enable_cap),
+  KVM_CLEAR_DIRTY_LOG: iowr(KVMIO, 0xc0, SIZEOF.kvm_clear_dirty_log),
+  KVM_GET_STATS_FD: io(KVMIO, 0xce),
+  // vCPU fd
+  KVM_RUN: io(KVMIO, 0x80),
+  KVM_GET_REGS: ior(KVMIO, 0x81, SIZEOF.kvm_regs),
+  KVM_SET_REGS: iow(KVMIO, 0x82, SIZEOF.kvm_regs),
+  KVM_GET_SREGS: ior(KVMIO, 0x83, SIZEOF.kvm_sregs),
+  KVM_SET_SREGS: iow(KVMIO, 0x84, SIZEOF.kvm_sregs),
+  KVM_GET_MSRS: iowr(KVMIO, 0x88, SIZEOF.kvm_msrs),
+  KVM_SET_MSRS: iow(KVMIO, 0x89, SIZEOF.kvm_msrs),
+  KVM_SET_CPUID2: iow(KVMIO, 0x90, SIZEOF.kvm_cpuid2),
+} as const;
+
+/** The name of an ioctl. */
+export type IoctlName = keyof typeof IOCTL;
+
+/** The only API version this backend speaks (stable since Linux 2.6.22). */
+export const KVM_API_VERSION = 12;
+
+/** Mainline capability numbers (never a proposal's number: see dsl.md). */
+export const CAP = {
+  NR_MEMSLOTS: 10,
+  READONLY_MEM: 81,
+  DISABLE_QUIRKS: 116,
+  MANUAL_DIRTY_LOG_PROTECT2: 168,
+  DIRTY_LOG_RING: 192,
+  BINARY_STATS_FD: 203,
+  DISABLE_QUIRKS2: 213,
+  USER_MEMORY2: 231,
+  MEMORY_FAULT_INFO: 232,
+  GUEST_MEMFD: 234,
+  VM_TYPES: 235,
+} as const;
+
+/**
+ * Capability numbers that proposals claimed but that mean something else in
+ * mainline (184 = LAST_CPU, 228 = ARM_EAGER_SPLIT_CHUNK_SIZE, 236 =
+ * PRE_FAULT_MEMORY, 239/240/243 = other caps or KVM Userfault revisions).
+ * The backend must never put these in an ENABLE_CAP or CHECK_EXTENSION.
+ */
+export const PROPOSAL_CAP_NUMBERS: readonly number[] = [184, 228, 236, 239, 240, 243];
+
+/** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 argument bits. */
+export const MANUAL_PROTECT_ENABLE = 1;
+/** Dirty bitmaps start all-set when logging is enabled (we do not use it). */
+export const MANUAL_PROTECT_INITIALLY_SET = 2;
+
+/** KVM_X86_QUIRK_* bits (KVM_CAP_DISABLE_QUIRKS2). */
+export const QUIRK = {
+  LINT0_REENABLED: 0x1,
+  CD_NW_CLEARED: 0x2,
+  LAPIC_MMIO_HOLE: 0x4,
+  OUT_7E_INC_RIP: 0x8,
+  MISC_ENABLE_NO_MWAIT: 0x10,
+  FIX_HYPERCALL_INSN: 0x20,
+  MWAIT_NEVER_UD_FAULTS: 0x40,
+  SLOT_ZAP_ALL: 0x80,
+  STUFF_FEATURE_MSRS: 0x100,
+  IGNORE_GUEST_PAT: 0x200,
+} as const;
+
+/** Memslot flags (`kvm_userspace_memory_region.flags`). */
+export const MEM = {
+  LOG_DIRTY_PAGES: 1,
+  READONLY: 2,
+  GUEST_MEMFD: 4,
+} as const;
+
+/** KVM_EXIT_* reasons (`kvm_run.exit_reason`). */
+export const EXIT = {
+  UNKNOWN: 0,
+  EXCEPTION: 1,
+  IO: 2,
+  HYPERCALL: 3,
+  DEBUG: 4,
+  HLT: 5,
+  MMIO: 6,
+  IRQ_WINDOW_OPEN: 7,
+  SHUTDOWN: 8,
+  FAIL_ENTRY: 9,
+  INTR: 10,
+  NMI: 16,
+  INTERNAL_ERROR: 17,
+  SYSTEM_EVENT: 24,
+  X86_RDMSR: 29,
+  X86_WRMSR: 30,
+  DIRTY_RING_FULL: 31,
+  X86_BUS_LOCK: 33,
+  NOTIFY: 37,
+  MEMORY_FAULT: 39,
+} as const;
+
+/** `kvm_run.io.direction`. */
+export const KVM_EXIT_IO_IN = 0;
+/** `kvm_run.io.direction` for `out`. */
+export const KVM_EXIT_IO_OUT = 1;
+
+/** KVM_MEMORY_EXIT_FLAG_* (memory_fault.flags) by bit. */
+export const MEMORY_EXIT_FLAG_PRIVATE = 1n << 3n;
+
+/** `struct kvm_run` offsets. */
+export const RUN = {
+  request_interrupt_window: 0,
+  immediate_exit: 1,
+  exit_reason: 8,
+  flags: 14,
+  // The exit union starts at 32.
+  io_direction: 32,
+  io_size: 33,
+  io_port: 34,
+  io_count: 36,
+  io_data_offset: 40,
+  mmio_phys_addr: 32,
+  mmio_data: 40,
+  mmio_len: 48,
+  mmio_is_write: 52,
+  fail_entry_reason: 32,
+  fail_entry_cpu: 40,
+  internal_suberror: 32,
+  internal_ndata: 36,
+  internal_data: 40,
+  system_event_type: 32,
+  memory_fault_flags: 32,
+  memory_fault_gpa: 40,
+  memory_fault_size: 48,
+} as const;
+
+/** `struct kvm_regs` offsets: the 16 GPRs in this order at 8-byte steps, then rip, rflags. */
+export const REGS_ORDER = [
+  "rax",
+  "rbx",
+  "rcx",
+  "rdx",
+  "rsi",
+  "rdi",
+  "rsp",
+  "rbp",
+  "r8",
+  "r9",
+  "r10",
+  "r11",
+  "r12",
+  "r13",
+  "r14",
+  "r15",
+] as const;
+/** `kvm_regs.rip`. */
+export const REGS_RIP = 128;
+/** `kvm_regs.rflags`. */
+export const REGS_RFLAGS = 136;
+
+/** `struct kvm_segment` field offsets. */
+export const SEG = {
+  base: 0,
+  limit: 8,
+  selector: 12,
+  type: 14,
+  present: 15,
+  dpl: 16,
+  db: 17,
+  s: 18,
+  l: 19,
+  g: 20,
+  avl: 21,
+  unusable: 22,
+} as const;
+
+/** `struct kvm_sregs` offsets. */
+export const SREGS = {
+  cs: 0,
+  ds: 24,
+  es: 48,
+  fs: 72,
+  gs: 96,
+  ss: 120,
+  tr: 144,
+  ldt: 168,
+  gdt: 192,
+  idt: 208,
+  cr0: 224,
+  cr2: 232,
+  cr3: 240,
+  cr4: 248,
+  cr8: 256,
+  efer: 264,
+  apic_base: 272,
+} as const;
+/** `struct kvm_dtable`: base u64 @0, limit u16 @8. */
+export const DTABLE_LIMIT = 8;
+
+/** `struct kvm_userspace_memory_region`. */
+export const REGION = {
+  slot: 0,
+  flags: 4,
+  guest_phys_addr: 8,
+  memory_size: 16,
+  userspace_addr: 24,
+};
+/** `struct kvm_dirty_log`: slot u32 @0, bitmap pointer @8. */
+export const DIRTY_LOG = { slot: 0, bitmap: 8 } as const;
+/** `struct kvm_clear_dirty_log`. */
+export const CLEAR_DIRTY_LOG = { slot: 0, num_pages: 4, first_page: 8, bitmap: 16 } as const;
+/** `struct kvm_enable_cap`: cap u32 @0, flags u32 @4, args[4] u64 @8. */
+export const ENABLE_CAP = { cap: 0, flags: 4, args: 8 } as const;
+/** `struct kvm_cpuid2` header and `kvm_cpuid_entry2` fields. */
+export const CPUID = {
+  nent: 0,
+  entries: 8,
+  function: 0,
+  index: 4,
+  flags: 8,
+  eax: 12,
+  ebx: 16,
+  ecx: 20,
+  edx: 24,
+} as const;
+/** `struct kvm_msrs` header (nmsrs u32) and `kvm_msr_entry` (index u32 @0, data u64 @8). */
+export const MSRS = { nmsrs: 0, entries: 8, index: 0, data: 8 } as const;
+
+/** `struct kvm_stats_header` offsets. */
+export const STATS_HEADER = {
+  flags: 0,
+  name_size: 4,
+  num_desc: 8,
+  id_offset: 12,
+  desc_offset: 16,
+  data_offset: 20,
+} as const;
+/** `struct kvm_stats_desc` offsets (the name follows at 16, `name_size` bytes). */
+export const STATS_DESC = { flags: 0, exponent: 4, size: 6, offset: 8, bucket_size: 12, name: 16 };
+/** KVM_STATS_TYPE_* (`flags & 0xf`). */
+export const STATS_TYPE_MASK = 0xf;
+
+/** MSR numbers. */
+export const MSR_IA32_PAT = 0x277;
+
+/** CPUID leaf 0x80000001 EDX bit 26: 1 GiB pages (pdpe1gb). */
+export const CPUID_EXT_FEATURES = 0x8000_0001;
+/** The pdpe1gb bit in leaf 0x80000001 EDX. */
+export const CPUID_PDPE1GB_BIT = 26;
+
+/** KVM_SYSTEM_EVENT_* types. */
+export const SYSTEM_EVENT = { SHUTDOWN: 1, RESET: 2, CRASH: 3, WAKEUP: 4, SUSPEND: 5 } as const;
+
+/** struct sigevent (64 B): signo i32 @8, notify i32 @12, thread id i32 @16. */
+export const SIGEVENT = { size: 64, signo: 8, notify: 12, tid: 16 } as const;
+/** SIGEV_THREAD_ID: deliver the timer's signal to one thread. */
+export const SIGEV_THREAD_ID = 4;
+/** CLOCK_MONOTONIC. */
+export const CLOCK_MONOTONIC = 1;
+/** SIGUSR2, the signal that kicks a vCPU out of KVM_RUN. */
+export const SIGUSR2 = 12;

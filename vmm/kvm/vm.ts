@@ -1,0 +1,510 @@
+/**
+ * `KvmVm`: the {@linkcode Vm} contract on a real `/dev/kvm`.
+ *
+ * Construction order (one place, as Firecracker's builder): open /dev/kvm →
+ * KVM_CREATE_VM → TSS (Intel) → system region at slot 0 → vCPUs (CPUID from
+ * KVM_GET_SUPPORTED_CPUID) → stats fds. Every resource goes on a release
+ * list as soon as it exists, so a failure halfway releases what was made.
+ *
+ * @module
+ */
+import { buildBootImage } from "../../guest/boot.ts";
+import type { BootImage } from "../../guest/image.ts";
+import { UnsupportedError, VmmError } from "../errors.ts";
+import { RunControl } from "../run_control.ts";
+import type {
+  BackendKind,
+  CapName,
+  GuestSpec,
+  MemslotFlag,
+  MemslotInfo,
+  MemslotSpec,
+  MmuMode,
+  QuirkName,
+  RunOptions,
+  VcpuExit,
+  Vm,
+  VmConfig,
+} from "../types.ts";
+import { CapState, hostWriteTracking } from "./caps.ts";
+import { GuestMemory } from "./guest_memory.ts";
+import { hostMmu } from "./host.ts";
+import type { IoctlLogEntry } from "./ioctl.ts";
+import { gettid, installKickHandler, ThreadTimer } from "./kick.ts";
+import { populateBacking } from "./memory.ts";
+import { encodeRegs, encodeSregs } from "./regs.ts";
+import { WorkerPool } from "./run_workers.ts";
+import { type RunCounters, runSync } from "./run_sync.ts";
+import { SlotTable } from "./slots.ts";
+import { StatsReader } from "./stats.ts";
+import { KvmSystem } from "./system.ts";
+import { CPUID_EXT_FEATURES, CPUID_PDPE1GB_BIT, MSR_IA32_PAT } from "./uapi.ts";
+import type { VcpuFd } from "./vcpu_fd.ts";
+import type { VmFd } from "./vm_fd.ts";
+import { VmmStats } from "./vmm_stats.ts";
+
+/** Where KVM_SET_TSS_ADDR puts its three pages on Intel (as QEMU does). */
+const TSS_ADDR = 0xfffb_d000n;
+const MIB = 1024n * 1024n;
+const PAGE = 4096n;
+
+/** Builds a boot image for a guest spec (guest/boot.ts's `buildBootImage` by default). */
+export type ImageBuilder = (args: {
+  guest: GuestSpec;
+  slots: readonly MemslotInfo[];
+  vcpus: number;
+  system: { gpa: bigint; size: bigint };
+  allow1G: boolean;
+}) => BootImage;
+
+let imageBuilder: ImageBuilder = buildBootImage;
+
+/**
+ * Replace the function `loadGuest` uses to build boot images (default:
+ * `buildBootImage` from `guest/boot.ts`).
+ *
+ * @param b the builder
+ */
+export function setImageBuilder(b: ImageBuilder): void {
+  imageBuilder = b;
+}
+
+/**
+ * A VM on real KVM.
+ *
+ * @example Boot a guest that reports `done`
+ * ```ts ignore
+ * using vm = new KvmVm({ name: "demo" });
+ * vm.loadImage(image); // a BootImage whose code does `out 0x1000, eax` with eax = 1
+ * const exit = await vm.run({ until: { kind: "done" } });
+ * console.assert(exit.reason === "done");
+ * ```
+ */
+export class KvmVm implements Vm {
+  readonly backend: BackendKind = "kvm";
+  readonly name: string;
+  readonly vcpuCount: number;
+  readonly mmu: MmuMode;
+  /** Every ioctl issued for this VM except KVM_RUN and register access (names, cap numbers, slots). */
+  readonly ioctlLog: IoctlLogEntry[] = [];
+  /** Whether the host's CPUID offers 1 GiB pages (leaf 0x80000001 EDX.pdpe1gb). */
+  readonly allow1G: boolean;
+  /** The system region. */
+  readonly system: { gpa: bigint; size: bigint };
+
+  #release: (() => void)[] = [];
+  #closed = false;
+  #sys!: KvmSystem;
+  #vm!: VmFd;
+  #vcpus: VcpuFd[] = [];
+  #caps!: CapState;
+  #slots!: SlotTable;
+  #mem!: GuestMemory;
+  #stats!: VmmStats;
+  #timer: ThreadTimer | undefined;
+  #pool = new WorkerPool();
+  #ucallSlots: bigint[] = [];
+  #parked = new Set<number>();
+  #loaded = false;
+  #running = false;
+  #counters: RunCounters = { ucalls: 0, memoryFaultExits: 0 };
+  #dirtyPages = 0n;
+
+  /**
+   * Create the VM with its system region and vCPUs.
+   *
+   * @param config name, vCPU count, MMU expectation, system region
+   * @param devicePath the KVM device (default `/dev/kvm`)
+   * @throws {BackendUnavailableError} when /dev/kvm cannot be used
+   */
+  constructor(config: VmConfig, devicePath = "/dev/kvm") {
+    this.name = config.name;
+    this.vcpuCount = config.vcpus ?? 1;
+    this.system = config.system ?? { gpa: 0n, size: MIB };
+    const host = hostMmu();
+    this.mmu = host.mode;
+    if (config.mmu !== undefined && config.mmu !== host.mode) {
+      throw new UnsupportedError(
+        `mmu ${config.mmu}: this host's KVM uses ${host.mode} paging (${host.source})`,
+      );
+    }
+    if (this.vcpuCount < 1 || this.vcpuCount > 64) {
+      throw new RangeError(`vcpus must be 1..64, got ${this.vcpuCount}`);
+    }
+    try {
+      this.#sys = KvmSystem.open(devicePath, this.ioctlLog);
+      this.#release.push(() => this.#sys.close());
+      this.#vm = this.#sys.createVm();
+      this.#release.push(() => this.#vm.close());
+      this.#caps = new CapState(this.#vm);
+      if (isIntelHost()) this.#vm.setTssAddr(TSS_ADDR);
+      this.#slots = new SlotTable(this.#vm, () => this.#refreshRanges());
+      // Closing from a handler while workers run: a worker may still read
+      // guest memory or kvm_run once before it stops, so keep the mappings
+      // (a leak in that rare case, never a crash).
+      this.#release.push(() => this.#slots.releaseAll(this.#pool.running));
+      const sysSlot = this.#slots.addSystem(this.system.gpa, this.system.size);
+      this.#mem = new GuestMemory({
+        gpa: sysSlot.gpa,
+        size: sysSlot.size,
+        ptr: sysSlot.mapping.ptr,
+      });
+      this.#refreshRanges();
+      const cpuid = this.#sys.supportedCpuid();
+      const ext = cpuid.entries.find((e) => e.function === CPUID_EXT_FEATURES);
+      this.allow1G = ext !== undefined && ((ext.edx >>> CPUID_PDPE1GB_BIT) & 1) === 1;
+      const mmapSize = this.#sys.vcpuMmapSize();
+      const vcpuStats: StatsReader[] = [];
+      for (let i = 0; i < this.vcpuCount; i++) {
+        const v = this.#vm.createVcpu(i, mmapSize);
+        this.#vcpus.push(v);
+        this.#release.push(() => this.#pool.running ? v.closeKeepingRunPage() : v.close());
+        v.setCpuid2(cpuid.raw);
+        const s = new StatsReader(v.statsFd());
+        this.#release.push(() => s.close());
+        vcpuStats.push(s);
+      }
+      const vmStats = new StatsReader(this.#vm.statsFd());
+      this.#release.push(() => vmStats.close());
+      this.#stats = new VmmStats(vmStats, vcpuStats);
+      this.#release.push(() => this.#pool.close());
+      installKickHandler();
+      if (this.vcpuCount === 1) {
+        const t = new ThreadTimer(gettid());
+        this.#timer = t;
+        this.#release.push(() => t.close());
+      }
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  #refreshRanges(): void {
+    this.#mem?.setRanges(
+      this.#slots.all().map((s) => ({ gpa: s.gpa, size: s.size, ptr: s.mapping.ptr })),
+    );
+  }
+
+  #open(): void {
+    if (this.#closed) throw new VmmError(`VM "${this.name}" is closed`);
+  }
+
+  /** Enable or set a DSL capability (see `caps.ts` for what each maps to). */
+  enableCap(name: CapName, value: string): void {
+    this.#open();
+    this.#caps.enable(name, value);
+  }
+
+  /** Turn a quirk on or off (KVM_CAP_DISABLE_QUIRKS2; `on` after `off` is an error). */
+  setQuirk(name: QuirkName, on: boolean): void {
+    this.#open();
+    this.#caps.setQuirk(name, on);
+  }
+
+  /** Create a user memslot (ids from 1; slot 0 is the system region). */
+  addMemslot(spec: MemslotSpec): MemslotInfo {
+    this.#open();
+    const s = this.#slots.add(spec);
+    return this.#slots.infos().find((i) => i.name === s.name)!;
+  }
+
+  /** Delete a memslot (KVM_SET_USER_MEMORY_REGION with size 0), then unmap it. */
+  deleteMemslot(name: string): void {
+    this.#open();
+    this.#slots.delete(name);
+  }
+
+  /** Move a memslot to `gpa` (same slot id). */
+  moveMemslot(name: string, gpa: bigint): void {
+    this.#open();
+    this.#slots.move(name, gpa);
+  }
+
+  /** Change flags; the kernel decides what may change (readonly may not). */
+  setMemslotFlags(name: string, add: readonly MemslotFlag[], remove: readonly MemslotFlag[]): void {
+    this.#open();
+    this.#slots.setFlags(name, add, remove);
+  }
+
+  /** Prefault the host mapping (MADV_POPULATE_WRITE). */
+  populate(name: string, offset = 0n, size?: bigint): void {
+    this.#open();
+    const s = this.#slots.get(name);
+    const len = size ?? s.size - offset;
+    if (offset < 0n || offset + len > s.size || offset % PAGE !== 0n) {
+      throw new RangeError(`populate of slot "${name}": range outside the slot or misaligned`);
+    }
+    populateBacking(s.mapping, offset, len);
+  }
+
+  /** The user slots, sorted by GPA. */
+  memslots(): readonly MemslotInfo[] {
+    this.#open();
+    return this.#slots.infos();
+  }
+
+  #slotOffset(name: string, offset: bigint, len: bigint): bigint {
+    const s = this.#slots.get(name);
+    if (offset < 0n || offset + len > s.size) {
+      throw new RangeError(
+        `offset 0x${offset.toString(16)} is outside slot "${name}" (size 0x${s.size.toString(16)})`,
+      );
+    }
+    return s.gpa + offset;
+  }
+
+  /** Host-side 8-byte read inside a slot. */
+  readSlot(name: string, offset: bigint): bigint {
+    this.#open();
+    const b = this.#mem.read(this.#slotOffset(name, offset, 8n), 8);
+    return new DataView(b.buffer).getBigUint64(0, true);
+  }
+
+  /** Host-side 8-byte write inside a slot. */
+  writeSlot(name: string, offset: bigint, value: bigint): void {
+    this.#open();
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
+    this.#mem.write(this.#slotOffset(name, offset, 8n), b);
+  }
+
+  /** Host-side read of guest-physical memory (inside one slot). */
+  readGuest(gpa: bigint, length: number): Uint8Array {
+    this.#open();
+    return this.#mem.read(gpa, length);
+  }
+
+  /**
+   * KVM_GET_DIRTY_LOG, and with `clear`, KVM_CLEAR_DIRTY_LOG of the returned
+   * bits when manual protection is on (without it, GET already re-protects and
+   * resets, so `clear` has nothing left to do). Adds the set bits to the
+   * `dirty_pages` stat.
+   */
+  getDirtyLog(name: string, clear: boolean): Uint8Array {
+    this.#open();
+    const s = this.#slots.get(name);
+    const pages = s.size / PAGE;
+    const bitmap = new Uint8Array(Number((pages + 63n) / 64n) * 8);
+    this.#vm.getDirtyLog(s.id, bitmap);
+    let n = 0;
+    for (const b of bitmap) n += popcount8(b);
+    this.#dirtyPages += BigInt(n);
+    if (clear && this.#caps.manualProtect) {
+      this.#vm.clearDirtyLog(s.id, 0n, Number(pages), bitmap);
+    }
+    return bitmap;
+  }
+
+  /** External write trackers have no userspace uAPI in KVM. */
+  track(trackerName: string, _gpa: bigint, _size: bigint): void {
+    throw new UnsupportedError(
+      `track ${trackerName}: KVM has no userspace uAPI for external write trackers (only in-kernel users such as KVMGT)`,
+    );
+  }
+
+  /** See {@linkcode KvmVm.track}. */
+  untrack(trackerName: string): void {
+    throw new UnsupportedError(
+      `untrack ${trackerName}: KVM has no userspace uAPI for external write trackers`,
+    );
+  }
+
+  /** Effective memory types are only modelled by the emulator. */
+  memtype(_gpa: bigint): { type: string; ipat: boolean } {
+    throw new UnsupportedError("memtype is provided by the emu backend only, not by kvm");
+  }
+
+  /** Build the guest's boot image (guest/boot.ts) and load it. */
+  loadGuest(guest: GuestSpec): void {
+    this.#open();
+    this.loadImage(imageBuilder({
+      guest,
+      slots: this.#slots.infos(),
+      vcpus: this.vcpuCount,
+      system: this.system,
+      allow1G: this.allow1G,
+    }));
+  }
+
+  /**
+   * Copy a boot image into guest memory and set every vCPU's registers,
+   * system registers and IA32_PAT from it. Every vCPU becomes runnable.
+   *
+   * @param image the image (one state per vCPU)
+   */
+  loadImage(image: BootImage): void {
+    this.#open();
+    if (image.vcpus.length !== this.vcpuCount) {
+      throw new VmmError(
+        `boot image has ${image.vcpus.length} vCPU states; the VM has ${this.vcpuCount}`,
+      );
+    }
+    for (const w of image.writes) this.#mem.write(w.gpa, w.bytes);
+    image.vcpus.forEach((st, i) => {
+      const v = this.#vcpus[i];
+      v.setSregs(encodeSregs(v.getSregs(), st));
+      v.setRegs(encodeRegs(st));
+      v.setMsrs([[MSR_IA32_PAT, st.pat]]);
+    });
+    this.#ucallSlots = image.ucallSlots.slice();
+    this.#parked.clear();
+    this.#loaded = true;
+  }
+
+  /** Run the vCPUs (see {@linkcode RunOptions}). */
+  async run(options: RunOptions = {}): Promise<VcpuExit> {
+    this.#open();
+    if (!this.#loaded) throw new VmmError(`VM "${this.name}": no guest loaded`);
+    if (this.#running) throw new VmmError(`VM "${this.name}" is already running`);
+    this.#running = true;
+    try {
+      return await this.#run(options);
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #run(options: RunOptions): Promise<VcpuExit> {
+    let vcpus: number[];
+    if (options.vcpu !== undefined) {
+      if (options.vcpu < 0 || options.vcpu >= this.vcpuCount) {
+        throw new RangeError(`vCPU ${options.vcpu} does not exist (the VM has ${this.vcpuCount})`);
+      }
+      vcpus = [options.vcpu];
+    } else {
+      vcpus = [...Array(this.vcpuCount).keys()].filter((i) => !this.#parked.has(i));
+    }
+    vcpus = vcpus.filter((i) => !this.#parked.has(i));
+    // Every vCPU taking part has already reported done: nothing can run.
+    if (vcpus.length === 0) return { reason: "done", vcpu: options.vcpu ?? this.vcpuCount - 1 };
+    const rc = new RunControl(options, vcpus);
+    if (this.#timer) {
+      const exit = await runSync(
+        {
+          index: 0,
+          fd: this.#vcpus[0],
+          ucallSlot: this.#ucallSlots[0] ?? 0n,
+          timer: this.#timer,
+          closed: () => this.#closed,
+        },
+        this.#mem,
+        options,
+        rc,
+        this.#counters,
+      );
+      if (exit.reason === "done") this.#parked.add(0);
+      return exit;
+    }
+    const sys = this.#slots.system;
+    await this.#pool.start(this.#vcpus, {
+      gpa: sys.gpa,
+      size: Number(sys.size),
+      addr: sys.mapping.hva,
+    });
+    return await this.#pool.run(
+      vcpus,
+      this.#ucallSlots,
+      this.#mem,
+      options,
+      rc,
+      this.#counters,
+      this.#parked,
+    );
+  }
+
+  /**
+   * The vCPU's fd wrapper, for library users who drive KVM_RUN themselves
+   * (benchmarks, experiments). Do not use it while `run` is in progress.
+   *
+   * @param index the vCPU
+   * @returns its {@linkcode VcpuFd}
+   */
+  vcpuFd(index: number): VcpuFd {
+    this.#open();
+    const v = this.#vcpus[index];
+    if (!v) throw new RangeError(`vCPU ${index} does not exist (the VM has ${this.vcpuCount})`);
+    return v;
+  }
+
+  /** Read a stat: KVM's binary stats by name, or the VMM's own counters. */
+  stat(name: string, vcpu?: number): bigint {
+    this.#open();
+    if (vcpu !== undefined && (vcpu < 0 || vcpu >= this.vcpuCount)) {
+      throw new RangeError(`vCPU ${vcpu} does not exist (the VM has ${this.vcpuCount})`);
+    }
+    switch (name) {
+      case "ucalls":
+        return BigInt(this.#counters.ucalls + this.#pool.workerUcalls());
+      case "memory_fault_exits":
+        return BigInt(this.#counters.memoryFaultExits);
+      case "dirty_pages":
+        return this.#dirtyPages;
+      case "memslot_metadata_bytes":
+        return this.#slots.metadataBytes();
+      case "write_track_bytes":
+        return this.#writeTrackBytes();
+    }
+    return this.#stats.read(name, vcpu);
+  }
+
+  /**
+   * gfn_write_track is a u16 per 4 KiB page of every slot, allocated when
+   * the host tracks writes (always under shadow paging). Derived from the
+   * kernel's layout, not measured on its own.
+   */
+  #writeTrackBytes(): bigint {
+    if (hostWriteTracking() !== "on") return 0n;
+    let pages = 0n;
+    for (const s of this.#slots.all()) pages += s.size / PAGE;
+    return pages * 2n;
+  }
+
+  /** The stat names this VM provides. */
+  statNames(): readonly string[] {
+    return [
+      ...this.#stats.names(),
+      "ucalls",
+      "memory_fault_exits",
+      "dirty_pages",
+      "memslot_metadata_bytes",
+      "write_track_bytes",
+    ];
+  }
+
+  /** Release every fd, mapping, worker and timer. Idempotent; safe after a failed construction. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const errors: unknown[] = [];
+    for (const r of this.#release.reverse()) {
+      try {
+        r();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    this.#release = [];
+    if (errors.length) throw errors[0];
+  }
+
+  /** Same as {@linkcode KvmVm.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function isIntelHost(): boolean {
+  try {
+    Deno.statSync("/sys/module/kvm_intel");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function popcount8(b: number): number {
+  b = b - ((b >> 1) & 0x55);
+  b = (b & 0x33) + ((b >> 2) & 0x33);
+  return (b + (b >> 4)) & 0x0f;
+}

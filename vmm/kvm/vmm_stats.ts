@@ -1,0 +1,63 @@
+/**
+ * KVM's binary stats of one VM: the VM fd's and each vCPU's, by name.
+ *
+ * @module
+ */
+import { UnsupportedError } from "../errors.ts";
+import type { StatsReader } from "./stats.ts";
+
+/** VMM counters this backend cannot measure, with the reason. */
+const UNMEASURABLE: Readonly<Record<string, string>> = {
+  sptes_zapped: "KVM does not count zapped SPTEs in its binary stats",
+  huge_pages_recovered: "KVM does not count recovered huge pages in its binary stats",
+  track_notifications: "KVM has no userspace write-tracking notifications",
+  instructions: "a hardware-virtualized guest's retired instructions are not counted",
+  uffd_faults: "`demand uffd` is not implemented on kvm yet",
+};
+
+/**
+ * The stats readers of one VM.
+ */
+export class VmmStats {
+  #vm: StatsReader;
+  #vcpus: StatsReader[];
+
+  /**
+   * @param vm the VM fd's stats
+   * @param vcpus each vCPU's stats
+   */
+  constructor(vm: StatsReader, vcpus: StatsReader[]) {
+    this.#vm = vm;
+    this.#vcpus = vcpus;
+  }
+
+  /** The names of every KVM stat (VM and vCPU). */
+  names(): string[] {
+    return [...new Set([...this.#vm.names(), ...(this.#vcpus[0]?.names() ?? [])])];
+  }
+
+  /**
+   * Read a KVM stat: vCPU stats summed over vCPUs unless `vcpu` is given.
+   *
+   * @param name a Linux binary-stats name
+   * @param vcpu one vCPU
+   * @returns the value
+   * @throws {UnsupportedError} when neither the VM nor the vCPUs have it
+   */
+  read(name: string, vcpu?: number): bigint {
+    const v = this.#vm.read(name);
+    if (v !== undefined) return v;
+    if (this.#vcpus[0]?.has(name)) {
+      if (vcpu !== undefined) return this.#vcpus[vcpu].read(name)!;
+      let sum = 0n;
+      for (const s of this.#vcpus) sum += s.read(name)!;
+      return sum;
+    }
+    const why = UNMEASURABLE[name];
+    throw new UnsupportedError(
+      why
+        ? `stat "${name}" is not provided by the kvm backend: ${why}`
+        : `stat "${name}" is not provided by the kvm backend`,
+    );
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Messages and shared control words between the main thread and a vCPU
+ * worker. One worker runs one vCPU: it calls KVM_RUN in a synchronous loop,
+ * resumes by itself after exits that RunControl says to continue (unhandled
+ * `sync` ucalls), and otherwise posts the exit and waits on `ctl[CMD]` for
+ * the main thread's decision.
+ *
+ * @module
+ */
+import type { RunUntil, VcpuExit } from "../types.ts";
+
+/** Index in the control Int32Array: the main thread's answer. */
+export const CMD = 0;
+/** Index: set to 1 by the main thread to stop the vCPU at its next chance. */
+export const STOP_REQ = 1;
+/** Number of Int32 control words. */
+export const CTL_WORDS = 2;
+
+/** `ctl[CMD]`: no answer yet. */
+export const CMD_WAIT = 0;
+/** `ctl[CMD]`: resume the vCPU. */
+export const CMD_RESUME = 1;
+/** `ctl[CMD]`: end this run (park or stop). */
+export const CMD_STOP = 2;
+
+/** main → worker: adopt a vCPU. */
+export interface InitMessage {
+  type: "init";
+  index: number;
+  fd: number;
+  runAddr: bigint;
+  mmapSize: number;
+  sysGpa: bigint;
+  sysSize: number;
+  sysAddr: bigint;
+  /** CTL_WORDS Int32 control words. */
+  ctl: SharedArrayBuffer;
+  /** One Float64 per vCPU: ucalls the worker handled by itself. */
+  counters: SharedArrayBuffer;
+}
+
+/** main → worker: run until stopped. */
+export interface RunMessage {
+  type: "run";
+  until: RunUntil;
+  handledSyncLabels: string[];
+  ucallSlot: bigint;
+}
+
+/** worker → main. */
+export type WorkerMessage =
+  | { type: "ready"; tid: number }
+  /** An exit that needs the main thread's decision; the vCPU waits on CMD. */
+  | { type: "exit"; exit: VcpuExit }
+  /** A ucall whose slot or label lies outside the system region: the main thread decodes it. */
+  | { type: "raw" }
+  /** The run ended for this vCPU. */
+  | { type: "stopped" }
+  /** KVM_RUN or decoding failed; the vCPU has stopped. */
+  | {
+    type: "error";
+    message: string;
+    operation?: string;
+    errnoValue?: number;
+    hint?: string;
+  };
