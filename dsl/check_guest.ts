@@ -1,0 +1,97 @@
+/**
+ * Checks of a `guest` declaration: a flat binary's parameters, or a
+ * built-in payload's name and parameters (through the payload module's own
+ * validation, so the checker and the payloads never disagree).
+ *
+ * @module
+ */
+import type { Decl } from "./ast.ts";
+import type { ExprTyper, Report } from "./check_expr.ts";
+import type { Region } from "./layout.ts";
+import { knownOrSuggestion } from "./names.ts";
+import { deviceShmSlot, isPayload, payloadNames, payloadProblems } from "./payloads.ts";
+import { Word } from "./values.ts";
+
+/** What {@linkcode checkGuest} needs from the checker. */
+export interface GuestCheckEnv {
+  report: Report;
+  types: ExprTyper;
+  /** The vCPU count when known. */
+  vcpus?: number;
+  /** The VM's slots and shm regions, when their layout is constant. */
+  regions?: readonly Region[];
+  /** The vm block's declarations. */
+  decls: readonly Decl[];
+}
+
+/** The memslot name a layout region stands for (a device's shm region is `DEVICE.shm`). */
+function slotNameOf(region: Region, decls: readonly Decl[]): string {
+  const device = decls.find((d) => d.kind === "device" && d.name.loc === region.loc);
+  if (device && device.kind === "device") return deviceShmSlot(device.name.text);
+  const slot = decls.find((d) => d.kind === "memslot" && d.slot.name.loc === region.loc);
+  return slot && slot.kind === "memslot" ? slot.slot.name.text : region.label;
+}
+
+/**
+ * Checks one `guest` declaration, reporting through `env.report`.
+ *
+ * @param decl the declaration
+ * @param env the checker's reporting, typing and the VM's layout
+ */
+export function checkGuest(decl: Decl & { kind: "guest" }, env: GuestCheckEnv): void {
+  const { report, types, regions, decls } = env;
+  const given: Record<string, bigint | string> = {};
+  let allConstant = true;
+  for (const p of decl.params) {
+    if (Object.hasOwn(given, p.key.text)) {
+      report(p.key.loc, `parameter '${p.key.text}' given twice`);
+    }
+    types.expr(p.value);
+    const v = types.constant(p.value);
+    if (typeof v === "bigint" || typeof v === "string") given[p.key.text] = v;
+    else if (v instanceof Word) given[p.key.text] = v.text;
+    else allConstant = false;
+  }
+  if (decl.file) {
+    if (decl.payload.text !== "file") return;
+    for (const p of decl.params) {
+      if (!["load", "entry", "mode"].includes(p.key.text)) {
+        report(
+          p.key.loc,
+          `guest file: unknown parameter '${p.key.text}' (known: load, entry, mode)`,
+        );
+      }
+    }
+    if (!decl.params.some((p) => p.key.text === "load")) {
+      report(decl.payload.loc, "guest file needs 'load ADDRESS'");
+    }
+    const mode = given["mode"];
+    if (mode !== undefined && mode !== "long" && mode !== "real") {
+      const p = decl.params.find((p) => p.key.text === "mode")!;
+      report(p.value.loc, `guest file: mode must be long or real, not '${p.value.source}'`);
+    }
+    return;
+  }
+  if (!isPayload(decl.payload.text)) {
+    report(
+      decl.payload.loc,
+      `unknown payload '${decl.payload.text}' (${
+        knownOrSuggestion(decl.payload.text, payloadNames())
+      })`,
+    );
+    return;
+  }
+  if (!allConstant || !regions) return;
+  const slots = regions.map((r) => ({ name: slotNameOf(r, decls), gpa: r.gpa, size: r.size }));
+  for (const message of payloadProblems(decl.payload.text, given, slots, env.vcpus)) {
+    // Point at the parameter the message names (its value, unless the key
+    // itself is unknown), else at the payload.
+    const param = decl.params.find((p) => message.includes(`"${p.key.text}"`));
+    const loc = !param
+      ? decl.payload.loc
+      : message.includes("unknown parameter")
+      ? param.key.loc
+      : param.value.loc;
+    report(loc, message);
+  }
+}

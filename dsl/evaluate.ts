@@ -1,0 +1,233 @@
+/**
+ * Expression evaluation: exact integer arithmetic on `bigint`, floats only
+ * where a float comes in, enum words compared as text. Pure: the same
+ * expression in the same variables always gives the same value, which lets
+ * an expectation failure re-evaluate operands to show them.
+ *
+ * @module
+ */
+import type { Expr, Loc } from "./ast.ts";
+import { formatHex, RecordValue, typeName, type Value, valuesEqual, Word } from "./values.ts";
+
+/** An error of the script itself found while running it (division by zero, a type mismatch). */
+export class ScriptRuntimeError extends Error {
+  /** Where in the script. */
+  readonly loc: Loc;
+  constructor(loc: Loc, message: string) {
+    super(message);
+    this.name = "ScriptRuntimeError";
+    this.loc = loc;
+  }
+}
+
+/** The functions expressions may call, with their arity. */
+export const FUNCTIONS: Readonly<Record<string, number>> = { hex: 1 };
+
+/** The variable store: one scope for the whole script. */
+export type Variables = Map<string, Value>;
+
+function fail(expr: Expr, message: string): never {
+  throw new ScriptRuntimeError(expr.loc, message);
+}
+
+/** Whether a value counts as true (`expect`, `and`, `or`, `not`). */
+export function truthy(value: Value, expr: Expr): boolean {
+  if (typeof value === "boolean") return value;
+  if (typeof value === "bigint") return value !== 0n;
+  return fail(expr, `expected a boolean but '${expr.source}' is a ${typeName(value)}`);
+}
+
+function numeric(value: Value, expr: Expr, op: string): bigint | number {
+  if (typeof value === "bigint" || typeof value === "number") return value;
+  return fail(expr, `'${op}' needs numbers but '${expr.source}' is a ${typeName(value)}`);
+}
+
+function integer(value: Value, expr: Expr, op: string): bigint {
+  if (typeof value === "bigint") return value;
+  return fail(expr, `'${op}' needs integers but '${expr.source}' is a ${typeName(value)}`);
+}
+
+function arithmetic(op: string, a: bigint | number, b: bigint | number, expr: Expr): Value {
+  if (typeof a === "bigint" && typeof b === "bigint") {
+    switch (op) {
+      case "+":
+        return a + b;
+      case "-":
+        return a - b;
+      case "*":
+        return a * b;
+      case "/":
+        if (b === 0n) fail(expr, `division by zero in '${expr.source}'`);
+        return a / b;
+      default:
+        if (b === 0n) fail(expr, `division by zero in '${expr.source}'`);
+        return a % b;
+    }
+  }
+  const x = Number(a);
+  const y = Number(b);
+  switch (op) {
+    case "+":
+      return x + y;
+    case "-":
+      return x - y;
+    case "*":
+      return x * y;
+    case "/":
+      return x / y;
+    default:
+      return x % y;
+  }
+}
+
+function compare(op: string, a: Value, b: Value, expr: Expr): boolean {
+  if (op === "==") return valuesEqual(a, b);
+  if (op === "!=") return !valuesEqual(a, b);
+  let x: bigint | number | string;
+  let y: bigint | number | string;
+  if (typeof a === "string" && typeof b === "string") {
+    x = a;
+    y = b;
+  } else {
+    x = numeric(a, expr.kind === "binary" ? expr.left : expr, op);
+    y = numeric(b, expr.kind === "binary" ? expr.right : expr, op);
+  }
+  switch (op) {
+    case "<":
+      return x < y;
+    case "<=":
+      return x <= y;
+    case ">":
+      return x > y;
+    default:
+      return x >= y;
+  }
+}
+
+/**
+ * Evaluates an expression.
+ *
+ * @param expr the expression
+ * @param vars the script's variables
+ * @returns its value
+ * @throws {ScriptRuntimeError} on a type mismatch, an undefined variable or division by zero
+ *
+ * @example 64-bit arithmetic is exact
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { evaluate } from "./evaluate.ts";
+ * import { parseScript } from "./parse.ts";
+ * const step = parseScript("print 0xffff_ffff_ffff_ffff + 1").body[0];
+ * if (step.kind !== "print") throw new Error("unreachable");
+ * assertEquals(evaluate(step.exprs[0], new Map()), 18446744073709551616n);
+ * ```
+ */
+export function evaluate(expr: Expr, vars: Variables): Value {
+  switch (expr.kind) {
+    case "int":
+    case "float":
+    case "string":
+      return expr.value;
+    case "word":
+      if (expr.value === "true") return true;
+      if (expr.value === "false") return false;
+      return new Word(expr.value);
+    case "var": {
+      const value = vars.get(expr.name);
+      if (value === undefined) fail(expr, `variable '$${expr.name}' has no value yet`);
+      return value;
+    }
+    case "field": {
+      const target = evaluate(expr.target, vars);
+      if (!(target instanceof RecordValue)) {
+        fail(expr, `'${expr.target.source}' is a ${typeName(target)}, not a record`);
+      }
+      const value = target.fields.get(expr.field.text);
+      if (value === undefined) {
+        fail(
+          expr,
+          `${target.kind} record '${expr.target.source}' has no field '${expr.field.text}' (fields: ${
+            [...target.fields.keys()].join(", ")
+          })`,
+        );
+      }
+      return value;
+    }
+    case "list":
+      return expr.items.map((item) => evaluate(item, vars));
+    case "call": {
+      if (expr.fn.text !== "hex" || expr.args.length !== 1) {
+        fail(expr, `unknown function '${expr.fn.text}' (known: hex(x))`);
+      }
+      return formatHex(integer(evaluate(expr.args[0], vars), expr.args[0], "hex"));
+    }
+    case "unary": {
+      const value = evaluate(expr.operand, vars);
+      if (expr.op === "not") return !truthy(value, expr.operand);
+      if (expr.op === "~") return ~integer(value, expr.operand, "~");
+      const n = numeric(value, expr.operand, "-");
+      return -n;
+    }
+    case "binary":
+      return evaluateBinary(expr as Expr & { kind: "binary" }, vars);
+  }
+}
+
+function evaluateBinary(expr: Expr & { kind: "binary" }, vars: Variables): Value {
+  const { op, left, right } = expr;
+  if (op === "and") {
+    return truthy(evaluate(left, vars), left) && truthy(evaluate(right, vars), right);
+  }
+  if (op === "or") {
+    return truthy(evaluate(left, vars), left) || truthy(evaluate(right, vars), right);
+  }
+  const a = evaluate(left, vars);
+  const b = evaluate(right, vars);
+  switch (op) {
+    case "==":
+    case "!=":
+    case "<":
+    case "<=":
+    case ">":
+    case ">=":
+      return compare(op, a, b, expr);
+    case "+":
+      if (typeof a === "string" && typeof b === "string") return a + b;
+      return arithmetic(op, numeric(a, left, op), numeric(b, right, op), expr);
+    case "-":
+    case "*":
+    case "/":
+    case "%":
+      return arithmetic(op, numeric(a, left, op), numeric(b, right, op), expr);
+    case "<<":
+    case ">>": {
+      const x = integer(a, left, op);
+      const n = integer(b, right, op);
+      if (n < 0n) fail(right, `negative shift count ${n}`);
+      return op === "<<" ? x << n : x >> n;
+    }
+    case "&":
+      return integer(a, left, op) & integer(b, right, op);
+    case "|":
+      return integer(a, left, op) | integer(b, right, op);
+  }
+}
+
+/**
+ * The sub-expressions worth showing when `expr` is false: the non-literal
+ * sides of its comparisons (descending through `and`, `or`, `not`).
+ */
+export function operandsOf(expr: Expr): Expr[] {
+  if (expr.kind === "binary" && (expr.op === "and" || expr.op === "or")) {
+    return [...operandsOf(expr.left), ...operandsOf(expr.right)];
+  }
+  if (expr.kind === "unary" && expr.op === "not") return operandsOf(expr.operand);
+  if (expr.kind === "binary" && ["==", "!=", "<", "<=", ">", ">="].includes(expr.op)) {
+    return [expr.left, expr.right].filter(isInteresting);
+  }
+  return isInteresting(expr) ? [expr] : [];
+}
+
+function isInteresting(expr: Expr): boolean {
+  return !["int", "float", "string", "word"].includes(expr.kind);
+}

@@ -1,0 +1,67 @@
+/**
+ * The `.kvm` script language: parse, check and run scripts.
+ *
+ * @example Parse, check and run a script on the emulator
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { MemoryOutput, parseScript, runScript } from "./mod.ts";
+ * const script = parseScript(
+ *   `vm demo { memslot ram gpa 1M size 64K }
+ * memslot ram write offset 8 value 0xfeedface
+ * let $v = memslot ram read offset 8
+ * expect $v == 0xfeedface
+ * print "read", hex($v)`,
+ *   { file: "demo.kvm" },
+ * );
+ * const output = new MemoryOutput();
+ * const summary = await runScript(script, { backend: "emu", output });
+ * assertEquals(summary.exitCode, 0);
+ * assertEquals(output.printed, ["read 0xfeedface"]);
+ * ```
+ *
+ * @module
+ */
+import type { Script } from "./ast.ts";
+import { checkScript } from "./check.ts";
+import { ScriptSyntaxError } from "./diagnostics.ts";
+import { executeScript, type RunSummary, type VmOpener } from "./interpreter.ts";
+import type { Output } from "./output.ts";
+import { type BackendChoice, openVm } from "../vmm/create.ts";
+
+export type * from "./ast.ts";
+export { checkScript } from "./check.ts";
+export { type Diagnostic, formatDiagnostic, ScriptSyntaxError } from "./diagnostics.ts";
+export { evaluate, ScriptRuntimeError } from "./evaluate.ts";
+export { executeScript } from "./interpreter.ts";
+export type { ExecuteOptions, RunSummary, VmOpener } from "./interpreter.ts";
+export * from "./output.ts";
+export { type ParseOptions, parseScript } from "./parse.ts";
+export { formatValue, RecordValue, type Value, Word } from "./values.ts";
+
+/** Options of {@linkcode runScript}. */
+export interface RunScriptOptions {
+  /** Where results go (`HumanOutput`, `JsonLinesOutput`, `MemoryOutput`). */
+  output: Output;
+  /** Overrides every vm block's `backend` (default: what each block says, else `auto`). */
+  backend?: BackendChoice;
+  /** Include stacks in error events. */
+  debug?: boolean;
+  /** Opens VMs (default `openVm` of `vmm/create.ts`). */
+  openVm?: VmOpener;
+  /** The watchdog of runs without `timeout` (default 10 s). */
+  watchdogMs?: number;
+}
+
+/**
+ * Checks and runs a parsed script.
+ *
+ * @param script from {@linkcode parseScript}
+ * @param options output, backend override
+ * @returns the summary: exit code 0 (all expectations held), 1 (one failed), 3 (backend failure)
+ * @throws {ScriptSyntaxError} when the script does not check (nothing ran)
+ */
+export async function runScript(script: Script, options: RunScriptOptions): Promise<RunSummary> {
+  const diagnostics = checkScript(script);
+  if (diagnostics.length > 0) throw new ScriptSyntaxError(diagnostics, script.source);
+  return await executeScript(script, { ...options, openVm: options.openVm ?? openVm });
+}

@@ -1,0 +1,110 @@
+/**
+ * The closed vocabularies of the language, in one place: what the checker
+ * accepts and what the interpreter hands to a backend.
+ *
+ * @module
+ */
+import type { CapName, MemslotFlag, QuirkName } from "../vmm/types.ts";
+import { EMU_ONLY_STATS, VCPU_STATS, VM_STATS, VMM_STATS } from "../vmm/types.ts";
+
+/** Each capability with the values it takes (the first is what `cap NAME` alone means where allowed). */
+export const CAP_VALUES: Readonly<Record<CapName, readonly string[]>> = {
+  page_write_tracking: ["on", "off", "on_demand"],
+  memslot_zap_control: ["zap_only_memslot", "zap_all"],
+  memory_fault_nowait: ["on", "off"],
+  x86_memory_fault_exit: ["absent_mapping"],
+  dirty_log_recovery: ["zap", "in_place"],
+  manual_dirty_log_protect: ["on", "off"],
+};
+
+/** The quirks `quirk NAME on|off` knows. */
+export const QUIRKS: readonly QuirkName[] = ["slot_zap_all", "ignore_guest_pat", "cd_nw_cleared"];
+
+/** Memslot flags. */
+export const MEMSLOT_FLAGS: readonly MemslotFlag[] = [
+  "dirty_log",
+  "readonly",
+  "absent_fault",
+  "noncoherent_dma",
+];
+
+/** Memslot backings. */
+export const BACKINGS: readonly string[] = ["anon", "memfd", "hugetlb", "absent"];
+
+/** Host page sizes `hugepage` accepts. */
+export const HUGEPAGE_SIZES: readonly bigint[] = [4096n, 2n << 20n, 1n << 30n];
+
+/** Every stat name any backend may provide. */
+export const STAT_NAMES: ReadonlySet<string> = new Set([
+  ...VCPU_STATS,
+  ...VM_STATS,
+  ...VMM_STATS,
+  ...EMU_ONLY_STATS,
+]);
+
+/** `$exit.reason` values. */
+export const EXIT_REASONS: readonly string[] = [
+  "done",
+  "sync",
+  "fail",
+  "hlt",
+  "io",
+  "mmio",
+  "memory_fault",
+  "shutdown",
+  "timeout",
+  "internal_error",
+  "fail_entry",
+  "system_event",
+];
+
+/** Fields of each record kind a variable can hold. */
+export const RECORD_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  exit: ["reason", "vcpu", "port", "gpa", "len", "flags", "label", "value", "message", "rip"],
+  dirty_log: ["pages", "first", "last"],
+  memtype: ["type", "ipat"],
+};
+
+/** The guest-physical page size every address and size is aligned to. */
+export const PAGE_SIZE = 4096n;
+
+/** The default system region: the first MiB, as on a PC. */
+export const DEFAULT_SYSTEM = { gpa: 0n, size: 0x100000n } as const;
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The tail of an "unknown NAME" message: a close match when there is one
+ * (`did you mean 'pf_taken'?`), else the list of known names.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { knownOrSuggestion } from "./names.ts";
+ * assertEquals(knownOrSuggestion("pf_takn", ["pf_taken", "exits"]), "did you mean 'pf_taken'?");
+ * assertEquals(knownOrSuggestion("zzz", ["a", "b"]), "known: a, b");
+ * ```
+ */
+export function knownOrSuggestion(name: string, known: Iterable<string>): string {
+  const candidates = [...known];
+  let best: string | undefined;
+  let bestDistance = Math.min(3, Math.floor(name.length / 2) + 1);
+  for (const c of candidates) {
+    const d = editDistance(name, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined ? `did you mean '${best}'?` : `known: ${candidates.join(", ")}`;
+}

@@ -1,0 +1,205 @@
+/**
+ * Where a running script's results go. The interpreter emits
+ * {@linkcode OutputEvent}s; {@linkcode HumanOutput} writes them for people,
+ * {@linkcode JsonLinesOutput} as one JSON object per line, and
+ * {@linkcode MemoryOutput} keeps them for tests and library callers.
+ *
+ * @module
+ */
+import { styleText } from "node:util";
+import { toJsonValue, type Value } from "./values.ts";
+
+/** A location in the script. */
+export interface EventLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** `print`: the formatted line and the values. */
+export interface PrintEvent {
+  event: "print";
+  text: string;
+  values: Value[];
+}
+
+/** `stats`: counters, as deltas since `mark` when there was one. */
+export interface StatsEvent {
+  event: "stats";
+  vm: string;
+  backend: string;
+  /** The label of the last `mark` (deltas), or null (values since the VM was created). */
+  mark: string | null;
+  stats: Record<string, bigint>;
+}
+
+/** `expect` and `expect error`: one event per evaluation. */
+export interface ExpectEvent {
+  event: "expect";
+  ok: boolean;
+  location: EventLocation;
+  /** The expression's source (`expect error`: `error EINVAL`). */
+  expression: string;
+  /** The `else` message, or why an `expect error` failed. */
+  message?: string;
+  /** Operands and their values (on failure). */
+  operands: { expression: string; value: Value }[];
+  /** The formatted diagnostic (on failure). */
+  diagnostic?: string;
+}
+
+/** A runtime error that stopped the script. */
+export interface ErrorEvent {
+  event: "error";
+  location?: EventLocation;
+  message: string;
+  /** The formatted diagnostic(s). */
+  diagnostic: string;
+  /** The stack, only with `--debug`. */
+  stack?: string;
+}
+
+/** The last event of every run. */
+export interface SummaryEvent {
+  event: "summary";
+  passed: number;
+  failed: number;
+  /** Backends used, comma separated (`none` when no VM was created). */
+  backend: string;
+  wallMs: number;
+  exitCode: number;
+}
+
+/** Anything a script run reports. */
+export type OutputEvent = PrintEvent | StatsEvent | ExpectEvent | ErrorEvent | SummaryEvent;
+
+/** A sink for events. */
+export interface Output {
+  emit(event: OutputEvent): void;
+}
+
+/** Options of {@linkcode HumanOutput}. */
+export interface HumanOutputOptions {
+  /** Writes one line of normal output (print, stats, summary). */
+  write: (line: string) => void;
+  /** Writes one line of diagnostics (failed expectations, errors); default `write`. */
+  writeError?: (line: string) => void;
+  /** Colour normal output (only when writing to a terminal). */
+  color?: boolean;
+  /** Colour diagnostics (default: `color`). */
+  colorError?: boolean;
+}
+
+/** Formats a stats event as a table (without trailing newline). */
+export function formatStatsTable(event: StatsEvent): string {
+  const title = event.mark === null
+    ? `stats (vm ${event.vm}, ${event.backend})`
+    : `stats since mark "${event.mark}" (vm ${event.vm}, ${event.backend})`;
+  const names = Object.keys(event.stats);
+  const width = Math.max(0, ...names.map((n) => n.length));
+  const values = names.map((n) => event.stats[n].toString());
+  const valueWidth = Math.max(0, ...values.map((v) => v.length));
+  const rows = names.map((n, i) => `  ${n.padEnd(width)}  ${values[i].padStart(valueWidth)}`);
+  return [title, ...rows].join("\n");
+}
+
+/** Formats the summary line. */
+export function formatSummary(event: SummaryEvent): string {
+  const seconds = (event.wallMs / 1000).toFixed(2);
+  return `${event.passed} expectation${
+    event.passed === 1 ? "" : "s"
+  } passed, ${event.failed} failed; ` +
+    `backend ${event.backend}; ${seconds} s`;
+}
+
+/**
+ * Human-readable output: prints and stats on `write`, diagnostics on
+ * `writeError`, and the summary as the last line.
+ */
+export class HumanOutput implements Output {
+  readonly #write: (line: string) => void;
+  readonly #writeError: (line: string) => void;
+  readonly #color: boolean;
+  readonly #colorError: boolean;
+
+  constructor(options: HumanOutputOptions) {
+    this.#write = options.write;
+    this.#writeError = options.writeError ?? options.write;
+    this.#color = options.color ?? false;
+    this.#colorError = options.colorError ?? this.#color;
+  }
+
+  #style(format: Parameters<typeof styleText>[0], text: string, color = this.#color): string {
+    return color ? styleText(format, text) : text;
+  }
+
+  #diagnostic(text: string): string {
+    return text.replace(
+      /^([^\n]*?: )error:/,
+      (_, where: string) =>
+        `${this.#style("bold", where, this.#colorError)}${
+          this.#style(["bold", "red"], "error:", this.#colorError)
+        }`,
+    );
+  }
+
+  emit(event: OutputEvent): void {
+    switch (event.event) {
+      case "print":
+        this.#write(event.text);
+        break;
+      case "stats":
+        this.#write(formatStatsTable(event));
+        break;
+      case "expect":
+        if (!event.ok && event.diagnostic) this.#writeError(this.#diagnostic(event.diagnostic));
+        break;
+      case "error":
+        this.#writeError(this.#diagnostic(event.diagnostic));
+        if (event.stack) this.#writeError(event.stack);
+        break;
+      case "summary": {
+        const line = formatSummary(event);
+        this.#write(this.#style(event.exitCode === 0 ? "green" : ["bold", "red"], line));
+        break;
+      }
+    }
+  }
+}
+
+/** One JSON object per line; integers as JSON numbers when exact, else decimal strings. */
+export class JsonLinesOutput implements Output {
+  readonly #write: (line: string) => void;
+
+  constructor(write: (line: string) => void) {
+    this.#write = write;
+  }
+
+  emit(event: OutputEvent): void {
+    this.#write(JSON.stringify(event, (_key, value) => {
+      if (typeof value === "bigint") return toJsonValue(value);
+      if (
+        value !== null && typeof value === "object" && !Array.isArray(value) &&
+        value.constructor?.name !== "Object"
+      ) {
+        return toJsonValue(value as Value);
+      }
+      return value;
+    }));
+  }
+}
+
+/** Keeps every event (for tests and library callers). */
+export class MemoryOutput implements Output {
+  /** The events, in order. */
+  readonly events: OutputEvent[] = [];
+
+  emit(event: OutputEvent): void {
+    this.events.push(event);
+  }
+
+  /** The texts of the `print` events. */
+  get printed(): string[] {
+    return this.events.flatMap((e) => (e.event === "print" ? [e.text] : []));
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * The `.kvm` vocabulary: one chevrotain token per lexical element, ordered
+ * for the lexer (keywords before identifiers, longer operators before their
+ * prefixes), and the single module-level lexer.
+ *
+ * Keywords are contextual: every keyword token belongs to the {@linkcode AnyWord}
+ * category, so a slot, device or enum value may be spelt like a keyword
+ * (`memslot write …`, `cap page_write_tracking on`). Plain identifiers are
+ * {@linkcode Ident}; lists that must stop at the next keyword (memslot flags,
+ * `stats` names) consume only `Ident`.
+ *
+ * @module
+ */
+import { createToken, Lexer, type TokenType } from "chevrotain";
+
+/** Category of every word: plain identifiers and keywords alike. */
+export const AnyWord: TokenType = createToken({ name: "AnyWord", pattern: Lexer.NA });
+
+/**
+ * Category of every lower-case word, reserved keywords included: the keys of
+ * a guest block (`gpu_fill { device gpu }`) may be any word.
+ */
+export const KeyWord: TokenType = createToken({ name: "KeyWord", pattern: Lexer.NA });
+
+/** A plain identifier (`[a-z_][a-z0-9_]*` that is not a keyword). */
+export const Ident: TokenType = createToken({
+  name: "Ident",
+  pattern: /[a-z_][a-z0-9_]*/,
+  categories: [AnyWord, KeyWord],
+});
+
+/** An upper-case word: errno names (`EINVAL`) and memory types (`WB`). */
+export const UpperWord: TokenType = createToken({
+  name: "UpperWord",
+  pattern: /[A-Z][A-Za-z0-9_]*/,
+});
+
+/**
+ * Words that can never be names: the operators, and the keywords that start
+ * a statement or a declaration, so that an unfinished expression stops at
+ * the next statement (`print (1 +` then `let …` reports the `let`).
+ */
+const RESERVED = new Set([
+  "and",
+  "or",
+  "not",
+  "vm",
+  "run",
+  "let",
+  "expect",
+  "print",
+  "for",
+  "repeat",
+  "time",
+  "mark",
+  "stats",
+  "track",
+  "untrack",
+  "demand",
+  "memslot",
+  "cap",
+  "quirk",
+  "device",
+  "guest",
+  "backend",
+  "mmu",
+  "vcpus",
+  "system",
+]);
+
+/** Keyword tokens by their spelling. */
+export const KEYWORDS: Readonly<Record<string, TokenType>> = Object.fromEntries(
+  [
+    "vm",
+    "backend",
+    "mmu",
+    "vcpus",
+    "system",
+    "cap",
+    "quirk",
+    "memslot",
+    "device",
+    "guest",
+    "gpa",
+    "size",
+    "backing",
+    "hugepage",
+    "mmio",
+    "shm",
+    "noncoherent",
+    "via",
+    "run",
+    "vcpu",
+    "until",
+    "sync",
+    "timeout",
+    "on",
+    "demand",
+    "handlers",
+    "delete",
+    "move",
+    "flags",
+    "populate",
+    "offset",
+    "write",
+    "read",
+    "value",
+    "dirty_log",
+    "clear",
+    "track",
+    "untrack",
+    "expect",
+    "error",
+    "else",
+    "let",
+    "stat",
+    "memtype",
+    "mark",
+    "stats",
+    "print",
+    "for",
+    "in",
+    "repeat",
+    "time",
+    "and",
+    "or",
+    "not",
+  ].map((word) => [
+    word,
+    createToken({
+      name: `Kw_${word}`,
+      pattern: new RegExp(word),
+      longer_alt: Ident,
+      categories: RESERVED.has(word) ? [KeyWord] : [AnyWord, KeyWord],
+    }),
+  ]),
+);
+
+/** Comments run from `#` to the end of the line. */
+export const Comment: TokenType = createToken({
+  name: "Comment",
+  pattern: /#[^\n]*/,
+  group: Lexer.SKIPPED,
+});
+/** Spaces, tabs and newlines separate tokens. */
+export const WhiteSpace: TokenType = createToken({
+  name: "WhiteSpace",
+  pattern: /[ \t\r\n]+/,
+  group: Lexer.SKIPPED,
+});
+
+/** A string literal with `\"`, `\\` and `\n` escapes (single line). */
+export const StringLit: TokenType = createToken({
+  name: "StringLit",
+  pattern: /"(?:[^"\\\n]|\\["\\n])*"/,
+});
+/**
+ * A string the lexer cannot accept (unterminated, or with an unknown escape).
+ * Lexing it as a token lets `parseScript` report one precise error instead of
+ * a cascade of parse errors on the text after the quote.
+ */
+export const BadString: TokenType = createToken({
+  name: "BadString",
+  pattern: /"(?:[^"\\\n]|\\.)*"?/,
+});
+/** A duration: `500ms`, `5s`, `2m`. */
+export const Duration: TokenType = createToken({
+  name: "Duration",
+  pattern: /[0-9][0-9_]*(?:ms|s|m)(?![A-Za-z0-9_])/,
+});
+/** A float literal (an extension: `1.5`). */
+export const FloatLit: TokenType = createToken({
+  name: "FloatLit",
+  pattern: /[0-9][0-9_]*\.[0-9][0-9_]*(?![A-Za-z0-9_])/,
+});
+/** An integer: decimal, `0x` hex, `0b` binary, `_` separators, size suffixes K M G T. */
+export const IntLit: TokenType = createToken({
+  name: "IntLit",
+  pattern: /(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|[0-9][0-9_]*[KMGT]?)(?![A-Za-z0-9_])/,
+});
+/** A digit run glued to letters (`64MB`, `5sec`): reported as an invalid number. */
+export const BadNumber: TokenType = createToken({
+  name: "BadNumber",
+  pattern: /[0-9][A-Za-z0-9_.]*/,
+});
+/** `$name`. */
+export const Variable: TokenType = createToken({ name: "Variable", pattern: /\$[a-z_][a-z0-9_]*/ });
+
+/** `->` */
+export const Arrow: TokenType = createToken({ name: "Arrow", pattern: /->/ });
+/** `<<` */
+export const Shl: TokenType = createToken({ name: "Shl", pattern: /<</ });
+/** `>>` */
+export const Shr: TokenType = createToken({ name: "Shr", pattern: />>/ });
+/** `==` */
+export const Eq: TokenType = createToken({ name: "Eq", pattern: /==/ });
+/** `!=` */
+export const Ne: TokenType = createToken({ name: "Ne", pattern: /!=/ });
+/** `<=` */
+export const Le: TokenType = createToken({ name: "Le", pattern: /<=/ });
+/** `>=` */
+export const Ge: TokenType = createToken({ name: "Ge", pattern: />=/ });
+/** `<` */
+export const Lt: TokenType = createToken({ name: "Lt", pattern: /</ });
+/** `>` */
+export const Gt: TokenType = createToken({ name: "Gt", pattern: />/ });
+/** `=` */
+export const Assign: TokenType = createToken({ name: "Assign", pattern: /=/ });
+/** `+` */
+export const Plus: TokenType = createToken({ name: "Plus", pattern: /\+/ });
+/** `-` */
+export const Minus: TokenType = createToken({ name: "Minus", pattern: /-/ });
+/** `*` */
+export const Star: TokenType = createToken({ name: "Star", pattern: /\*/ });
+/** `/` */
+export const Slash: TokenType = createToken({ name: "Slash", pattern: /\// });
+/** `%` */
+export const Percent: TokenType = createToken({ name: "Percent", pattern: /%/ });
+/** `&` */
+export const Amp: TokenType = createToken({ name: "Amp", pattern: /&/ });
+/** `|` */
+export const Pipe: TokenType = createToken({ name: "Pipe", pattern: /\|/ });
+/** `~` */
+export const Tilde: TokenType = createToken({ name: "Tilde", pattern: /~/ });
+/** `(` */
+export const LParen: TokenType = createToken({ name: "LParen", pattern: /\(/ });
+/** `)` */
+export const RParen: TokenType = createToken({ name: "RParen", pattern: /\)/ });
+/** `[` */
+export const LBracket: TokenType = createToken({ name: "LBracket", pattern: /\[/ });
+/** `]` */
+export const RBracket: TokenType = createToken({ name: "RBracket", pattern: /\]/ });
+/** `{` */
+export const LBrace: TokenType = createToken({ name: "LBrace", pattern: /\{/ });
+/** `}` */
+export const RBrace: TokenType = createToken({ name: "RBrace", pattern: /\}/ });
+/** `,` */
+export const Comma: TokenType = createToken({ name: "Comma", pattern: /,/ });
+/** `.` */
+export const Dot: TokenType = createToken({ name: "Dot", pattern: /\./ });
+/** `;` (an optional statement terminator) */
+export const Semicolon: TokenType = createToken({ name: "Semicolon", pattern: /;/ });
+
+/** Every token, in lexing order. The order is important: keywords before identifiers, `->` before `-`, durations and floats before integers. */
+export const ALL_TOKENS: TokenType[] = [
+  WhiteSpace,
+  Comment,
+  StringLit,
+  BadString,
+  Duration,
+  FloatLit,
+  IntLit,
+  BadNumber,
+  Variable,
+  // Longest first, so that `stats` is not lexed as `stat` + `s`.
+  ...Object.values(KEYWORDS).sort((a, b) => b.name.length - a.name.length),
+  Ident,
+  UpperWord,
+  AnyWord,
+  KeyWord,
+  Arrow,
+  Shl,
+  Shr,
+  Eq,
+  Ne,
+  Le,
+  Ge,
+  Lt,
+  Gt,
+  Assign,
+  Plus,
+  Minus,
+  Star,
+  Slash,
+  Percent,
+  Amp,
+  Pipe,
+  Tilde,
+  LParen,
+  RParen,
+  LBracket,
+  RBracket,
+  LBrace,
+  RBrace,
+  Comma,
+  Dot,
+  Semicolon,
+];
+
+/** The one lexer instance (chevrotain lexers are reusable and stateless). */
+export const SCRIPT_LEXER: Lexer = new Lexer(ALL_TOKENS, { positionTracking: "full" });
+
+/** Multipliers of the size suffixes (powers of 1024). */
+const SIZE_SUFFIX: Readonly<Record<string, bigint>> = {
+  K: 1n << 10n,
+  M: 1n << 20n,
+  G: 1n << 30n,
+  T: 1n << 40n,
+};
+
+/**
+ * The value of an integer literal's image, exactly.
+ *
+ * @example Sizes are powers of 1024
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { parseIntImage } from "./tokens.ts";
+ * assertEquals(parseIntImage("2M"), 2097152n);
+ * assertEquals(parseIntImage("0xffff_ffff_ffff_ffff"), 18446744073709551615n);
+ * ```
+ */
+export function parseIntImage(image: string): bigint {
+  const clean = image.replaceAll("_", "");
+  const suffix = SIZE_SUFFIX[clean.at(-1) ?? ""];
+  if (suffix !== undefined && !/^0[xX]/.test(clean)) return BigInt(clean.slice(0, -1)) * suffix;
+  return BigInt(clean);
+}
+
+/** The value of a duration literal's image, in milliseconds. */
+export function parseDurationImage(image: string): number {
+  const clean = image.replaceAll("_", "");
+  if (clean.endsWith("ms")) return Number(clean.slice(0, -2));
+  if (clean.endsWith("s")) return Number(clean.slice(0, -1)) * 1000;
+  return Number(clean.slice(0, -1)) * 60_000;
+}
+
+/** The text of a string literal's image, escapes resolved. */
+export function parseStringImage(image: string): string {
+  return image.slice(1, -1).replace(/\\(["\\n])/g, (_, c: string) => (c === "n" ? "\n" : c));
+}
