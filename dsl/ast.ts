@@ -154,7 +154,14 @@ export type Step =
     | { kind: "for"; variable: Name; list: Expr; body: Stmt[] }
     | { kind: "repeat"; count: Expr; body: Stmt[] }
     | { kind: "time"; body: Stmt[]; variable: Name }
+    | { kind: "if"; branches: IfBranch[]; otherwise?: Stmt[] }
   );
+
+/** One `if` / `else if` branch: its condition and the steps it guards. */
+export interface IfBranch {
+  condition: Expr;
+  body: Stmt[];
+}
 
 /** A statement: a `vm` block or a step. */
 export type Stmt = VmStmt | Step;

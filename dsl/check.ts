@@ -13,7 +13,13 @@
  */
 import type { Decl, Expr, Loc, Name, Script, Step, Stmt, VmStmt } from "./ast.ts";
 import { type Diagnostic, diagnosticAt } from "./diagnostics.ts";
-import { ExprTyper, type SType, TYPE_NAMES } from "./check_expr.ts";
+import {
+  BUILTIN_VARIABLES,
+  ExprTyper,
+  isBuiltinVariable,
+  type SType,
+  TYPE_NAMES,
+} from "./check_expr.ts";
 import { checkLayout, checkRegion, declaredLayout } from "./layout.ts";
 import {
   BACKINGS,
@@ -42,6 +48,7 @@ interface VmInfo {
 interface Context {
   handler?: "memory_fault" | "sync";
   inExpectError?: boolean;
+  inIf?: boolean;
 }
 
 function quoteList(items: readonly string[]): string {
@@ -67,10 +74,17 @@ class Checker {
   readonly diagnostics: Diagnostic[] = [];
   readonly #script: Script;
   #vm: VmInfo | null = null;
-  /** Inside `expect error`: naming a missing or duplicate slot is the point of the test. */
+  /**
+   * Inside `expect error`: naming a missing or duplicate slot, or a misaligned
+   * address or size, is the point of the test (the kernel answers with an errno).
+   */
   #lenient = false;
   readonly #vars = new Map<string, SType>();
-  readonly #types = new ExprTyper((loc, message) => this.error(loc, message), this.#vars);
+  readonly #types = new ExprTyper(
+    (loc, message) => this.error(loc, message),
+    this.#vars,
+    (name, loc) => this.builtin(name, loc),
+  );
 
   constructor(script: Script) {
     this.#script = script;
@@ -78,6 +92,22 @@ class Checker {
 
   error(loc: Loc, message: string): void {
     this.diagnostics.push(diagnosticAt(this.#script.file, loc, message));
+  }
+
+  /** `$backend` works anywhere (before any vm it is the backend auto would pick); `$mmu` and `$vcpus` need a vm. */
+  builtin(name: string, loc: Loc): SType | undefined {
+    if (!isBuiltinVariable(name)) return undefined;
+    if (name !== "backend" && !this.#vm) {
+      this.error(loc, `$${name} needs a vm: declare one with 'vm NAME { … }' before it`);
+    }
+    return BUILTIN_VARIABLES[name];
+  }
+
+  /** A variable a step assigns: the built-ins cannot be. */
+  assignable(variable: Name): void {
+    if (isBuiltinVariable(variable.text)) {
+      this.error(variable.loc, `$${variable.text} is read-only`);
+    }
   }
 
   /** The value of an expression made of literals only, else undefined. */
@@ -103,10 +133,12 @@ class Checker {
   }
 
   vmStmt(stmt: VmStmt, ctx: Context): void {
-    if (ctx.handler || ctx.inExpectError) {
+    if (ctx.handler || ctx.inExpectError || ctx.inIf) {
       this.error(
         stmt.loc,
-        `a vm block cannot appear inside ${ctx.handler ? "a handler" : "an 'expect error' block"}`,
+        `a vm block cannot appear inside ${
+          ctx.handler ? "a handler" : ctx.inExpectError ? "an 'expect error' block" : "an 'if'"
+        }`,
       );
     }
     const vm: VmInfo = {
@@ -355,6 +387,7 @@ class Checker {
         }
         break;
       case "let":
+        this.assignable(step.variable);
         this.#vars.set(step.variable.text, this.letValue(step, vm));
         break;
       case "mark":
@@ -374,6 +407,7 @@ class Checker {
         const itemType = items.length > 0 && items.every((i) => i === items[0])
           ? items[0]
           : "unknown";
+        this.assignable(step.variable);
         this.#vars.set(step.variable.text, itemType);
         this.loopBody(step.body, ctx);
         break;
@@ -384,8 +418,49 @@ class Checker {
         break;
       case "time":
         this.statements(step.body, ctx);
+        this.assignable(step.variable);
         this.#vars.set(step.variable.text, "float");
         break;
+      case "if":
+        this.ifStep(step, ctx);
+        break;
+    }
+  }
+
+  /**
+   * Each branch is checked from the variables known before the `if`; after
+   * it, a variable assigned in any branch is known (with its type when every
+   * branch that assigns it agrees, else `unknown`).
+   */
+  ifStep(step: Step & { kind: "if" }, ctx: Context): void {
+    const before = new Map(this.#vars);
+    const restore = () => {
+      this.#vars.clear();
+      for (const [k, v] of before) this.#vars.set(k, v);
+    };
+    const after: Map<string, SType>[] = [];
+    for (const branch of step.branches) {
+      // Conditions assign nothing, so each is typed in the variables known before the `if`.
+      restore();
+      const t = this.expr(branch.condition);
+      if (t !== "bool" && t !== "unknown") {
+        this.error(
+          branch.condition.loc,
+          `'if' needs a boolean but '${branch.condition.source}' is ${TYPE_NAMES[t]}`,
+        );
+      }
+      this.statements(branch.body, { ...ctx, inIf: true });
+      after.push(new Map(this.#vars));
+    }
+    restore();
+    if (step.otherwise) this.statements(step.otherwise, { ...ctx, inIf: true });
+    after.push(new Map(this.#vars));
+    this.#vars.clear();
+    for (const state of after) {
+      for (const [k, v] of state) {
+        const seen = this.#vars.get(k);
+        this.#vars.set(k, seen === undefined || seen === v ? v : "unknown");
+      }
     }
   }
 
@@ -403,7 +478,8 @@ class Checker {
       if (op.slot.backing) this.oneOf(op.slot.backing, BACKINGS, "backing");
       const gpa = this.expectInt(op.slot.gpa, "memslot gpa");
       const size = this.expectInt(op.slot.size, "memslot size");
-      if (gpa !== undefined && size !== undefined) {
+      // Inside `expect error` a misaligned or empty slot is what the kernel is asked to reject.
+      if (gpa !== undefined && size !== undefined && !this.#lenient) {
         const region = {
           label: `memslot '${step.slot.text}'`,
           gpa,
@@ -420,7 +496,7 @@ class Checker {
     switch (op.kind) {
       case "move": {
         const gpa = this.expectInt(op.gpa, "gpa");
-        if (gpa !== undefined && gpa % 4096n !== 0n) {
+        if (gpa !== undefined && gpa % 4096n !== 0n && !this.#lenient) {
           this.error(
             op.gpa.loc,
             `memslot '${step.slot.text}': gpa ${op.gpa.source} is not page aligned (4 KiB)`,

@@ -67,18 +67,43 @@ function isNumeric(t: SType): boolean {
   return t === "int" || t === "float" || t === "unknown";
 }
 
+/**
+ * The built-in read-only variables and their types: `$backend` (`kvm` or
+ * `emu`), `$mmu` (`tdp` or `shadow`) and `$vcpus` of the current VM.
+ */
+export const BUILTIN_VARIABLES: Readonly<Record<string, SType>> = {
+  backend: "word",
+  mmu: "word",
+  vcpus: "int",
+};
+
+/** Whether `$name` is a built-in (read-only) variable. */
+export function isBuiltinVariable(name: string): boolean {
+  return Object.hasOwn(BUILTIN_VARIABLES, name);
+}
+
+/**
+ * Types a built-in variable at a use (and reports a use that cannot work
+ * there, such as `$mmu` with no vm); undefined when `name` is not built in.
+ */
+export type BuiltinTyper = (name: string, loc: Loc) => SType | undefined;
+
 /** Expression typing over the checker's variable table. */
 export class ExprTyper {
   readonly #report: Report;
   readonly #vars: Map<string, SType>;
+  readonly #builtin: BuiltinTyper;
 
   /**
    * @param report where problems go
    * @param vars the variables assigned so far, with their types (shared with the checker)
+   * @param builtin types the built-in variables (default: their types, never an error)
    */
-  constructor(report: Report, vars: Map<string, SType>) {
+  constructor(report: Report, vars: Map<string, SType>, builtin?: BuiltinTyper) {
     this.#report = report;
     this.#vars = vars;
+    this.#builtin = builtin ??
+      ((name) => (isBuiltinVariable(name) ? BUILTIN_VARIABLES[name] : undefined));
   }
 
   /** The value of an expression made of literals only, else undefined. */
@@ -114,6 +139,8 @@ export class ExprTyper {
       case "word":
         return expr.value === "true" || expr.value === "false" ? "bool" : "word";
       case "var": {
+        const builtin = this.#builtin(expr.name, expr.loc);
+        if (builtin !== undefined) return builtin;
         const t = this.#vars.get(expr.name);
         if (t !== undefined) return t;
         const hint: Record<string, string> = {

@@ -10,14 +10,15 @@
  *
  * @module
  */
-import type { Expr, LetValue, Loc, Script, Step, Stmt, VmStmt } from "./ast.ts";
+import type { Expr, LetValue, Loc, Name, Script, Step, Stmt, VmStmt } from "./ast.ts";
 import { buildVm, slotSpec, type VmOpener } from "./build_vm.ts";
 import { diagnosticAt, formatDiagnostic } from "./diagnostics.ts";
 import { evaluate, operandsOf, ScriptRuntimeError, truthy } from "./evaluate.ts";
 import type { Output } from "./output.ts";
 import { at, dirtyRecord, exitRecord, rootCause, StepError, u64, U64_LIMIT } from "./runtime.ts";
-import { formatValue, RecordValue, typeName, type Value, Word } from "./values.ts";
-import type { BackendChoice } from "../vmm/create.ts";
+import { formatHex, formatValue, RecordValue, typeName, type Value, Word } from "./values.ts";
+import { isBuiltinVariable } from "./check_expr.ts";
+import { type BackendChoice, selectBackend } from "../vmm/create.ts";
 import { ErrnoError, exitCodeOf, UnsupportedError } from "../vmm/errors.ts";
 import type {
   BackendKind,
@@ -72,6 +73,27 @@ function offersDemandUffd(vm: Vm): vm is Vm & DemandUffd {
   return typeof (vm as Vm & Partial<DemandUffd>).demandUffd === "function";
 }
 
+/**
+ * The script's variables, with the built-in read-only ones (`$backend`,
+ * `$mmu`, `$vcpus`) computed when read.
+ */
+class Variables extends Map<string, Value> {
+  readonly #builtin: (name: string) => Value;
+
+  constructor(builtin: (name: string) => Value) {
+    super();
+    this.#builtin = builtin;
+  }
+
+  override get(name: string): Value | undefined {
+    return isBuiltinVariable(name) ? this.#builtin(name) : super.get(name);
+  }
+
+  override has(name: string): boolean {
+    return isBuiltinVariable(name) || super.has(name);
+  }
+}
+
 interface Handlers {
   memoryFault?: Stmt[];
   sync: Map<string, Stmt[]>;
@@ -84,11 +106,18 @@ interface Current {
   mark?: { label: string; baseline: Map<string, bigint> };
 }
 
+/** A stat name listed by the backend rather than the script: located at the step. */
+function nameOnly(loc: Loc): (text: string) => Name {
+  return (text) => ({ text, loc });
+}
+
 class Interpreter {
   readonly #script: Script;
   readonly #options: ExecuteOptions;
-  readonly #vars = new Map<string, Value>();
+  readonly #vars = new Variables((name) => this.#builtin(name));
   #current: Current | null = null;
+  /** The backend `auto` / `--backend` picks, probed once, the first time `$backend` needs it. */
+  #defaultBackend: BackendKind | undefined;
   /** Handlers run one at a time even when vCPUs exit in parallel (they share `$fault`). */
   #handlerChain: Promise<void> = Promise.resolve();
   passed = 0;
@@ -98,6 +127,18 @@ class Interpreter {
   constructor(script: Script, options: ExecuteOptions) {
     this.#script = script;
     this.#options = options;
+  }
+
+  /** `$backend`, `$mmu`, `$vcpus`: facts of the current VM. */
+  #builtin(name: string): Value {
+    const vm = this.#current?.vm;
+    if (name === "backend") {
+      if (vm) return new Word(vm.backend);
+      this.#defaultBackend ??= selectBackend(this.#options.backend ?? "auto").kind;
+      return new Word(this.#defaultBackend);
+    }
+    if (!vm) throw new Error(`$${name} needs a vm: there is none here`);
+    return name === "mmu" ? new Word(vm.mmu) : BigInt(vm.vcpuCount);
   }
 
   #eval(expr: Expr): Value {
@@ -249,6 +290,22 @@ class Interpreter {
         this.#vars.set(step.variable.text, (performance.now() - start) / 1000);
         return;
       }
+      case "if": {
+        for (const branch of step.branches) {
+          const value = this.#eval(branch.condition);
+          if (typeof value !== "boolean") {
+            throw new ScriptRuntimeError(
+              branch.condition.loc,
+              `'if' needs a boolean but '${branch.condition.source}' is ${
+                /^[aeiou]/.test(typeName(value)) ? "an" : "a"
+              } ${typeName(value)}`,
+            );
+          }
+          if (value) return await this.exec(branch.body);
+        }
+        if (step.otherwise) await this.exec(step.otherwise);
+        return;
+      }
     }
   }
 
@@ -266,6 +323,24 @@ class Interpreter {
       onExit: (exit) => this.#handle(handlers, exit),
     });
     this.#vars.set("exit", exitRecord(exit));
+    if (exit.reason === "fail") this.#guestFailed(step, exit);
+  }
+
+  /** A guest's `fail` ucall never goes unnoticed: an error at the `run`, counted as a failure. */
+  #guestFailed(step: Step, exit: VcpuExit & { reason: "fail" }): void {
+    this.failed++;
+    const message = `guest vCPU ${exit.vcpu} failed: ${exit.message} (value ${
+      formatHex(exit.value)
+    })`;
+    this.#options.output.emit({
+      event: "error",
+      location: this.#location(step.loc),
+      message,
+      diagnostic: formatDiagnostic(
+        diagnosticAt(this.#script.file, step.loc, message),
+        this.#script.source,
+      ),
+    });
   }
 
   #handle(handlers: Handlers, exit: VcpuExit): Promise<void> {
@@ -325,11 +400,10 @@ class Interpreter {
     if (value.kind === "expr") return this.#eval(value.expr);
     const vm = this.#vm(step).vm;
     switch (value.kind) {
-      case "stat":
-        return vm.stat(
-          value.name.text,
-          value.vcpu ? Number(this.#int(value.vcpu, "vcpu")) : undefined,
-        );
+      case "stat": {
+        const vcpu = value.vcpu ? Number(this.#int(value.vcpu, "vcpu")) : undefined;
+        return this.#stat(vm, value.name, vcpu);
+      }
       case "memtype": {
         const t = vm.memtype(this.#int(value.gpa, "gpa"));
         return new RecordValue(
@@ -341,6 +415,15 @@ class Interpreter {
         return vm.readSlot(value.slot.text, this.#int(value.offset, "offset"));
       case "dirty_log":
         return dirtyRecord(vm.getDirtyLog(value.slot.text, value.clear));
+    }
+  }
+
+  /** A stat, its errors (a stat this backend cannot provide) pointed at the name. */
+  #stat(vm: Vm, name: Name, vcpu?: number): bigint {
+    try {
+      return vm.stat(name.text, vcpu);
+    } catch (e) {
+      throw new StepError(e, name.loc);
     }
   }
 
@@ -357,10 +440,13 @@ class Interpreter {
 
   #stats(step: Step & { kind: "stats" }): void {
     const current = this.#vm(step);
-    const names = step.names.length > 0 ? step.names.map((n) => n.text) : current.vm.statNames();
+    const names = step.names.length > 0
+      ? step.names
+      : current.vm.statNames().map(nameOnly(step.loc));
     const stats: Record<string, bigint> = {};
     for (const name of names) {
-      stats[name] = current.vm.stat(name) - (current.mark?.baseline.get(name) ?? 0n);
+      stats[name.text] = this.#stat(current.vm, name) -
+        (current.mark?.baseline.get(name.text) ?? 0n);
     }
     this.#options.output.emit({
       event: "stats",

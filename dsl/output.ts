@@ -48,7 +48,10 @@ export interface ExpectEvent {
   diagnostic?: string;
 }
 
-/** A runtime error that stopped the script. */
+/**
+ * A runtime error that stopped the script, or a guest's `fail` ucall (the
+ * script goes on; the failure is counted in the summary's `failed`).
+ */
 export interface ErrorEvent {
   event: "error";
   location?: EventLocation;
@@ -103,13 +106,17 @@ export function formatStatsTable(event: StatsEvent): string {
   return [title, ...rows].join("\n");
 }
 
-/** Formats the summary line. */
+/** Formats the summary line (an invalid script's says nothing ran). */
 export function formatSummary(event: SummaryEvent): string {
   const seconds = (event.wallMs / 1000).toFixed(2);
   return `${event.passed} expectation${
     event.passed === 1 ? "" : "s"
   } passed, ${event.failed} failed; ` +
-    `backend ${event.backend}; ${seconds} s`;
+    `backend ${event.backend}${
+      event.exitCode === 2 && event.backend === "none"
+        ? " (nothing ran: the script is invalid)"
+        : ""
+    }; ${seconds} s`;
 }
 
 /**

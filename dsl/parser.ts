@@ -42,7 +42,7 @@ function describeFound(token: { image: string; tokenType: TokenType }): string {
 /** What a rule stands for, when no alternative of it matches. */
 const RULE_WHAT: Record<string, string> = {
   statement: "a statement (vm, run, let, expect, print, …)",
-  step: "a step (run, let, expect, print, memslot, …)",
+  step: "a step (run, let, expect, print, if, memslot, …)",
   decl: "a declaration (backend, mmu, vcpus, system, cap, quirk, memslot, device, guest)",
   primary: "an expression",
   unary: "an expression",
@@ -285,6 +285,7 @@ export class ScriptParser extends CstParser {
       { ALT: () => this.SUBRULE(this.forStep) },
       { ALT: () => this.SUBRULE(this.repeatStep) },
       { ALT: () => this.SUBRULE(this.timeStep) },
+      { ALT: () => this.SUBRULE(this.ifStep) },
     ]);
   });
 
@@ -536,6 +537,20 @@ export class ScriptParser extends CstParser {
     this.OPTION(() => {
       this.CONSUME(T.Arrow);
       this.CONSUME(T.Variable);
+    });
+  });
+
+  /** `if EXPR { … } [else if EXPR { … }]* [else { … }]`: an `else if` nests another ifStep. */
+  ifStep = this.RULE("ifStep", () => {
+    this.CONSUME(K.if);
+    this.SUBRULE(this.expression, { LABEL: "condition" });
+    this.SUBRULE(this.block, { LABEL: "then" });
+    this.OPTION(() => {
+      this.CONSUME(K.else);
+      this.OR([
+        { ALT: () => this.SUBRULE2(this.ifStep, { LABEL: "elseIf" }) },
+        { ALT: () => this.SUBRULE2(this.block, { LABEL: "otherwise" }) },
+      ]);
     });
   });
 

@@ -13,6 +13,7 @@ import type {
   Decl,
   Expr,
   ExprNode,
+  IfBranch,
   LetValue,
   Loc,
   MemslotDecl,
@@ -492,6 +493,26 @@ export class AstBuilder extends BaseVisitor {
       loc,
       body: this.#body(nodes(ctx, "block")[0]),
       variable: variable ? varName(variable) : { text: "elapsed", loc },
+    };
+  }
+
+  ifStep(ctx: Ctx): Step {
+    const branches: IfBranch[] = [{
+      condition: this.#expr(nodes(ctx, "condition")[0]),
+      body: this.#body(nodes(ctx, "then")[0]),
+    }];
+    const elseIf = nodes(ctx, "elseIf")[0];
+    const otherwise = nodes(ctx, "otherwise")[0];
+    if (elseIf) {
+      const inner = this.visit(elseIf) as Step & { kind: "if" };
+      branches.push(...inner.branches);
+      return { kind: "if", loc: tokLoc(tok(ctx, "Kw_if")), branches, otherwise: inner.otherwise };
+    }
+    return {
+      kind: "if",
+      loc: tokLoc(tok(ctx, "Kw_if")),
+      branches,
+      otherwise: otherwise ? this.#body(otherwise) : undefined,
     };
   }
 
