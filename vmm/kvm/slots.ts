@@ -88,10 +88,14 @@ export class SlotTable {
     return s;
   }
 
-  /** Total measured kernel metadata of the live slots. */
+  /**
+   * Total measured kernel metadata of the live user slots. The VMM's own
+   * system region is left out on both backends, so a script's figure is
+   * about the slots it declared.
+   */
   metadataBytes(): bigint {
     let t = 0n;
-    for (const s of this.#slots.values()) t += s.metadataBytes;
+    for (const s of this.#slots.values()) if (s.id !== 0) t += s.metadataBytes;
     return t;
   }
 

@@ -1,0 +1,70 @@
+/**
+ * Host-side access to guest-physical memory (the VMM reading and writing
+ * through its own mapping, as vm-memory's `GuestMemory` does): copies that
+ * may span memslots, and the `aliasing_hazards` count of host reads of
+ * pages the guest maps with a non-WB memory type.
+ *
+ * Host writes are not dirty-logged and not write-tracked, as with KVM
+ * (only KVM's own writes to guest memory are).
+ *
+ * @module
+ */
+import { ErrnoError } from "../errors.ts";
+import { SLOT_NONCOHERENT } from "./memory/memslot.ts";
+import type { Mmu } from "./mmu/mmu.ts";
+import { M } from "./stats.ts";
+
+const EFAULT = 14;
+
+/** Copy `length` bytes at `gpa` out of guest memory (every byte must be in a memslot). */
+export function copyFromGuest(mmu: Mmu, gpa: bigint, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const at = Number(gpa) + done;
+    const s = mmu.slots.find(Math.floor(at / 4096));
+    if (s === null) {
+      throw new ErrnoError("readGuest", EFAULT, `gpa 0x${at.toString(16)} is in no memslot`);
+    }
+    const off = at - s.baseGfn * 4096;
+    const n = Math.min(length - done, s.npages * 4096 - off);
+    out.set(s.host.read(off, n), done);
+    done += n;
+  }
+  return out;
+}
+
+/** Copy `bytes` into guest memory at `gpa` (every byte must be in a memslot). */
+export function copyToGuest(mmu: Mmu, gpa: bigint, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) {
+    const at = Number(gpa) + done;
+    const s = mmu.slots.find(Math.floor(at / 4096));
+    if (s === null) {
+      throw new ErrnoError("writeGuest", EFAULT, `gpa 0x${at.toString(16)} is in no memslot`);
+    }
+    const off = at - s.baseGfn * 4096;
+    const n = Math.min(bytes.length - done, s.npages * 4096 - off);
+    s.host.write(off, bytes.subarray(done, done + n));
+    done += n;
+  }
+}
+
+/** One guest byte, or -1 when `gpa` is in no memslot (for ucall labels). */
+export function guestByte(mmu: Mmu, gpa: bigint): number {
+  const s = mmu.slots.find(Number(gpa / 4096n));
+  if (s === null) return -1;
+  return s.host.read(Number(gpa) - s.baseGfn * 4096, 1)[0];
+}
+
+/** Count host reads of `[gpa, gpa + length)` pages that the guest maps with a non-WB type. */
+export function noteHostRead(mmu: Mmu, gpa: number, length: number): void {
+  const mt = mmu.memtype;
+  for (let g = Math.floor(gpa / 4096); g * 4096 < gpa + length; g++) {
+    const s = mmu.slots.find(g);
+    if (s === null || (!mt.honorAll && (s.flags & SLOT_NONCOHERENT) === 0)) continue;
+    if (mt.effective(g, true, (s.flags & SLOT_NONCOHERENT) !== 0).type !== "WB") {
+      mmu.stats.vm[M.aliasing_hazards]++;
+    }
+  }
+}

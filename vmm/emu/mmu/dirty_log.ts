@@ -1,0 +1,91 @@
+/**
+ * Dirty logging: starting it (eager split + write-protect + flush, as
+ * `kvm_mmu_slot_apply_flags` with `eager_page_split`), stopping it (zap or
+ * in-place huge-page recovery), and KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG
+ * with and without manual protect.
+ *
+ * Without PML or EPT A/D-based dirty tracking: re-protection clears the
+ * writable bit, so the first write after it takes a (fast) EPT violation.
+ *
+ * @module
+ */
+import { ErrnoError } from "../../errors.ts";
+import { type Memslot, SLOT_DIRTY_LOG } from "../memory/memslot.ts";
+import { M } from "../stats.ts";
+import type { Mmu } from "./mmu.ts";
+
+const ENOENT = 2;
+
+/** Turn dirty logging on for `slot` (the flag is already set). */
+export function startDirtyLog(mmu: Mmu, slot: Memslot): void {
+  slot.allocDirty();
+  const start = slot.baseGfn, end = start + slot.npages;
+  let changed: number;
+  if (mmu.shadow !== null) changed = mmu.shadow.writeProtectRange(start, end);
+  else changed = mmu.tdp.splitRange(start, end) + mmu.tdp.writeProtectRange(start, end, false);
+  if (changed > 0) mmu.flushAll();
+}
+
+/** Turn dirty logging off for `slot` (the flag is already cleared). */
+export function stopDirtyLog(mmu: Mmu, slot: Memslot): void {
+  slot.dirty = null;
+  if (mmu.shadow !== null) return; // shadow entries stay 4K; writes re-enable them lazily
+  const start = slot.baseGfn, end = start + slot.npages;
+  const maxLevel = (gfn: number) => mmu.maxLevel(slot, gfn);
+  if (mmu.caps.recoverInPlace) {
+    const n = mmu.tdp.recoverRange(start, end, maxLevel);
+    mmu.stats.vm[M.huge_pages_recovered] += n;
+    if (n > 0) mmu.flushAll();
+  } else if (mmu.tdp.zapCollapsible(start, end, maxLevel) > 0) {
+    mmu.flushAll();
+  }
+}
+
+/** Write-protect the pages whose bits are set in `mask` (32 pages from `rel0`); returns how many lost W. */
+function protectMask(mmu: Mmu, slot: Memslot, rel0: number, mask: number): number {
+  let n = 0;
+  while (mask !== 0) {
+    const b = 31 - Math.clz32(mask);
+    mask &= ~(1 << b);
+    const gfn = slot.baseGfn + rel0 + b;
+    if (mmu.shadow !== null) n += mmu.shadow.writeProtectRange(gfn, gfn + 1);
+    else if (mmu.tdp.writeProtectGfn(gfn, false)) n++;
+  }
+  return n;
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/**
+ * KVM_GET_DIRTY_LOG, then KVM_CLEAR_DIRTY_LOG of the same bits when `clear`.
+ * Returns the bitmap as KVM lays it out (little-endian longs, one bit per page).
+ */
+export function getDirtyLog(mmu: Mmu, slot: Memslot, clear: boolean): Uint8Array {
+  const d = slot.dirty;
+  if ((slot.flags & SLOT_DIRTY_LOG) === 0 || d === null) {
+    throw new ErrnoError("KVM_GET_DIRTY_LOG", ENOENT, `memslot ${slot.name} is not logging`);
+  }
+  const words = d.length / 2;
+  const live = d.subarray(0, words);
+  const out = new Uint32Array(words);
+  out.set(live);
+  let changed = 0;
+  let pages = 0;
+  for (let w = 0; w < words; w++) {
+    const bits = out[w];
+    if (bits === 0) continue;
+    pages += popcount(bits);
+    if (!mmu.caps.manualProtect || clear) {
+      live[w] &= ~bits;
+      changed += protectMask(mmu, slot, w * 32, bits);
+    }
+  }
+  d.subarray(words).set(out); // the second half is KVM's copy buffer
+  if (changed > 0) mmu.flushAll();
+  mmu.stats.vm[M.dirty_pages] += pages;
+  return new Uint8Array(out.buffer);
+}

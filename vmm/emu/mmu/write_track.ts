@@ -1,0 +1,172 @@
+/**
+ * Page write tracking: the `gfn_write_track` counters, the allocation
+ * policy of proposal 1 (`on` / `off` / `on_demand`), and external trackers
+ * (the KVMGT-style user that write-protects chosen GFNs and is notified of
+ * every guest write to them).
+ *
+ * Policy changes: `on` and `on_demand` may be set at any time (`on`
+ * allocates for existing slots at once; `on_demand` never frees what was
+ * allocated, as KVM never frees the array); `off` fails EBUSY under the
+ * shadow MMU, and EINVAL once a user memslot exists or a tracker is
+ * registered.
+ *
+ * @module
+ */
+import { ErrnoError } from "../../errors.ts";
+import type { Memslot } from "../memory/memslot.ts";
+import type { Mmu } from "./mmu.ts";
+
+/** The write-tracking allocation policy. */
+export type TrackingPolicy = "on" | "off" | "on_demand";
+
+const EINVAL = 22;
+const EBUSY = 16;
+const EEXIST = 17;
+
+interface Tracker {
+  gfn: number;
+  npages: number;
+}
+
+/** Write tracking of one VM. */
+export class WriteTracking {
+  /** Current policy (default `on`, the proposal's default). */
+  policy: TrackingPolicy = "on";
+  readonly #mmu: Mmu;
+  readonly #trackers = new Map<string, Tracker>();
+
+  /**
+   * Creates the instance.
+   * @param mmu the owning memory model
+   */
+  constructor(mmu: Mmu) {
+    this.#mmu = mmu;
+  }
+
+  /** Number of registered external trackers. */
+  get trackerCount(): number {
+    return this.#trackers.size;
+  }
+
+  /** Whether a slot created now gets `gfn_write_track` (kvm_page_track_write_tracking_enabled). */
+  get enabled(): boolean {
+    return this.policy === "on" || this.#mmu.shadow !== null ||
+      (this.policy === "on_demand" && this.#trackers.size > 0);
+  }
+
+  /** KVM_ENABLE_CAP(PAGE_WRITE_TRACKING, value). */
+  setPolicy(value: string): void {
+    const op = "KVM_ENABLE_CAP";
+    if (value !== "on" && value !== "off" && value !== "on_demand") {
+      throw new ErrnoError(op, EINVAL, `page_write_tracking: unknown value "${value}"`);
+    }
+    if (value === "off") {
+      if (this.#mmu.shadow !== null) {
+        throw new ErrnoError(
+          op,
+          EBUSY,
+          "the shadow MMU needs write tracking for guest page tables",
+        );
+      }
+      if (this.#mmu.slots.userCount > 0) {
+        throw new ErrnoError(op, EINVAL, "write tracking cannot be turned off once memslots exist");
+      }
+      if (this.#trackers.size > 0) {
+        throw new ErrnoError(op, EINVAL, "an external write tracker is registered");
+      }
+    }
+    this.policy = value;
+    if (this.enabled) { for (const s of this.#mmu.slots.slots) s.allocWriteTrack(); }
+  }
+
+  /** Whether an external tracker covers `gfn`. */
+  isExternal(gfn: number): boolean {
+    for (const t of this.#trackers.values()) {
+      if (gfn >= t.gfn && gfn < t.gfn + t.npages) return true;
+    }
+    return false;
+  }
+
+  /** kvm_page_track_register_notifier + kvm_write_track_add_gfn over a range. */
+  register(name: string, gpa: bigint, size: bigint): void {
+    const op = "KVM_PAGE_TRACK_ADD";
+    if (this.policy === "off" && this.#mmu.shadow === null) {
+      throw new ErrnoError(op, EINVAL, "page_write_tracking is off");
+    }
+    if (this.#trackers.has(name)) throw new ErrnoError(op, EEXIST, `tracker ${name} exists`);
+    if (size <= 0n || gpa % 4096n !== 0n || size % 4096n !== 0n) {
+      throw new ErrnoError(op, EINVAL, "tracked range must be non-empty and 4 KiB aligned");
+    }
+    const gfn = Number(gpa / 4096n);
+    const npages = Number(size / 4096n);
+    for (let g = gfn; g < gfn + npages;) {
+      const s = this.#mmu.slots.find(g);
+      if (s === null) {
+        throw new ErrnoError(op, EINVAL, `gpa 0x${(g * 4096).toString(16)} is in no memslot`);
+      }
+      g = s.baseGfn + s.npages;
+    }
+    this.#trackers.set(name, { gfn, npages });
+    if (this.enabled) { for (const s of this.#mmu.slots.slots) s.allocWriteTrack(); }
+    // One flush request for the whole range (a TLB entry per page would be
+    // quadratic for a large range).
+    const flush: number[] = [];
+    let huge = false;
+    for (let g = gfn; g < gfn + npages; g++) {
+      const lvl = this.#protect(this.#mmu.slots.find(g)!, g);
+      if (lvl > 0) flush.push(g);
+      if (lvl > 1) huge = true;
+    }
+    if (huge || flush.length > 64) this.#mmu.flushAll();
+    else this.#mmu.flushGfns(flush);
+  }
+
+  /** Unregister a tracker and drop its counts. */
+  unregister(name: string): void {
+    const t = this.#trackers.get(name);
+    if (t === undefined) {
+      throw new ErrnoError("KVM_PAGE_TRACK_REMOVE", EINVAL, `no tracker named ${name}`);
+    }
+    this.#trackers.delete(name);
+    for (let g = t.gfn; g < t.gfn + t.npages; g++) {
+      const s = this.#mmu.slots.find(g);
+      if (s !== null) this.remove(s, g);
+    }
+  }
+
+  /**
+   * kvm_write_track_add_gfn: count up, disallow huge pages over the frame,
+   * write-protect its SPTE and flush it from every TLB.
+   */
+  add(slot: Memslot, gfn: number): void {
+    const lvl = this.#protect(slot, gfn);
+    // A huge leaf lost W for its whole range: flush all of it, as
+    // kvm_flush_remote_tlbs_gfn does with the leaf's level.
+    if (lvl > 1) this.#mmu.flushAll();
+    else if (lvl === 1) this.#mmu.flushGfn(gfn);
+  }
+
+  /** Count up and write-protect; returns the level of the leaf that lost W (0: none). */
+  #protect(slot: Memslot, gfn: number): number {
+    const wt = slot.writeTrack!;
+    const rel = gfn - slot.baseGfn;
+    if (wt[rel]++ !== 0) return 0;
+    slot.adjustDisallow(rel, 1);
+    const mmu = this.#mmu;
+    if (mmu.shadow !== null) return mmu.shadow.writeProtectGfn(gfn) ? 1 : 0;
+    return mmu.tdp.writeProtectGfn(gfn, true) ? mmu.tdp.hitLevel : 0;
+  }
+
+  /** kvm_write_track_remove_gfn: count down; the SPTE is re-enabled by the next write fault. */
+  remove(slot: Memslot, gfn: number): void {
+    const wt = slot.writeTrack;
+    const rel = gfn - slot.baseGfn;
+    if (wt === null || wt[rel] === 0) return;
+    if (--wt[rel] === 0) slot.adjustDisallow(rel, -1);
+  }
+
+  /** Forget trackers (VM teardown). */
+  clear(): void {
+    this.#trackers.clear();
+  }
+}

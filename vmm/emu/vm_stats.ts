@@ -1,0 +1,66 @@
+/**
+ * Reading counters by name for {@linkcode EmuVm.stat}: the Linux
+ * binary-stats names of `types.ts`, the VMM's own, and `instructions`.
+ *
+ * `exits` counts every modelled VM exit: exits to userspace (I/O, MMIO,
+ * HLT, memory faults, shutdown) plus EPT violations (`pf_taken`), as KVM's
+ * `exits` counts every VM-exit. `write_track_bytes` and
+ * `memslot_metadata_bytes` cover user memslots (the system region is the
+ * VMM's own slot, created with the VM, like a kvm backend measuring around
+ * user memslot ioctls). `aliasing_hazards` counts host-side reads
+ * (`readSlot`, `readGuest`) of pages whose effective guest memory type is
+ * not WB, which the host reads through its WB mapping.
+ *
+ * @module
+ */
+import { UnsupportedError } from "../errors.ts";
+import { EMU_ONLY_STATS, VCPU_STATS, VM_STATS, VMM_STATS } from "../types.ts";
+import { M, V } from "./stats.ts";
+import type { EmuVm } from "./vm.ts";
+
+/** Emulator extras beyond the contract's lists. */
+const EXTRA = ["pf_fast", "pf_guest", "invlpg", "remote_tlb_flush_requests", "aliasing_hazards"];
+
+/** Every stat name the emulator provides. */
+export function statNames(): readonly string[] {
+  return [...VCPU_STATS, ...VM_STATS, ...VMM_STATS, ...EMU_ONLY_STATS, ...EXTRA];
+}
+
+function perVcpu(vm: EmuVm, vcpu: number | undefined, f: (i: number) => number): number {
+  if (vcpu !== undefined) {
+    if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu >= vm.vcpuCount) {
+      throw new RangeError(`Cannot read a stat of vCPU ${vcpu}: the VM has ${vm.vcpuCount}`);
+    }
+    return f(vcpu);
+  }
+  let s = 0;
+  for (let i = 0; i < vm.vcpuCount; i++) s += f(i);
+  return s;
+}
+
+/** The value of stat `name` (summed over vCPUs unless `vcpu` is given). */
+export function readStat(vm: EmuVm, name: string, vcpu?: number): bigint {
+  const st = vm.stats;
+  let n: number;
+  if (name === "exits") {
+    n = perVcpu(vm, vcpu, (i) => st.vcpu[i][V.exits] + st.vcpu[i][V.pf_taken]);
+  } else if (name === "tlb_flush") {
+    n = perVcpu(vm, vcpu, (i) => vm.cpus[i]?.tlbFlushes ?? 0);
+  } else if (name === "instructions") {
+    n = perVcpu(vm, vcpu, (i) => vm.cpus[i]?.instructions ?? 0);
+  } else if (name in V) {
+    const idx = V[name as keyof typeof V];
+    n = perVcpu(vm, vcpu, (i) => st.vcpu[i][idx]);
+  } else if (name in M) {
+    n = st.vm[M[name as keyof typeof M]];
+  } else if (name === "write_track_bytes" || name === "memslot_metadata_bytes") {
+    n = 0;
+    for (const s of vm.memory.slots.slots) {
+      if (s.id === 0) continue;
+      n += name === "write_track_bytes" ? s.writeTrackBytes() : s.metadataBytes();
+    }
+  } else {
+    throw new UnsupportedError(`stat ${name} is not provided by the emu backend`);
+  }
+  return BigInt(n);
+}
