@@ -114,7 +114,8 @@ Deno.test("vmm.ts exits 2 on an invalid script and runs nothing", async () => {
   assertEquals(r.code, 2);
   assertEquals(
     r.stdout,
-    "0 expectations passed, 0 failed; backend none; " + r.stdout.split("; ").at(-1),
+    "0 expectations passed, 0 failed; backend none (nothing ran: the script is invalid); " +
+      r.stdout.split("; ").at(-1),
   );
   assertStringIncludes(
     r.stderr,
