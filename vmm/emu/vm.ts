@@ -176,7 +176,8 @@ export class EmuVm implements Vm {
 
   /** {@inheritDoc Vm.memslots} */
   memslots(): readonly MemslotInfo[] {
-    return this.#live().slots.slots.map(info);
+    // User slots only, as on kvm: the system region is the VMM's own.
+    return this.#live().slots.slots.filter((s) => s.id !== 0).map(info);
   }
 
   #hostRange(name: string, offset: bigint, len: number): [Memslot, number] {
@@ -266,7 +267,7 @@ export class EmuVm implements Vm {
     }
     const image = buildBootImage({
       guest,
-      slots: this.memslots().filter((m) => m.id !== 0),
+      slots: this.memslots(),
       vcpus: this.vcpuCount,
       system: this.system,
       allow1G: false,
