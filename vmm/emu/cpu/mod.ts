@@ -24,8 +24,8 @@
  * Known gaps: 64-bit mode only (segments and CS.L are ignored); no
  * interrupts or IDT (every exception is a triple fault, as the VMM installs
  * none); host-side writes into guest code are invisible to the code cache
- * unless the VMM calls {@linkcode Cpu.invalidateCode} or the MMU flushes
- * the page; an access that straddles RAM and MMIO is reported as one MMIO
+ * unless the VMM calls {@linkcode Cpu.invalidateCode}, the MMU flushes
+ * the page, or the VM creates vCPU 0 again (a guest reload); an access that straddles RAM and MMIO is reported as one MMIO
  * access.
  *
  * @example Decoding one instruction
