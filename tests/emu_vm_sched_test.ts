@@ -33,6 +33,7 @@ class FakeCpu implements EmuCpu {
     this.tlbFlushes++;
   }
   flushGfn(_gfn: number): void {}
+  invalidateCode(_range: { gfn: number; count: number }): void {}
 }
 
 function ucall(cmd: number): CpuStop {

@@ -128,4 +128,9 @@ export interface EmuCpu extends CpuTlb {
   gpr(n: number): bigint;
   /** Count of TLB flushes (the vCPU `tlb_flush` stat). */
   readonly tlbFlushes: number;
+  /**
+   * Drop decoded code of guest-physical pages `gfn .. gfn+count-1`: the VMM
+   * wrote them from the host side, which the CPU's write path cannot see.
+   */
+  invalidateCode(range: { gfn: number; count: number }): void;
 }

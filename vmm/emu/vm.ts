@@ -224,6 +224,14 @@ export class EmuVm implements Vm {
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
     s.host.write(o, b);
+    this.#invalidateCode((BigInt(s.baseGfn) << 12n) + offset, 8);
+  }
+
+  /** Host-side writes bypass the CPU's write path, so stale decoded code must go. */
+  #invalidateCode(gpa: bigint, length: number): void {
+    const first = Number(gpa >> 12n);
+    const count = Number((gpa + BigInt(length) - 1n) >> 12n) - first + 1;
+    for (const cpu of this.cpus) cpu.invalidateCode({ gfn: first, count });
   }
 
   /** {@inheritDoc Vm.readGuest} */
@@ -281,6 +289,7 @@ export class EmuVm implements Vm {
   /** Host-side copy into guest-physical memory (boot image; no dirty logging, as KVM). */
   writeGuest(gpa: bigint, bytes: Uint8Array): void {
     copyToGuest(this.#live(), gpa, bytes);
+    this.#invalidateCode(gpa, bytes.length);
   }
 
   /** {@inheritDoc Vm.run} */
