@@ -45,8 +45,18 @@ function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): voi
   while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
 }
 
+// A reader that went away (`vmm.ts x.kvm --json | head`) is not an error of the
+// script: stop writing and let the script finish and release its VMs.
+let stdoutGone = false;
+
 function stdout(line: string): void {
-  writeAll(Deno.stdout, line);
+  if (stdoutGone) return;
+  try {
+    writeAll(Deno.stdout, line);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+    stdoutGone = true;
+  }
 }
 
 function stderr(line: string): void {
