@@ -5,7 +5,13 @@
  * @module
  */
 import type { CapName, MemslotFlag, QuirkName } from "../vmm/types.ts";
-import { EMU_ONLY_STATS, VCPU_STATS, VM_STATS, VMM_STATS } from "../vmm/types.ts";
+import {
+  EMU_ONLY_STATS,
+  LINUX_X86_EXTRA_STATS,
+  VCPU_STATS,
+  VM_STATS,
+  VMM_STATS,
+} from "../vmm/types.ts";
 
 /** Each capability with the values it takes (the first is what `cap NAME` alone means where allowed). */
 export const CAP_VALUES: Readonly<Record<CapName, readonly string[]>> = {
@@ -40,6 +46,7 @@ export const STAT_NAMES: ReadonlySet<string> = new Set([
   ...VM_STATS,
   ...VMM_STATS,
   ...EMU_ONLY_STATS,
+  ...LINUX_X86_EXTRA_STATS,
 ]);
 
 /** `$exit.reason` values. */

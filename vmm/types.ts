@@ -292,4 +292,49 @@ export const VMM_STATS: readonly string[] = [
 ];
 
 /** Emulator-only counters. */
-export const EMU_ONLY_STATS: readonly string[] = ["instructions"];
+export const EMU_ONLY_STATS: readonly string[] = ["instructions", "aliasing_hazards"];
+
+/**
+ * The other x86 binary-stats names of Linux (arch/x86/kvm/x86.c), readable
+ * by name where the backend has them (`stat insn_emulation` on kvm), so a
+ * script can reach every counter the kernel keeps, not only the spec's.
+ */
+export const LINUX_X86_EXTRA_STATS: readonly string[] = [
+  "remote_tlb_flush_requests",
+  "mmu_recycled",
+  "mmu_cache_miss",
+  "max_mmu_rmap_size",
+  "max_mmu_page_hash_collisions",
+  "halt_successful_poll",
+  "halt_attempted_poll",
+  "halt_poll_invalid",
+  "halt_wakeup",
+  "halt_poll_success_ns",
+  "halt_poll_fail_ns",
+  "halt_wait_ns",
+  "blocking",
+  "pf_fast",
+  "pf_guest",
+  "invlpg",
+  "signal_exits",
+  "irq_window_exits",
+  "nmi_window_exits",
+  "l1d_flush",
+  "request_irq_exits",
+  "irq_exits",
+  "host_state_reload",
+  "fpu_reload",
+  "insn_emulation",
+  "insn_emulation_fail",
+  "hypercalls",
+  "irq_injections",
+  "nmi_injections",
+  "req_event",
+  "nested_run",
+  "directed_yield_attempted",
+  "directed_yield_successful",
+  "preemption_reported",
+  "preemption_other",
+  "guest_mode",
+  "notify_window_exits",
+];
