@@ -44,11 +44,13 @@ function describe(params: Record<string, bigint | string>): string {
   return Object.entries(params).map(([k, v]) => `${k}=${v}`).join(" ");
 }
 
+function describe(params: Record<string, bigint | string>): string {
+  return Object.entries(params).map(([k, v]) => `${k}=${v}`).join(" ");
+}
+
 for (const c of CASES) {
   Deno.test({
-    name: `parity: ${c.name} ${
-      JSON.stringify(c.params, (_k, v) => String(v))
-    } retires the same instructions on kvm and emu`,
+    name: `parity: ${c.name} ${describe(c.params)} retires the same instructions on kvm and emu`,
     ignore,
     async fn() {
       const guest: GuestSpec = { kind: "payload", name: c.name, params: c.params };
