@@ -44,10 +44,6 @@ function describe(params: Record<string, bigint | string>): string {
   return Object.entries(params).map(([k, v]) => `${k}=${v}`).join(" ");
 }
 
-function describe(params: Record<string, bigint | string>): string {
-  return Object.entries(params).map(([k, v]) => `${k}=${v}`).join(" ");
-}
-
 for (const c of CASES) {
   Deno.test({
     name: `parity: ${c.name} ${describe(c.params)} retires the same instructions on kvm and emu`,
