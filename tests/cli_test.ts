@@ -1,8 +1,8 @@
+import { skipKvm } from "./kvm_probe.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { kvmBackend } from "../vmm/kvm/mod.ts";
 
 const VMM = new URL("../vmm.ts", import.meta.url).pathname;
-const KVM = kvmBackend.available().ok;
+const KVM = !skipKvm("cli_test");
 const decoder = new TextDecoder();
 
 interface Result {

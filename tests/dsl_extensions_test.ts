@@ -3,6 +3,7 @@
  * `if`, the built-in variables, guest `fail`, lenient `expect error`
  * memslot checks, stats a backend cannot provide, the invalid summary.
  */
+import { skipKvm } from "./kvm_probe.ts";
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { checkScript } from "../dsl/check.ts";
 import { parseScript } from "../dsl/parse.ts";
@@ -16,10 +17,9 @@ import {
   type RunSummary,
 } from "../dsl/mod.ts";
 import { openVm, selectBackend } from "../vmm/create.ts";
-import { kvmBackend } from "../vmm/kvm/mod.ts";
 import type { BackendKind, VcpuExit, Vm } from "../vmm/types.ts";
 
-const KVM = kvmBackend.available().ok;
+const KVM = !skipKvm("dsl_extensions_test");
 
 function problems(text: string): string[] {
   return checkScript(parseScript(text, { file: "c.kvm" })).map((d) =>

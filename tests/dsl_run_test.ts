@@ -1,3 +1,4 @@
+import { skipKvm } from "./kvm_probe.ts";
 import {
   assert,
   assertEquals,
@@ -8,10 +9,9 @@ import {
 import { MemoryOutput, parseScript, runScript } from "../dsl/mod.ts";
 import type { ExpectEvent, OutputEvent, RunSummary } from "../dsl/mod.ts";
 import { openVm } from "../vmm/create.ts";
-import { kvmBackend } from "../vmm/kvm/mod.ts";
 import type { BackendKind, Vm } from "../vmm/types.ts";
 
-const KVM = kvmBackend.available().ok;
+const KVM = !skipKvm("dsl_run_test");
 
 interface Outcome {
   summary: RunSummary;

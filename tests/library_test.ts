@@ -1,11 +1,11 @@
+import { skipKvm } from "./kvm_probe.ts";
 import { assertEquals, assertGreater } from "@std/assert";
 import { createVm } from "../vmm/mod.ts";
-import { kvmBackend } from "../vmm/kvm/mod.ts";
 
 for (const backend of ["emu", "kvm"] as const) {
   Deno.test({
     name: `createVm() boots a payload and reads stats without a script (${backend})`,
-    ignore: backend === "kvm" && !kvmBackend.available().ok,
+    ignore: backend === "kvm" && skipKvm("library_test"),
     async fn() {
       using vm = createVm({
         backend,
