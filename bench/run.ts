@@ -19,6 +19,7 @@ export const BENCHMARKS: readonly string[] = [
   "ucall.ts",
   "emu_cpu.ts",
   "emu_mmu.ts",
+  "demand_paging.ts",
   "backends.ts",
   "proposals.ts",
 ];

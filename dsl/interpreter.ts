@@ -61,19 +61,6 @@ export interface RunSummary {
 }
 
 /**
- * `demand uffd` is not part of the `Vm` interface yet; the emulator offers
- * it as `demandUffd(name, handlers)`. Narrowed here, in one place, until the
- * interface grows the method.
- */
-interface DemandUffd {
-  demandUffd(name: string, handlers?: number): void;
-}
-
-function offersDemandUffd(vm: Vm): vm is Vm & DemandUffd {
-  return typeof (vm as Vm & Partial<DemandUffd>).demandUffd === "function";
-}
-
-/**
  * The script's variables, with the built-in read-only ones (`$backend`,
  * `$mmu`, `$vcpus`) computed when read.
  */
@@ -214,11 +201,6 @@ class Interpreter {
         return;
       case "demand": {
         const vm = this.#vm(step).vm;
-        if (!offersDemandUffd(vm)) {
-          throw new UnsupportedError(
-            `demand uffd: not available on the ${vm.backend} backend (the Vm interface has no userfaultfd hook)`,
-          );
-        }
         vm.demandUffd(
           step.slot.text,
           step.handlers ? Number(this.#int(step.handlers, "handlers")) : 1,

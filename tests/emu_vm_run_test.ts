@@ -238,7 +238,7 @@ Deno.test("pt_write under mmu shadow: page-table writes are emulated and counted
 Deno.test("demand uffd: vCPUs wait on the modelled queue and the run completes", async () => {
   using vm = emuBackend.createVm({ name: "uffd", vcpus: 2 });
   vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 2n * M, backing: "absent" });
-  (vm as unknown as { demandUffd(n: string): void }).demandUffd("ram");
+  vm.demandUffd("ram");
   vm.loadGuest({
     kind: "payload",
     name: "dirty_writer",

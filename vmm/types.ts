@@ -208,6 +208,14 @@ export interface Vm {
   /** The slots, sorted by GPA. */
   memslots(): readonly MemslotInfo[];
 
+  /**
+   * Serve missing pages of a slot through userfaultfd with `handlers`
+   * handler threads (kvm), or through the modelled shared fault queue (emu):
+   * the path the memory-fault-exit proposal wants to bypass. Counted in the
+   * `uffd_faults` stat.
+   */
+  demandUffd(name: string, handlers?: number): void;
+
   /** Host-side 8-byte read at `offset` inside a slot. */
   readSlot(name: string, offset: bigint): bigint;
   /** Host-side 8-byte write at `offset` inside a slot. */

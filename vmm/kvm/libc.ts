@@ -23,6 +23,11 @@ const SYMBOLS = {
    * fast-call path applies (KVM_RUN rejects a non-zero argument).
    */
   ioctl_run: { name: "ioctl", parameters: ["i32", "u32", "pointer"], result: "i32" },
+  /**
+   * ioctl(fd, request, buffer) with a 32-bit request (the kernel takes `unsigned
+   * int cmd`): all fast-call types, for the userfaultfd handlers' per-fault UFFDIO_COPY.
+   */
+  ioctl_fast: { name: "ioctl", parameters: ["i32", "u32", "buffer"], result: "i32" },
   mmap: {
     parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
     result: "pointer",
@@ -32,6 +37,10 @@ const SYMBOLS = {
   memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
   ftruncate: { parameters: ["i32", "i64"], result: "i32" },
   pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  /** read(2): userfaultfd messages. */
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** poll(fds, nfds, timeout_ms): the userfaultfd handlers' wait (bounded, so they see a stop flag). */
+  poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
   getpid: { parameters: [], result: "i32" },
   /** syscall(nr, a, b, c, d) for the calls glibc wraps awkwardly (gettid, tgkill, timer_*). */
   syscall: { parameters: ["i64", "i64", "i64", "i64", "i64"], result: "i64" },

@@ -326,3 +326,81 @@ export const SIGEV_THREAD_ID = 4;
 export const CLOCK_MONOTONIC = 1;
 /** SIGUSR2, the signal that kicks a vCPU out of KVM_RUN. */
 export const SIGUSR2 = 12;
+
+// --- userfaultfd (include/uapi/linux/userfaultfd.h) -------------------------
+
+/** The ioctl type byte of userfaultfd (`UFFDIO`). */
+export const UFFDIO_TYPE = 0xaa;
+/** `UFFD_API`: the only API version (`uffdio_api.api`). */
+export const UFFD_API = 0xaa;
+/** userfaultfd(2) on x86-64. */
+export const SYS_USERFAULTFD = 323;
+/**
+ * Flags of userfaultfd(2) and USERFAULTFD_IOC_NEW: O_CLOEXEC | O_NONBLOCK
+ * (the handlers poll, then read without blocking: another handler may have
+ * taken the message first).
+ */
+export const UFFD_OPEN_FLAGS = 0o2000000 | 0o4000;
+/** `/dev/userfaultfd`: the path when the syscall is refused (vm.unprivileged_userfaultfd = 0). */
+export const USERFAULTFD_DEV = "/dev/userfaultfd";
+
+/** Struct sizes of the userfaultfd ABI. */
+export const UFFD_SIZEOF = {
+  uffdio_api: 24,
+  uffdio_range: 16,
+  uffdio_register: 32,
+  uffdio_copy: 40,
+  uffdio_zeropage: 32,
+  uffd_msg: 32,
+  pollfd: 8,
+} as const;
+
+/** userfaultfd ioctl numbers by name (kept out of `IOCTL`, which is KVM's). */
+export const UFFDIO = {
+  /** On /dev/userfaultfd: a new userfaultfd; the argument is the open flags. */
+  USERFAULTFD_IOC_NEW: io(UFFDIO_TYPE, 0x00),
+  UFFDIO_API: iowr(UFFDIO_TYPE, 0x3f, UFFD_SIZEOF.uffdio_api),
+  UFFDIO_REGISTER: iowr(UFFDIO_TYPE, 0x00, UFFD_SIZEOF.uffdio_register),
+  UFFDIO_UNREGISTER: ior(UFFDIO_TYPE, 0x01, UFFD_SIZEOF.uffdio_range),
+  UFFDIO_WAKE: ior(UFFDIO_TYPE, 0x02, UFFD_SIZEOF.uffdio_range),
+  UFFDIO_COPY: iowr(UFFDIO_TYPE, 0x03, UFFD_SIZEOF.uffdio_copy),
+  UFFDIO_ZEROPAGE: iowr(UFFDIO_TYPE, 0x04, UFFD_SIZEOF.uffdio_zeropage),
+} as const;
+
+/** The name of a userfaultfd ioctl. */
+export type UffdioName = keyof typeof UFFDIO;
+
+/** `uffdio_register.mode`: report missing pages. */
+export const UFFDIO_REGISTER_MODE_MISSING = 1n;
+/** `uffdio_register.ioctls` (out) bit of UFFDIO_COPY (1 << _UFFDIO_COPY). */
+export const UFFDIO_IOCTL_BIT_COPY = 1n << 3n;
+/** `uffdio_register.ioctls` (out) bit of UFFDIO_ZEROPAGE. */
+export const UFFDIO_IOCTL_BIT_ZEROPAGE = 1n << 4n;
+
+/** `struct uffdio_api`: api u64 @0, features u64 @8, ioctls u64 @16 (out). */
+export const UFFDIO_API_OFF = { api: 0, features: 8, ioctls: 16 } as const;
+/** `struct uffdio_register`: range {start u64 @0, len u64 @8}, mode u64 @16, ioctls u64 @24 (out). */
+export const UFFDIO_REGISTER_OFF = { start: 0, len: 8, mode: 16, ioctls: 24 } as const;
+/** `struct uffdio_range` (UNREGISTER, WAKE). */
+export const UFFDIO_RANGE_OFF = { start: 0, len: 8 } as const;
+/**
+ * `struct uffdio_copy`: dst, src, len, mode u64, then copy s64 (out): bytes
+ * copied, or a negative errno when nothing was.
+ */
+export const UFFDIO_COPY_OFF = { dst: 0, src: 8, len: 16, mode: 24, copy: 32 } as const;
+/** `struct uffdio_zeropage`: range {start, len}, mode u64 @16, zeropage s64 @24 (out). */
+export const UFFDIO_ZEROPAGE_OFF = { start: 0, len: 8, mode: 16, zeropage: 24 } as const;
+/**
+ * `struct uffd_msg` (32 B, packed): event u8 @0, then the union at 8; for a
+ * page fault: flags u64 @8, address u64 @16, ptid u32 @24.
+ */
+export const UFFD_MSG_OFF = { event: 0, pf_flags: 8, pf_address: 16, pf_ptid: 24 } as const;
+/** `uffd_msg.event` of a page fault. */
+export const UFFD_EVENT_PAGEFAULT = 0x12;
+/** `uffd_msg.pagefault.flags`: the access was a write. */
+export const UFFD_PAGEFAULT_FLAG_WRITE = 1n;
+
+/** `struct pollfd`: fd i32 @0, events i16 @4, revents i16 @6. */
+export const POLLFD_OFF = { fd: 0, events: 4, revents: 6 } as const;
+/** poll(2): data to read. */
+export const POLLIN = 1;

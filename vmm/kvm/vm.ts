@@ -38,6 +38,7 @@ import { type RunCounters, runSync } from "./run_sync.ts";
 import { SlotTable } from "./slots.ts";
 import { StatsReader } from "./stats.ts";
 import { KvmSystem } from "./system.ts";
+import { UffdPager } from "./uffd.ts";
 import { CPUID_EXT_FEATURES, CPUID_PDPE1GB_BIT, MSR_IA32_PAT } from "./uapi.ts";
 import type { VcpuFd } from "./vcpu_fd.ts";
 import type { VmFd } from "./vm_fd.ts";
@@ -47,6 +48,15 @@ import { VmmStats } from "./vmm_stats.ts";
 const TSS_ADDR = 0xfffb_d000n;
 const MIB = 1024n * 1024n;
 const PAGE = 4096n;
+
+/** Options of {@linkcode KvmVm.demandUffd}. */
+export interface DemandPagingOptions {
+  /**
+   * Bytes the handlers serve for the first pages of the slot (copied when
+   * the call is made); pages past them are served as zeros.
+   */
+  source?: Uint8Array;
+}
 
 /** Builds a boot image for a guest spec (guest/boot.ts's `buildBootImage` by default). */
 export type ImageBuilder = (args: {
@@ -109,6 +119,11 @@ export class KvmVm implements Vm {
   #running = false;
   #counters: RunCounters = { ucalls: 0, memoryFaultExits: 0 };
   #dirtyPages = 0n;
+  /** `demand uffd` slots by name. */
+  #pagers = new Map<string, UffdPager>();
+  /** Faults served by pagers already closed (slot deleted). */
+  #retiredUffdFaults = 0n;
+  #pagersOnReleaseList = false;
 
   /**
    * Create the VM with its system region and vCPUs.
@@ -209,10 +224,19 @@ export class KvmVm implements Vm {
     return this.#slots.infos().find((i) => i.name === s.name)!;
   }
 
-  /** Delete a memslot (KVM_SET_USER_MEMORY_REGION with size 0), then unmap it. */
+  /**
+   * Delete a memslot (KVM_SET_USER_MEMORY_REGION with size 0), then unmap it
+   * and stop its `demand uffd` handlers (their count stays in `uffd_faults`).
+   */
   deleteMemslot(name: string): void {
     this.#open();
     this.#slots.delete(name);
+    const p = this.#pagers.get(name);
+    if (p) {
+      this.#pagers.delete(name);
+      this.#retiredUffdFaults += p.faults;
+      p.close();
+    }
   }
 
   /** Move a memslot to `gpa` (same slot id). */
@@ -227,7 +251,11 @@ export class KvmVm implements Vm {
     this.#slots.setFlags(name, add, remove);
   }
 
-  /** Prefault the host mapping (MADV_POPULATE_WRITE). */
+  /**
+   * Prefault the host mapping: UFFDIO_COPY of zeros (or the source bytes) on a
+   * `demand uffd` slot, so those pages never reach the handlers (pages
+   * already present are skipped); MADV_POPULATE_WRITE on any other slot.
+   */
   populate(name: string, offset = 0n, size?: bigint): void {
     this.#open();
     const s = this.#slots.get(name);
@@ -235,7 +263,77 @@ export class KvmVm implements Vm {
     if (offset < 0n || offset + len > s.size || offset % PAGE !== 0n) {
       throw new RangeError(`populate of slot "${name}": range outside the slot or misaligned`);
     }
-    populateBacking(s.mapping, offset, len);
+    const pager = this.#pagers.get(name);
+    if (pager) pager.populate(offset, len);
+    else populateBacking(s.mapping, offset, len);
+  }
+
+  /**
+   * `demand uffd NAME handlers N`: register the slot's whole host mapping
+   * with a userfaultfd (MISSING mode) and serve every missing page from N
+   * handler threads (Workers) by UFFDIO_COPY of a zero page, or of
+   * `options.source`. Every first touch of a page not yet present (by a
+   * vCPU, or by the host through `readSlot`/`writeSlot`) then waits for a
+   * handler and counts in `stat uffd_faults`. Meant for `absent` slots,
+   * whose mapping starts empty; on `anon`/`memfd` only untouched pages
+   * fault. The handlers stop on `close()` or when the slot is deleted.
+   *
+   * @param name the slot
+   * @param handlers handler threads, 1..64 (default 1)
+   * @param options source bytes for the first pages
+   * @throws {UnsupportedError} for a hugetlb slot (copies would have to be huge pages)
+   * @throws {ErrnoError} when userfaultfd cannot be opened or registered
+   */
+  demandUffd(name: string, handlers = 1, options: DemandPagingOptions = {}): void {
+    this.#open();
+    const s = this.#slots.get(name);
+    if (this.#pagers.has(name)) {
+      throw new VmmError(`demand uffd ${name}: the slot is already served by userfaultfd`);
+    }
+    if (s.mapping.backing === "hugetlb") {
+      throw new UnsupportedError(
+        `demand uffd ${name}: hugetlb slots are not supported on kvm (UFFDIO_COPY would need whole huge pages)`,
+      );
+    }
+    if (!this.#pagersOnReleaseList) {
+      // Pushed after every other resource, so close() stops the handlers and
+      // closes the userfaultfds before vCPUs and mappings go.
+      this.#release.push(() => this.#closePagers());
+      this.#pagersOnReleaseList = true;
+    }
+    const pager = UffdPager.start({
+      slot: name,
+      hva: s.mapping.hva,
+      size: s.size,
+      handlers,
+      source: options.source,
+    });
+    this.#pagers.set(name, pager);
+  }
+
+  #closePagers(): void {
+    const errors: unknown[] = [];
+    for (const p of this.#pagers.values()) {
+      this.#retiredUffdFaults += p.faults;
+      try {
+        p.close();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    this.#pagers.clear();
+    if (errors.length) throw errors[0];
+  }
+
+  /** Faults served by every `demand uffd` handler of this VM; a handler's error is thrown. */
+  #uffdFaults(): bigint {
+    let n = this.#retiredUffdFaults;
+    for (const p of this.#pagers.values()) {
+      const e = p.error();
+      if (e) throw e;
+      n += p.faults;
+    }
+    return n;
   }
 
   /** The user slots, sorted by GPA. */
@@ -444,6 +542,8 @@ export class KvmVm implements Vm {
         return this.#slots.metadataBytes();
       case "write_track_bytes":
         return this.#writeTrackBytes();
+      case "uffd_faults":
+        return this.#uffdFaults();
     }
     return this.#stats.read(name, vcpu);
   }
@@ -456,7 +556,8 @@ export class KvmVm implements Vm {
   #writeTrackBytes(): bigint {
     if (hostWriteTracking() !== "on") return 0n;
     let pages = 0n;
-    for (const s of this.#slots.all()) pages += s.size / PAGE;
+    // User slots only, as for memslot_metadata_bytes.
+    for (const s of this.#slots.all()) if (s.id !== 0) pages += s.size / PAGE;
     return pages * 2n;
   }
 
@@ -469,6 +570,7 @@ export class KvmVm implements Vm {
       "dirty_pages",
       "memslot_metadata_bytes",
       "write_track_bytes",
+      "uffd_faults",
     ];
   }
 

@@ -12,7 +12,6 @@ const UNMEASURABLE: Readonly<Record<string, string>> = {
   huge_pages_recovered: "KVM does not count recovered huge pages in its binary stats",
   track_notifications: "KVM has no userspace write-tracking notifications",
   instructions: "a hardware-virtualized guest's retired instructions are not counted",
-  uffd_faults: "`demand uffd` is not implemented on kvm yet",
 };
 
 /**

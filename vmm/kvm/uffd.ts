@@ -1,0 +1,512 @@
+/**
+ * `demand uffd`: serving a memslot's missing pages through userfaultfd.
+ *
+ * A {@linkcode UffdPager} registers the slot's whole host mapping with one
+ * userfaultfd in MISSING mode and starts N handler Workers
+ * (`uffd_worker.ts`). Each handler has its own libc handle and loops on
+ * poll(2) with a short timeout, read(2) of `uffd_msg`s and UFFDIO_COPY of a
+ * zero page (or the slot's source bytes). The handlers never need the main
+ * thread's event loop: a 1-vCPU VM blocks the main thread in a synchronous
+ * KVM_RUN while the vCPU waits for its page, so everything the handlers
+ * need (fd, addresses, SharedArrayBuffers) is handed over before
+ * {@linkcode UffdPager.start} returns, and the main thread waits (Atomics)
+ * until every handler is polling.
+ *
+ * This is the path that the memory-fault-exit proposals
+ * (KVM_CAP_MEMORY_FAULT_NOWAIT) want to bypass: every first touch sleeps in
+ * the kernel until a userspace thread answers.
+ *
+ * @module
+ */
+import { ErrnoError, UnsupportedError, VmmError } from "../errors.ts";
+import type { Availability } from "../backend.ts";
+import { closeFd } from "./ioctl.ts";
+import { cString, errno, libc, O_RDWR } from "./libc.ts";
+import {
+  SYS_USERFAULTFD,
+  UFFD_API,
+  UFFD_OPEN_FLAGS,
+  UFFD_SIZEOF,
+  UFFDIO,
+  UFFDIO_API_OFF,
+  UFFDIO_COPY_OFF,
+  UFFDIO_IOCTL_BIT_COPY,
+  UFFDIO_RANGE_OFF,
+  UFFDIO_REGISTER_MODE_MISSING,
+  UFFDIO_REGISTER_OFF,
+  type UffdioName,
+  USERFAULTFD_DEV,
+} from "./uapi.ts";
+
+/** Host page size: UFFDIO_COPY works in 4 KiB pages on anonymous and shmem memory. */
+export const UFFD_PAGE = 4096;
+
+/** errno values the handlers and `populate` treat specially. */
+export const EINTR = 4;
+/** Try again: a partial copy (`copy` holds the bytes done) or the mm is changing. */
+export const EAGAIN = 11;
+/** The page is already present (another handler or `populate` got there first). */
+export const EEXIST = 17;
+/** The userfaultfd syscall is refused (vm.unprivileged_userfaultfd = 0, no CAP_SYS_PTRACE). */
+const EPERM = 1;
+const ENOSYS = 38;
+
+/** Indices of the control words shared with the handlers (Int32Array). */
+export const CTL = {
+  /** Set to 1 by the main thread: handlers leave their loop at the next poll timeout. */
+  STOP: 0,
+  /** Handlers that are polling. */
+  READY: 1,
+  /** Handlers that have left their loop (and will touch the fd no more). */
+  EXITED: 2,
+  /** First handler error: errno. */
+  ERR_ERRNO: 3,
+  /** First handler error: which call (see {@linkcode HANDLER_OPS}). */
+  ERR_OP: 4,
+  /** Faults served (UFFDIO_COPY done by a handler), one word per handler from here. */
+  COUNTS: 8,
+} as const;
+
+/** Calls a handler can fail in, by the code stored in `ctl[ERR_OP]`. */
+export const HANDLER_OPS = ["", "poll", "read", "UFFDIO_COPY", "UFFDIO_WAKE", "worker"] as const;
+
+/** main → handler worker: everything it needs, sent once. */
+export interface UffdWorkerInit {
+  type: "init";
+  index: number;
+  /** The userfaultfd (process-wide fd number). */
+  fd: number;
+  /** Host address and size of the registered range (numbers: user addresses are < 2^47). */
+  base: number;
+  size: number;
+  /** Bytes served for the first pages (page-rounded copy of the caller's source), or null. */
+  source: SharedArrayBuffer | null;
+  /** `CTL.COUNTS + handlers` Int32 control words. */
+  ctl: SharedArrayBuffer;
+  /** poll(2) timeout: the most a stop request waits. */
+  pollMs: number;
+  /** How long a handler keeps reading without sleeping after its last message. */
+  spinMs: number;
+}
+
+/** What a handler's poll timeout is: the latency of `close()`, and 100 idle wake-ups/s. */
+const POLL_MS = 10;
+/**
+ * Busy-read time after each message (see `uffd_worker.ts`). 0: back to
+ * poll(2) at once, which measured best on this project's nested 2-CPU host
+ * (30 µs/fault against 40-60 µs with 20-500 µs of spinning: the spinning
+ * handler competes with the vCPU thread). `VMM_UFFD_SPIN_US` overrides it
+ * for hosts with spare cores.
+ */
+const SPIN_US = 0;
+const SPIN_ENV = "VMM_UFFD_SPIN_US";
+
+function spinMs(): number {
+  let us = SPIN_US;
+  // Query first: a bare Deno.env.get would prompt for permission on a terminal.
+  if (Deno.permissions.querySync({ name: "env", variable: SPIN_ENV }).state === "granted") {
+    const v = Number(Deno.env.get(SPIN_ENV) ?? NaN);
+    if (Number.isFinite(v) && v >= 0) us = v;
+  }
+  return us / 1000;
+}
+/** How long `start` waits for the handlers to be polling. */
+const READY_TIMEOUT_MS = 15_000;
+/** How long `close` waits for the handlers to leave their loop before terminating them. */
+const EXIT_TIMEOUT_MS = 2_000;
+/** Largest UFFDIO_COPY of `populate` (one zero source buffer of this size, per process). */
+const POPULATE_CHUNK = 1 << 20;
+
+const UFFD_HINTS: Readonly<Partial<Record<string, string>>> = {
+  EPERM:
+    "userfaultfd needs vm.unprivileged_userfaultfd=1, CAP_SYS_PTRACE, or access to /dev/userfaultfd",
+  ENOSYS: "this kernel has no userfaultfd (CONFIG_USERFAULTFD)",
+  EINVAL: "the range is not page aligned, not a registrable mapping, or overlaps a registered one",
+  EBUSY: "the range is already registered with another userfaultfd",
+  ENOENT: "the mapping is gone (slot deleted?)",
+  ESRCH: "the process owning the mapping is exiting",
+  EFAULT: "a bad source or argument address",
+  ENOMEM: "the kernel could not allocate memory",
+  EBADF: "the userfaultfd is closed",
+};
+
+function set64(dv: DataView, off: number, v: number | bigint): void {
+  dv.setBigUint64(off, BigInt(v), true);
+}
+
+function uffdIoctl(fd: number, name: UffdioName, arg: Uint8Array<ArrayBuffer> | number): number {
+  const c = libc();
+  const r = typeof arg === "number"
+    ? c.ioctl_int(fd, BigInt(UFFDIO[name]), BigInt(arg))
+    : c.ioctl_buf(fd, BigInt(UFFDIO[name]), arg);
+  if (r < 0) {
+    const e = errno();
+    throw new ErrnoError(name, e, hintOf(e));
+  }
+  return r;
+}
+
+function hintOf(e: number): string {
+  const n = new ErrnoError("", e).errno;
+  return UFFD_HINTS[n] ?? "";
+}
+
+/**
+ * Open a userfaultfd with O_CLOEXEC | O_NONBLOCK: userfaultfd(2), or, when the
+ * syscall is refused, `/dev/userfaultfd` + USERFAULTFD_IOC_NEW (whose
+ * permission is the device file's). Kernel-mode faults (KVM's
+ * get_user_pages) must be reported, so UFFD_USER_MODE_ONLY is never set.
+ *
+ * @returns the fd, after the UFFDIO_API handshake
+ * @throws {ErrnoError} naming the call that failed
+ */
+export function openUserfaultfd(): number {
+  const c = libc();
+  let fd = Number(c.syscall(BigInt(SYS_USERFAULTFD), BigInt(UFFD_OPEN_FLAGS), 0n, 0n, 0n));
+  if (fd < 0) {
+    const e = errno();
+    if (e !== EPERM && e !== ENOSYS) throw new ErrnoError("userfaultfd", e, hintOf(e));
+    const dev = c.open(cString(USERFAULTFD_DEV), O_RDWR | UFFD_OPEN_FLAGS, 0);
+    if (dev < 0) {
+      const e2 = errno();
+      throw new ErrnoError(
+        `open(${USERFAULTFD_DEV})`,
+        e2,
+        `the userfaultfd syscall failed with ${
+          new ErrnoError("", e).errno
+        } and the device does not open`,
+      );
+    }
+    try {
+      fd = uffdIoctl(dev, "USERFAULTFD_IOC_NEW", UFFD_OPEN_FLAGS);
+    } finally {
+      closeFd(dev);
+    }
+  }
+  try {
+    const api = new Uint8Array(UFFD_SIZEOF.uffdio_api);
+    const dv = new DataView(api.buffer);
+    set64(dv, UFFDIO_API_OFF.api, UFFD_API);
+    set64(dv, UFFDIO_API_OFF.features, 0);
+    uffdIoctl(fd, "UFFDIO_API", api);
+  } catch (e) {
+    closeFd(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/**
+ * Whether a userfaultfd can be opened here (for tests that skip with a reason).
+ *
+ * @returns ok, or why not
+ */
+export function probeUserfaultfd(): Availability {
+  try {
+    closeFd(openUserfaultfd());
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** What {@linkcode UffdPager.start} needs. */
+export interface UffdPagerOptions {
+  /** The slot's name (messages). */
+  slot: string;
+  /** Host mapping start (page aligned) and size. */
+  hva: bigint;
+  size: bigint;
+  /** Handler threads, 1..64. */
+  handlers: number;
+  /** Bytes served for the first pages of the slot; pages past it are zero. */
+  source?: Uint8Array;
+}
+
+let zeroChunk: Uint8Array<SharedArrayBuffer> | undefined;
+
+/** A zero buffer whose address never moves (SharedArrayBuffer storage is not moved by GC). */
+function zeroSource(): Uint8Array<SharedArrayBuffer> {
+  zeroChunk ??= new Uint8Array(new SharedArrayBuffer(POPULATE_CHUNK));
+  return zeroChunk;
+}
+
+function addrOf(a: Uint8Array<SharedArrayBuffer>): bigint {
+  return BigInt(
+    Deno.UnsafePointer.value(Deno.UnsafePointer.of(a as unknown as Uint8Array<ArrayBuffer>)),
+  );
+}
+
+/**
+ * One slot served by userfaultfd: the fd, its registration and its handler
+ * Workers. {@linkcode UffdPager.close} stops the handlers and closes the fd;
+ * closing the fd also unregisters the range, so later touches fault in
+ * ordinary anonymous pages and a vCPU still waiting is woken.
+ */
+export class UffdPager {
+  /** The slot's name. */
+  readonly slot: string;
+  /** Number of handler Workers. */
+  readonly handlers: number;
+  #fd: number;
+  #hva: bigint;
+  #size: bigint;
+  #ctl: Int32Array<SharedArrayBuffer>;
+  #source: Uint8Array<SharedArrayBuffer> | null;
+  #workers: Worker[] = [];
+  #workerError: string | undefined;
+  #closed = false;
+
+  private constructor(o: UffdPagerOptions, fd: number) {
+    this.slot = o.slot;
+    this.handlers = o.handlers;
+    this.#fd = fd;
+    this.#hva = o.hva;
+    this.#size = o.size;
+    this.#ctl = new Int32Array(new SharedArrayBuffer((CTL.COUNTS + o.handlers) * 4));
+    this.#source = null;
+    if (o.source && o.source.length > 0) {
+      const len = Math.ceil(o.source.length / UFFD_PAGE) * UFFD_PAGE;
+      const s = new Uint8Array(new SharedArrayBuffer(len));
+      s.set(o.source);
+      this.#source = s;
+    }
+  }
+
+  /**
+   * Open a userfaultfd, register `[hva, hva + size)` in MISSING mode, start
+   * the handlers and wait until every one is polling.
+   *
+   * @param o the range, handler count and optional source bytes
+   * @returns the running pager
+   * @throws {ErrnoError} when userfaultfd or UFFDIO_REGISTER fails
+   * @throws {VmmError} when the handlers do not start
+   */
+  static start(o: UffdPagerOptions): UffdPager {
+    if (!Number.isInteger(o.handlers) || o.handlers < 1 || o.handlers > 64) {
+      throw new RangeError(`demand uffd ${o.slot}: handlers must be 1..64, got ${o.handlers}`);
+    }
+    if (o.source && BigInt(o.source.length) > o.size) {
+      throw new RangeError(
+        `demand uffd ${o.slot}: source (${o.source.length} B) is larger than the slot (${o.size} B)`,
+      );
+    }
+    const p = new UffdPager(o, openUserfaultfd());
+    try {
+      p.#register();
+      p.#startHandlers();
+    } catch (e) {
+      p.close();
+      throw e;
+    }
+    return p;
+  }
+
+  #register(): void {
+    const reg = new Uint8Array(UFFD_SIZEOF.uffdio_register);
+    const dv = new DataView(reg.buffer);
+    set64(dv, UFFDIO_REGISTER_OFF.start, this.#hva);
+    set64(dv, UFFDIO_REGISTER_OFF.len, this.#size);
+    set64(dv, UFFDIO_REGISTER_OFF.mode, UFFDIO_REGISTER_MODE_MISSING);
+    uffdIoctl(this.#fd, "UFFDIO_REGISTER", reg);
+    const ioctls = dv.getBigUint64(UFFDIO_REGISTER_OFF.ioctls, true);
+    if ((ioctls & UFFDIO_IOCTL_BIT_COPY) === 0n) {
+      throw new UnsupportedError(
+        `demand uffd ${this.slot}: the kernel offers no UFFDIO_COPY on this mapping (ioctls 0x${
+          ioctls.toString(16)
+        })`,
+      );
+    }
+  }
+
+  #startHandlers(): void {
+    const url = new URL("./uffd_worker.ts", import.meta.url).href;
+    for (let i = 0; i < this.handlers; i++) {
+      const w = new Worker(url, { type: "module", name: `uffd-${this.slot}-${i}` });
+      w.onerror = (ev: ErrorEvent) => {
+        ev.preventDefault();
+        this.#workerError ??= `uffd handler ${i} of slot "${this.slot}": ${ev.message}`;
+      };
+      this.#workers.push(w);
+      const init: UffdWorkerInit = {
+        type: "init",
+        index: i,
+        fd: this.#fd,
+        base: Number(this.#hva),
+        size: Number(this.#size),
+        source: this.#source?.buffer ?? null,
+        ctl: this.#ctl.buffer,
+        pollMs: POLL_MS,
+        spinMs: spinMs(),
+      };
+      w.postMessage(init);
+    }
+    // The workers load and start on their own threads: the main thread can
+    // block here (and later in KVM_RUN) without holding them up.
+    const deadline = performance.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      const ready = Atomics.load(this.#ctl, CTL.READY);
+      if (ready >= this.handlers) break;
+      if (Atomics.load(this.#ctl, CTL.ERR_OP) !== 0) break;
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new VmmError(
+          `demand uffd ${this.slot}: ${ready} of ${this.handlers} handler threads started within ${
+            READY_TIMEOUT_MS / 1000
+          } s`,
+        );
+      }
+      Atomics.wait(this.#ctl, CTL.READY, ready, Math.min(left, 50));
+    }
+    const err = this.error();
+    if (err) throw err;
+  }
+
+  /** Faults served by the handlers so far (pages copied in answer to a fault). */
+  get faults(): bigint {
+    let n = 0;
+    for (let i = 0; i < this.handlers; i++) n += Atomics.load(this.#ctl, CTL.COUNTS + i) >>> 0;
+    return BigInt(n);
+  }
+
+  /** The userfaultfd (for tests), or -1 once closed. */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  /**
+   * The first error a handler hit (a fault it could not serve leaves the
+   * faulting thread waiting, so a run then ends with the watchdog).
+   *
+   * @returns the error, or undefined
+   */
+  error(): VmmError | undefined {
+    const op = Atomics.load(this.#ctl, CTL.ERR_OP);
+    if (op !== 0) {
+      const e = Atomics.load(this.#ctl, CTL.ERR_ERRNO);
+      return new ErrnoError(
+        `${HANDLER_OPS[op] ?? "?"} (uffd handler of slot "${this.slot}")`,
+        e,
+        hintOf(e),
+      );
+    }
+    return this.#workerError ? new VmmError(this.#workerError) : undefined;
+  }
+
+  /**
+   * Make `[offset, offset + size)` present with UFFDIO_COPY (source bytes or
+   * zeros), so those pages never fault. Pages already present are skipped
+   * (EEXIST: a handler or an earlier populate got there first).
+   *
+   * @param offset byte offset in the slot, page aligned
+   * @param size bytes (rounded up to whole pages)
+   * @throws {ErrnoError} for any other UFFDIO_COPY failure
+   */
+  populate(offset: bigint, size: bigint): void {
+    if (this.#closed) throw new VmmError(`demand uffd ${this.slot}: closed`);
+    const page = BigInt(UFFD_PAGE);
+    const end = offset + ((size + page - 1n) / page) * page;
+    const zero = zeroSource();
+    const zeroAddr = addrOf(zero);
+    const srcLen = BigInt(this.#source?.length ?? 0);
+    const srcAddr = this.#source ? addrOf(this.#source) : 0n;
+    const arg = new Uint8Array(UFFD_SIZEOF.uffdio_copy);
+    const dv = new DataView(arg.buffer);
+    let off = offset;
+    let retries = 0;
+    while (off < end) {
+      let n = end - off;
+      let src: bigint;
+      if (off < srcLen) {
+        src = srcAddr + off;
+        if (n > srcLen - off) n = srcLen - off;
+      } else {
+        src = zeroAddr;
+        if (n > BigInt(zero.length)) n = BigInt(zero.length);
+      }
+      set64(dv, UFFDIO_COPY_OFF.dst, this.#hva + off);
+      set64(dv, UFFDIO_COPY_OFF.src, src);
+      set64(dv, UFFDIO_COPY_OFF.len, n);
+      set64(dv, UFFDIO_COPY_OFF.mode, 0);
+      set64(dv, UFFDIO_COPY_OFF.copy, 0);
+      const r = libc().ioctl_buf(this.#fd, BigInt(UFFDIO.UFFDIO_COPY), arg);
+      if (r === 0) {
+        off += n;
+        continue;
+      }
+      const e = errno();
+      const copied = dv.getBigInt64(UFFDIO_COPY_OFF.copy, true);
+      if (e === EAGAIN && copied > 0n) {
+        // Partial: the page after `copied` bytes needs another look (usually EEXIST).
+        off += copied;
+      } else if (e === EEXIST) {
+        off += page;
+      } else if ((e === EAGAIN || e === EINTR) && retries++ < 1000) {
+        continue;
+      } else {
+        throw new ErrnoError("UFFDIO_COPY", e, `populate of slot "${this.slot}": ${hintOf(e)}`);
+      }
+    }
+  }
+
+  /**
+   * Stop the handlers (stop flag; each leaves at its next poll timeout), wait
+   * for them, terminate the Workers and close the userfaultfd. Closing the fd
+   * wakes any thread still waiting for a page of the range. Idempotent.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    Atomics.store(this.#ctl, CTL.STOP, 1);
+    const started = this.#workers.length;
+    const deadline = performance.now() + EXIT_TIMEOUT_MS;
+    for (;;) {
+      const exited = Atomics.load(this.#ctl, CTL.EXITED);
+      // A handler that never got going (failed start) cannot report its exit.
+      const waiting = Math.min(started, Atomics.load(this.#ctl, CTL.READY));
+      const left = deadline - performance.now();
+      if (exited >= waiting || left <= 0) break;
+      Atomics.wait(this.#ctl, CTL.EXITED, exited, Math.min(left, 50));
+    }
+    for (const w of this.#workers) w.terminate();
+    this.#workers = [];
+    closeFd(this.#fd);
+    this.#fd = -1;
+  }
+}
+
+/**
+ * Write a UFFDIO_RANGE struct (exported for the handler worker).
+ *
+ * @param dv the struct's view
+ * @param start range start
+ * @param len range length
+ */
+export function setRange(dv: DataView, start: number, len: number): void {
+  setU64(dv, UFFDIO_RANGE_OFF.start, start);
+  setU64(dv, UFFDIO_RANGE_OFF.len, len);
+}
+
+/**
+ * Store a non-negative integer below 2^53 as a little-endian u64 without a
+ * BigInt (the handlers' hot path).
+ *
+ * @param dv the view
+ * @param off byte offset
+ * @param v the value
+ */
+export function setU64(dv: DataView, off: number, v: number): void {
+  dv.setUint32(off, v % 0x1_0000_0000, true);
+  dv.setUint32(off + 4, Math.floor(v / 0x1_0000_0000), true);
+}
+
+/**
+ * Read a little-endian u64 that is known to be below 2^53 as a number.
+ *
+ * @param dv the view
+ * @param off byte offset
+ * @returns the value
+ */
+export function getU64(dv: DataView, off: number): number {
+  return dv.getUint32(off + 4, true) * 0x1_0000_0000 + dv.getUint32(off, true);
+}
