@@ -129,7 +129,12 @@ export function decodeExit(
       // data_offset is a u64 but always inside the mapping: its low half suffices.
       const dataOff = v.getUint32(RUN.io_data_offset, true);
       let data = 0n;
-      if (isWrite) {
+      if (!isWrite) {
+        // Nothing claims the port: the `in` completes with zeros, as on emu,
+        // instead of whatever an earlier exit left in the data area.
+        const count = v.getUint32(RUN.io_count, true);
+        for (let i = 0; i < size * count; i++) v.setUint8(dataOff + i, 0);
+      } else {
         data = size === 1
           ? BigInt(v.getUint8(dataOff))
           : size === 2
@@ -157,6 +162,10 @@ export function decodeExit(
         for (let i = len - 1; i >= 0; i--) {
           data = (data << 8n) | BigInt(v.getUint8(RUN.mmio_data + i));
         }
+      } else {
+        // No device model claims the address: the read completes with zeros
+        // when the vCPU resumes, as on emu.
+        for (let i = 0; i < 8; i++) v.setUint8(RUN.mmio_data + i, 0);
       }
       return {
         reason: "mmio",
