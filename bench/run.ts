@@ -8,6 +8,7 @@
  *
  * @module
  */
+// deno-lint-ignore-file no-console -- a benchmark runner prints its tables
 import { parseArgs } from "node:util";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
