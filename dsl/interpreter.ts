@@ -19,7 +19,7 @@ import { at, dirtyRecord, exitRecord, rootCause, StepError, u64, U64_LIMIT } fro
 import { formatHex, formatValue, RecordValue, typeName, type Value, Word } from "./values.ts";
 import { isBuiltinVariable } from "./check_expr.ts";
 import { type BackendChoice, selectBackend } from "../vmm/create.ts";
-import { ErrnoError, exitCodeOf, UnsupportedError } from "../vmm/errors.ts";
+import { ErrnoError, exitCodeOf } from "../vmm/errors.ts";
 import type {
   BackendKind,
   CapName,

@@ -82,7 +82,6 @@ export class EmuVm implements Vm {
   /** Per vCPU: reported `done`. */
   readonly done: boolean[];
   readonly #deps: EmuDeps;
-  #nextId = 1;
   #closed = false;
 
   /**
@@ -128,12 +127,20 @@ export class EmuVm implements Vm {
     setQuirk(this.#live(), name, on);
   }
 
+  /** The lowest free user slot id, as the kvm backend (and KVM's users) assign them. */
+  #freeId(): number {
+    const used = new Set(this.#live().slots.slots.map((s) => s.id));
+    let id = 1;
+    while (used.has(id)) id++;
+    return id;
+  }
+
   /** {@inheritDoc Vm.addMemslot} */
   addMemslot(spec: MemslotSpec): MemslotInfo {
     if (spec.name === SYSTEM_SLOT) {
       throw new ErrnoError("KVM_SET_USER_MEMORY_REGION", EINVAL, `"system" is reserved`);
     }
-    const s = createSlot(this.#live(), spec, this.#nextId++);
+    const s = createSlot(this.#live(), spec, this.#freeId());
     return info(s);
   }
 

@@ -19,7 +19,7 @@ import { M, V } from "./stats.ts";
 import type { EmuVm } from "./vm.ts";
 
 /** Emulator extras beyond the contract's lists. */
-const EXTRA = ["pf_fast", "pf_guest", "invlpg", "remote_tlb_flush_requests", "aliasing_hazards"];
+const EXTRA = ["pf_fast", "pf_guest", "invlpg", "remote_tlb_flush_requests"];
 
 /** Every stat name the emulator provides. */
 export function statNames(): readonly string[] {

@@ -9,11 +9,16 @@
  *
  * @module
  */
-import { ErrnoError, UnsupportedError, VmmError } from "../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError, UnsupportedError, VmmError } from "../errors.ts";
 import type { MemslotFlag, MemslotInfo, MemslotSpec } from "../types.ts";
 import { vmallocUsedBytes } from "./host.ts";
 import { type HostMapping, mapBacking, unmapBacking } from "./memory.ts";
 import { MEM } from "./uapi.ts";
+
+/** The operation named in refusals made before the ioctl, as the ioctl would make them. */
+const OP = "KVM_SET_USER_MEMORY_REGION";
+const { EINVAL, EEXIST } = ERRNO_NUMBERS;
+const HUGEPAGE_SIZES: readonly bigint[] = [4096n, 2n << 20n, 1n << 30n];
 import type { VmFd } from "./vm_fd.ts";
 
 /** A live slot. */
@@ -84,7 +89,14 @@ export class SlotTable {
   /** A user slot by name, or a clear error. */
   get(name: string): Slot {
     const s = this.#slots.get(name);
-    if (!s || s.id === 0) throw new VmmError(`no memslot named "${name}"`);
+    // KVM answers a delete/move/flag change of a slot it does not have with EINVAL.
+    if (!s || s.id === 0) {
+      throw new ErrnoError(
+        OP,
+        EINVAL,
+        s ? `"${name}" is the VMM's system region` : `no memslot named "${name}"`,
+      );
+    }
     return s;
   }
 
@@ -131,7 +143,12 @@ export class SlotTable {
    * @returns the new slot
    */
   add(spec: MemslotSpec): Slot {
-    if (this.#slots.has(spec.name)) throw new VmmError(`memslot "${spec.name}" already exists`);
+    if (this.#slots.has(spec.name)) {
+      throw new ErrnoError(OP, EEXIST, `memslot "${spec.name}" already exists`);
+    }
+    if (spec.hugepage !== undefined && !HUGEPAGE_SIZES.includes(spec.hugepage)) {
+      throw new ErrnoError(OP, EINVAL, `hugepage of "${spec.name}" must be 4K, 2M or 1G`);
+    }
     this.#checkSystemOverlap(spec.name, spec.gpa, spec.size);
     return this.#create(spec, this.#freeId());
   }
@@ -147,7 +164,9 @@ export class SlotTable {
     const sys = this.#slots.get(SYSTEM_SLOT_NAME);
     if (!sys) return;
     if (gpa < sys.gpa + sys.size && sys.gpa < gpa + size) {
-      throw new VmmError(
+      throw new ErrnoError(
+        OP,
+        EEXIST,
         `memslot "${name}" [${hex(gpa)}, ${hex(gpa + size)}) overlaps the VMM's system region [${
           hex(sys.gpa)
         }, ${hex(sys.gpa + sys.size)}) (move the slot, or the region with \`system gpa A size S\`)`,

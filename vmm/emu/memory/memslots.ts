@@ -16,6 +16,11 @@ const OP = "KVM_SET_USER_MEMORY_REGION";
 export const GPA_BITS = 48;
 /** One past the highest guest frame number. */
 export const MAX_GFN = 2 ** (GPA_BITS - 12);
+/**
+ * Guest-physical address bits under the shadow MMU: shadow pages map host
+ * frames directly, so KVM allows the CPU's full 52 bits (kvm_mmu_max_gfn()).
+ */
+export const SHADOW_GPA_BITS = 52;
 /** KVM_USER_MEM_SLOTS on x86 (KVM_MEM_SLOTS_NUM minus private slots). */
 export const MAX_USER_SLOTS = 32764;
 
@@ -81,16 +86,16 @@ export class MemslotTable {
   }
 
   /** Throws EINVAL for a range KVM rejects (misaligned, empty, wrapping, too high). */
-  static checkRange(gpa: bigint, size: bigint, what: string): void {
+  static checkRange(gpa: bigint, size: bigint, what: string, gpaBits = GPA_BITS): void {
     if (size <= 0n) throw new ErrnoError(OP, EINVAL, `${what}: size must be non-zero`);
     if (gpa % 4096n !== 0n || size % 4096n !== 0n) {
       throw new ErrnoError(OP, EINVAL, `${what}: gpa and size must be 4 KiB aligned`);
     }
-    if (gpa < 0n || gpa + size > 2n ** BigInt(GPA_BITS)) {
+    if (gpa < 0n || gpa + size > 2n ** BigInt(gpaBits)) {
       throw new ErrnoError(
         OP,
         EINVAL,
-        `${what}: range ends beyond the ${GPA_BITS}-bit guest-physical space`,
+        `${what}: range ends beyond the ${gpaBits}-bit guest-physical space`,
       );
     }
   }

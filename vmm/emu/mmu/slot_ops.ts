@@ -8,7 +8,7 @@
  */
 import { ErrnoError } from "../../errors.ts";
 import type { MemslotFlag, MemslotSpec } from "../../types.ts";
-import { describeSlot, MemslotTable } from "../memory/memslots.ts";
+import { describeSlot, GPA_BITS, MemslotTable, SHADOW_GPA_BITS } from "../memory/memslots.ts";
 import { FLAG_BITS, Memslot, SLOT_DIRTY_LOG } from "../memory/memslot.ts";
 import { startDirtyLog, stopDirtyLog } from "./dirty_log.ts";
 import type { Mmu } from "./mmu.ts";
@@ -42,13 +42,18 @@ export function flagBits(flags: readonly MemslotFlag[] | undefined): number {
   return b;
 }
 
+/** The guest-physical width the modelled MMU maps: 4-level EPT or shadow pages. */
+function gpaBits(mmu: Mmu): number {
+  return mmu.shadow !== null ? SHADOW_GPA_BITS : GPA_BITS;
+}
+
 /** KVM_MR_CREATE. */
 export function createSlot(mmu: Mmu, spec: MemslotSpec, id: number): Memslot {
   const who = id === 0 ? "the VMM's system region" : `memslot ${spec.name}`;
   if (mmu.slots.byName(spec.name) !== null) {
     throw new ErrnoError(OP, EEXIST, `a memslot named ${spec.name} exists`);
   }
-  MemslotTable.checkRange(spec.gpa, spec.size, who);
+  MemslotTable.checkRange(spec.gpa, spec.size, who, gpaBits(mmu));
   const baseGfn = Number(spec.gpa / 4096n);
   const npages = Number(spec.size / 4096n);
   mmu.slots.checkOverlap(baseGfn, npages, who, null);
@@ -93,7 +98,7 @@ export function deleteSlot(mmu: Mmu, slot: Memslot): void {
 /** KVM_MR_MOVE (data and host mapping move with the slot). */
 export function moveSlot(mmu: Mmu, slot: Memslot, gpa: bigint): void {
   const size = BigInt(slot.npages) * 4096n;
-  MemslotTable.checkRange(gpa, size, `memslot ${slot.name}`);
+  MemslotTable.checkRange(gpa, size, `memslot ${slot.name}`, gpaBits(mmu));
   const baseGfn = Number(gpa / 4096n);
   mmu.slots.checkOverlap(baseGfn, slot.npages, `memslot ${slot.name}`, slot);
   slot.invalid = true;
