@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ERRNO_NUMBERS, ErrnoError, UnsupportedError, VmmError } from "../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError, UnsupportedError } from "../errors.ts";
 import type { MemslotFlag, MemslotInfo, MemslotSpec } from "../types.ts";
 import { vmallocUsedBytes } from "./host.ts";
 import { type HostMapping, mapBacking, unmapBacking } from "./memory.ts";
