@@ -19,7 +19,7 @@ import { at, dirtyRecord, exitRecord, rootCause, StepError, u64, U64_LIMIT } fro
 import { formatHex, formatValue, RecordValue, typeName, type Value, Word } from "./values.ts";
 import { isBuiltinVariable } from "./check_expr.ts";
 import { type BackendChoice, selectBackend } from "../vmm/create.ts";
-import { ErrnoError, exitCodeOf } from "../vmm/errors.ts";
+import { ErrnoError, exitCodeOf, GuestError } from "../vmm/errors.ts";
 import type {
   BackendKind,
   CapName,
@@ -306,6 +306,9 @@ class Interpreter {
     });
     this.#vars.set("exit", exitRecord(exit));
     if (exit.reason === "fail") this.#guestFailed(step, exit);
+    // A crash is a backend failure (exit code 3) unless the script asked to see
+    // whatever exit comes: `run … until exit` leaves it in $exit to inspect.
+    if (until.kind !== "exit") throwIfCrashed(exit);
   }
 
   /** A guest's `fail` ucall never goes unnoticed: an error at the `run`, counted as a failure. */
@@ -573,4 +576,31 @@ export async function executeScript(script: Script, options: ExecuteOptions): Pr
     exitCode,
   });
   return summary;
+}
+
+/** Throws a {@linkcode GuestError} for the exits that mean the guest crashed. */
+function throwIfCrashed(exit: VcpuExit): void {
+  const hint = "(`run … until exit` lets a script inspect such an exit)";
+  switch (exit.reason) {
+    case "shutdown":
+      throw new GuestError(
+        exit.vcpu,
+        exit.rip,
+        `guest crashed: triple fault (shutdown exit) ${hint}`,
+      );
+    case "internal_error":
+      throw new GuestError(
+        exit.vcpu,
+        exit.rip,
+        `guest crashed: KVM internal error, suberror ${exit.suberror} ${hint}`,
+      );
+    case "fail_entry":
+      throw new GuestError(
+        exit.vcpu,
+        0n,
+        `guest crashed: VM entry failed, hardware reason 0x${
+          exit.hardwareReason.toString(16)
+        } on CPU ${exit.cpu} ${hint}`,
+      );
+  }
 }
