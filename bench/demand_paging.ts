@@ -33,16 +33,7 @@
 // deno-lint-ignore-file no-console -- a benchmark reports on the console
 import { KvmVm, probeKvm } from "../vmm/kvm/mod.ts";
 import { probeUserfaultfd } from "../vmm/kvm/uffd.ts";
-
-function argValue(name: string): string | undefined {
-  const i = Deno.args.indexOf(name);
-  return i >= 0 ? Deno.args[i + 1] : undefined;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+import { argValue, median } from "./_table.ts";
 
 const GIB = 1n << 30n;
 const PAGE = 4096n;

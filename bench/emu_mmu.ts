@@ -13,6 +13,7 @@ import { EmuVm } from "../vmm/emu/vm.ts";
 import { emuBackend } from "../vmm/emu/mod.ts";
 import { ACCESS_WRITE } from "../vmm/emu/port.ts";
 import { GuestTables, PAGING_OFF } from "../vmm/emu/testing.ts";
+import { median } from "./_table.ts";
 
 const G = 1n << 30n;
 
@@ -23,11 +24,6 @@ interface Row {
   goal?: string;
   ratio?: number;
   note?: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 /** First-touch faults through translate() with paging off (the EPT path alone). */

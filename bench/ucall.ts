@@ -24,16 +24,7 @@
 // deno-lint-ignore-file no-console -- a benchmark reports on the console
 import { KvmVm, probeKvm } from "../vmm/kvm/mod.ts";
 import { flatLongModeImage, labelGpa, pioLoopGuest, syncLoopGuest } from "../vmm/kvm/testing.ts";
-
-function argValue(name: string): string | undefined {
-  const i = Deno.args.indexOf(name);
-  return i >= 0 ? Deno.args[i + 1] : undefined;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+import { argValue, median } from "./_table.ts";
 
 /** A port nothing listens on. */
 const BASELINE_PORT = 0x2000;
