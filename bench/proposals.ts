@@ -145,15 +145,10 @@ function kvmPolicyAnswers(): Record<string, string> {
   return out;
 }
 
-interface SlotResult {
+/** One policy: the medians of its samples (the {@linkcode SlotSample} fields), and the samples. */
+interface SlotResult extends SlotSample {
   label: string;
   backend: BackendKind;
-  createMs: number;
-  trackMs: number;
-  deleteMs: number;
-  trackBytes: number;
-  metaBytes: number;
-  rssDelta: number;
   claimTrackBytes?: number;
   /** create(+track) time / the `on` baseline's, median of per-round ratios (emu only). */
   ratioToOn?: number;

@@ -11,9 +11,9 @@ import { dirname, resolve } from "node:path";
 import type { Decl, Expr, MemslotDecl, VmStmt } from "./ast.ts";
 import { evaluate, ScriptRuntimeError, type Variables } from "./evaluate.ts";
 import { checkLayout, declaredLayout } from "./layout.ts";
-import { deviceShmSlot, payloadProblems } from "./payloads.ts";
+import { deviceShmSlot, payloadParam, payloadProblems } from "./payloads.ts";
 import { at, StepError, u64 } from "./runtime.ts";
-import { typeName, Word } from "./values.ts";
+import { typeName } from "./values.ts";
 import type { BackendChoice } from "../vmm/create.ts";
 import { BackendUnavailableError, UnsupportedError } from "../vmm/errors.ts";
 import type {
@@ -43,9 +43,14 @@ export interface BuildEnv {
   onOpen: (vm: Vm) => void;
 }
 
+/** Evaluates address, size and count expressions against `vars`, as u64s. */
+function u64Of(vars: Variables): (e: Expr, what: string) => bigint {
+  return (e, what) => u64(evaluate(e, vars), e, what);
+}
+
 /** A memslot declaration as the backend takes it. */
 export function slotSpec(slot: MemslotDecl, vars: Variables): MemslotSpec {
-  const int = (e: Expr, what: string) => u64(evaluate(e, vars), e, what);
+  const int = u64Of(vars);
   return {
     name: slot.name.text,
     gpa: int(slot.gpa, "gpa"),
@@ -64,8 +69,7 @@ export function slotSpec(slot: MemslotDecl, vars: Variables): MemslotSpec {
  * @returns the configured VM
  */
 export async function buildVm(stmt: VmStmt, env: BuildEnv): Promise<Vm> {
-  const vars = env.vars;
-  const int = (e: Expr, what: string) => u64(evaluate(e, vars), e, what);
+  const int = u64Of(env.vars);
   const decls = stmt.decls;
   const find = <K extends Decl["kind"]>(kind: K) =>
     decls.find((d) => d.kind === kind) as (Decl & { kind: K }) | undefined;
@@ -81,7 +85,7 @@ export async function buildVm(stmt: VmStmt, env: BuildEnv): Promise<Vm> {
       : undefined,
   };
   // Layouts that depend on variables could not be checked statically: check them now.
-  const { system, regions } = declaredLayout(stmt, (e, what) => int(e, what));
+  const { system, regions } = declaredLayout(stmt, int);
   const problem = checkLayout(system, regions)[0];
   if (problem) throw new ScriptRuntimeError(problem.loc, problem.message);
 
@@ -114,7 +118,7 @@ export async function buildVm(stmt: VmStmt, env: BuildEnv): Promise<Vm> {
 async function configure(vm: Vm, stmt: VmStmt, env: BuildEnv): Promise<void> {
   const decls = stmt.decls;
   const vars = env.vars;
-  const int = (e: Expr, what: string) => u64(evaluate(e, vars), e, what);
+  const int = u64Of(vars);
   for (const d of decls) {
     if (d.kind === "cap") {
       await at(d.loc, () => vm.enableCap(d.name.text as CapName, d.value.text));
@@ -155,12 +159,14 @@ function guestSpec(decl: Decl & { kind: "guest" }, vm: Vm, env: BuildEnv): Guest
   const params: Record<string, bigint | string> = {};
   for (const p of decl.params) {
     const v = evaluate(p.value, env.vars);
-    if (typeof v === "bigint" || typeof v === "string") params[p.key.text] = v;
-    else if (v instanceof Word) params[p.key.text] = v.text;
-    else {throw new ScriptRuntimeError(
+    const param = payloadParam(v);
+    if (param === undefined) {
+      throw new ScriptRuntimeError(
         p.value.loc,
         `parameter '${p.key.text}' must be an integer or a word, not a ${typeName(v)}`,
-      );}
+      );
+    }
+    params[p.key.text] = param;
   }
   if (decl.file) {
     const path = resolve(dirname(env.file), decl.file.path);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Decl, Expr, Loc, Name, Script, Step, Stmt, VmStmt } from "./ast.ts";
+import type { Decl, Expr, Loc, MemslotDecl, Name, Script, Step, Stmt, VmStmt } from "./ast.ts";
 import { type Diagnostic, diagnosticAt } from "./diagnostics.ts";
 import {
   BUILTIN_VARIABLES,
@@ -22,16 +22,19 @@ import {
 } from "./check_expr.ts";
 import { checkLayout, checkRegion, declaredLayout } from "./layout.ts";
 import {
+  BACKEND_CHOICES,
   BACKINGS,
   CAP_VALUES,
   HUGEPAGE_SIZES,
   knownOrSuggestion,
   MEMSLOT_FLAGS,
+  MMU_MODES,
   QUIRKS,
   STAT_NAMES,
 } from "./names.ts";
 import { checkGuest } from "./check_guest.ts";
 import { ERRNO_NUMBERS } from "../vmm/errors.ts";
+import { SIZE_4K } from "../guest/page_tables.ts";
 import type { Value } from "./values.ts";
 
 /** What the checker knows about the VM steps act on. */
@@ -49,10 +52,6 @@ interface Context {
   handler?: "memory_fault" | "sync";
   inExpectError?: boolean;
   inIf?: boolean;
-}
-
-function quoteList(items: readonly string[]): string {
-  return items.join(", ");
 }
 
 /** Every step kind that acts on a VM. */
@@ -159,10 +158,10 @@ class Checker {
       }
       switch (decl.kind) {
         case "backend":
-          this.oneOf(decl.value, ["auto", "kvm", "emu"], "backend");
+          this.oneOf(decl.value, BACKEND_CHOICES, "backend");
           break;
         case "mmu":
-          this.oneOf(decl.value, ["tdp", "shadow"], "mmu");
+          this.oneOf(decl.value, MMU_MODES, "mmu");
           break;
         case "vcpus": {
           const n = this.expectInt(decl.count, "vcpus");
@@ -183,17 +182,7 @@ class Checker {
         case "memslot": {
           const slot = decl.slot;
           this.declareSlot(vm, slot.name);
-          for (const flag of slot.flags) this.oneOf(flag, MEMSLOT_FLAGS, "memslot flag");
-          if (slot.backing) this.oneOf(slot.backing, BACKINGS, "backing");
-          if (slot.hugepage) {
-            const p = this.expectInt(slot.hugepage, "hugepage");
-            if (p !== undefined && !HUGEPAGE_SIZES.includes(p)) {
-              this.error(
-                slot.hugepage.loc,
-                `hugepage must be 4K, 2M or 1G, not ${slot.hugepage.source}`,
-              );
-            }
-          }
+          this.slotAttributes(slot);
           break;
         }
         case "device": {
@@ -238,7 +227,6 @@ class Checker {
           ? (stmt.decls.some((d) => d.kind === "vcpus") ? undefined : 1)
           : Number(vm.vcpus),
         regions: layout.complete ? layout.regions : undefined,
-        decls: stmt.decls,
       });
     }
     this.#vm = vm;
@@ -246,8 +234,21 @@ class Checker {
 
   oneOf(name: Name, allowed: readonly string[], what: string): boolean {
     if (allowed.includes(name.text)) return true;
-    this.error(name.loc, `unknown ${what} '${name.text}' (expected ${quoteList(allowed)})`);
+    this.error(name.loc, `unknown ${what} '${name.text}' (expected ${allowed.join(", ")})`);
     return false;
+  }
+
+  /** The flags, backing and host page size of a memslot, declared or added as a step. */
+  slotAttributes(slot: MemslotDecl): void {
+    for (const flag of slot.flags) this.oneOf(flag, MEMSLOT_FLAGS, "memslot flag");
+    if (slot.backing) this.oneOf(slot.backing, BACKINGS, "backing");
+    if (slot.hugepage) {
+      const p = this.expectInt(slot.hugepage, "hugepage");
+      // Inside `expect error` a bad size is what the backend is asked to reject (EINVAL).
+      if (p !== undefined && !HUGEPAGE_SIZES.includes(p) && !this.#lenient) {
+        this.error(slot.hugepage.loc, `hugepage must be 4K, 2M or 1G, not ${slot.hugepage.source}`);
+      }
+    }
   }
 
   declareSlot(vm: VmInfo, name: Name): void {
@@ -271,7 +272,7 @@ class Checker {
     if (!values.includes(value.text)) {
       this.error(
         value.loc,
-        `capability '${name.text}' takes ${quoteList(values)}, not '${value.text}'`,
+        `capability '${name.text}' takes ${values.join(", ")}, not '${value.text}'`,
       );
     }
   }
@@ -294,7 +295,7 @@ class Checker {
       this.error(
         name.loc,
         `unknown memslot '${name.text}' (vm '${vm.name}' has ${
-          known.length ? quoteList(known) : "none"
+          known.length ? known.join(", ") : "none"
         })`,
       );
     }
@@ -474,8 +475,7 @@ class Checker {
     const op = step.op;
     if (op.kind === "add") {
       if (vm) this.declareSlot(vm, step.slot);
-      for (const flag of op.slot.flags) this.oneOf(flag, MEMSLOT_FLAGS, "memslot flag");
-      if (op.slot.backing) this.oneOf(op.slot.backing, BACKINGS, "backing");
+      this.slotAttributes(op.slot);
       const gpa = this.expectInt(op.slot.gpa, "memslot gpa");
       const size = this.expectInt(op.slot.size, "memslot size");
       // Inside `expect error` a misaligned or empty slot is what the kernel is asked to reject.
@@ -496,7 +496,7 @@ class Checker {
     switch (op.kind) {
       case "move": {
         const gpa = this.expectInt(op.gpa, "gpa");
-        if (gpa !== undefined && gpa % 4096n !== 0n && !this.#lenient) {
+        if (gpa !== undefined && gpa % SIZE_4K !== 0n && !this.#lenient) {
           this.error(
             op.gpa.loc,
             `memslot '${step.slot.text}': gpa ${op.gpa.source} is not page aligned (4 KiB)`,

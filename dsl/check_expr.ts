@@ -7,7 +7,7 @@
  */
 import type { Expr, Loc } from "./ast.ts";
 import { evaluate } from "./evaluate.ts";
-import { EXIT_REASONS, RECORD_FIELDS } from "./names.ts";
+import { EXIT_REASONS } from "./names.ts";
 import type { Value } from "./values.ts";
 
 /** Reports a problem at a location. */
@@ -27,6 +27,7 @@ export type SType =
   | "memtype"
   | "unknown";
 
+/** Fields of each record kind with their types, in the order messages list them. */
 const FIELD_TYPES: Readonly<Record<string, Readonly<Record<string, SType>>>> = {
   exit: {
     reason: "reason",
@@ -58,10 +59,6 @@ export const TYPE_NAMES: Readonly<Record<SType, string>> = {
   memtype: "a memtype record",
   unknown: "a value",
 };
-
-function quoteList(items: readonly string[]): string {
-  return items.join(", ");
-}
 
 function isNumeric(t: SType): boolean {
   return t === "int" || t === "float" || t === "unknown";
@@ -172,7 +169,7 @@ export class ExprTyper {
           this.#report(
             expr.field.loc,
             `${expr.target.source} has no field '${expr.field.text}' (fields: ${
-              quoteList(RECORD_FIELDS[t])
+              Object.keys(fields).join(", ")
             })`,
           );
           return "unknown";
@@ -285,13 +282,13 @@ export class ExprTyper {
     if (t !== "reason") return;
     const text = other.kind === "word" || other.kind === "string" ? other.value : undefined;
     if (text !== undefined && !EXIT_REASONS.includes(text)) {
-      this.#report(other.loc, `'${text}' is not an exit reason (${quoteList(EXIT_REASONS)})`);
+      this.#report(other.loc, `'${text}' is not an exit reason (${EXIT_REASONS.join(", ")})`);
     }
   }
 }
 
 /** Whether an expression reads a variable (so its value is not known statically). */
-export function containsVariable(expr: Expr): boolean {
+function containsVariable(expr: Expr): boolean {
   switch (expr.kind) {
     case "var":
       return true;

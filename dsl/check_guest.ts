@@ -9,28 +9,22 @@ import type { Decl } from "./ast.ts";
 import type { ExprTyper, Report } from "./check_expr.ts";
 import type { Region } from "./layout.ts";
 import { knownOrSuggestion } from "./names.ts";
-import { deviceShmSlot, isPayload, payloadNames, payloadProblems } from "./payloads.ts";
-import { Word } from "./values.ts";
+import { isPayload, payloadNames, payloadParam, payloadProblems } from "./payloads.ts";
 
 /** What {@linkcode checkGuest} needs from the checker. */
 export interface GuestCheckEnv {
+  /** Where problems go. */
   report: Report;
+  /** Types the parameter values and knows the constant ones. */
   types: ExprTyper;
   /** The vCPU count when known. */
   vcpus?: number;
   /** The VM's slots and shm regions, when their layout is constant. */
   regions?: readonly Region[];
-  /** The vm block's declarations. */
-  decls: readonly Decl[];
 }
 
-/** The memslot name a layout region stands for (a device's shm region is `DEVICE.shm`). */
-function slotNameOf(region: Region, decls: readonly Decl[]): string {
-  const device = decls.find((d) => d.kind === "device" && d.name.loc === region.loc);
-  if (device && device.kind === "device") return deviceShmSlot(device.name.text);
-  const slot = decls.find((d) => d.kind === "memslot" && d.slot.name.loc === region.loc);
-  return slot && slot.kind === "memslot" ? slot.slot.name.text : region.label;
-}
+/** The parameters of `guest file "x.bin" { … }` (`build_vm.ts` reads them into a file `GuestSpec`). */
+const FILE_PARAMS: readonly string[] = ["load", "entry", "mode"];
 
 /**
  * Checks one `guest` declaration, reporting through `env.report`.
@@ -39,7 +33,7 @@ function slotNameOf(region: Region, decls: readonly Decl[]): string {
  * @param env the checker's reporting, typing and the VM's layout
  */
 export function checkGuest(decl: Decl & { kind: "guest" }, env: GuestCheckEnv): void {
-  const { report, types, regions, decls } = env;
+  const { report, types, regions } = env;
   const given: Record<string, bigint | string> = {};
   let allConstant = true;
   for (const p of decl.params) {
@@ -47,18 +41,17 @@ export function checkGuest(decl: Decl & { kind: "guest" }, env: GuestCheckEnv): 
       report(p.key.loc, `parameter '${p.key.text}' given twice`);
     }
     types.expr(p.value);
-    const v = types.constant(p.value);
-    if (typeof v === "bigint" || typeof v === "string") given[p.key.text] = v;
-    else if (v instanceof Word) given[p.key.text] = v.text;
+    const v = payloadParam(types.constant(p.value));
+    if (v !== undefined) given[p.key.text] = v;
     else allConstant = false;
   }
   if (decl.file) {
     if (decl.payload.text !== "file") return;
     for (const p of decl.params) {
-      if (!["load", "entry", "mode"].includes(p.key.text)) {
+      if (!FILE_PARAMS.includes(p.key.text)) {
         report(
           p.key.loc,
-          `guest file: unknown parameter '${p.key.text}' (known: load, entry, mode)`,
+          `guest file: unknown parameter '${p.key.text}' (known: ${FILE_PARAMS.join(", ")})`,
         );
       }
     }
@@ -82,7 +75,7 @@ export function checkGuest(decl: Decl & { kind: "guest" }, env: GuestCheckEnv): 
     return;
   }
   if (!allConstant || !regions) return;
-  const slots = regions.map((r) => ({ name: slotNameOf(r, decls), gpa: r.gpa, size: r.size }));
+  const slots = regions.map((r) => ({ name: r.slot ?? r.label, gpa: r.gpa, size: r.size }));
   for (const message of payloadProblems(decl.payload.text, given, slots, env.vcpus)) {
     // Point at the parameter the message names (its value, unless the key
     // itself is unknown), else at the payload.

@@ -16,6 +16,7 @@ import type { Loc } from "./ast.ts";
 
 /** One error, located in a script's source. */
 export interface Diagnostic {
+  /** The script's file name as given (`<script>` when none). */
   file: string;
   /** 1-based. */
   line: number;
@@ -25,6 +26,7 @@ export interface Diagnostic {
   offset: number;
   /** Length of the offending token in characters (at least 1). */
   length: number;
+  /** What is wrong, one sentence without the location. */
   message: string;
 }
 
@@ -83,6 +85,10 @@ export class ScriptSyntaxError extends SyntaxError {
   /** The formatted diagnostics, one block per error. */
   readonly formatted: string;
 
+  /**
+   * @param diagnostics the errors, in any order (they are reported by offset)
+   * @param source the script's text, for the source lines under each message
+   */
   constructor(diagnostics: readonly Diagnostic[], source: string) {
     const sorted = [...diagnostics].sort((a, b) => a.offset - b.offset);
     const formatted = sorted.map((d) => formatDiagnostic(d, source)).join("\n");

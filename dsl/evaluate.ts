@@ -13,15 +13,16 @@ import { formatHex, RecordValue, typeName, type Value, valuesEqual, Word } from 
 export class ScriptRuntimeError extends Error {
   /** Where in the script. */
   readonly loc: Loc;
+  /**
+   * @param loc where in the script
+   * @param message what went wrong
+   */
   constructor(loc: Loc, message: string) {
     super(message);
     this.name = "ScriptRuntimeError";
     this.loc = loc;
   }
 }
-
-/** The functions expressions may call, with their arity. */
-export const FUNCTIONS: Readonly<Record<string, number>> = { hex: 1 };
 
 /** The variable store: one scope for the whole script. */
 export type Variables = Map<string, Value>;

@@ -18,6 +18,7 @@ import type { Output } from "./output.ts";
 import { at, dirtyRecord, exitRecord, rootCause, StepError, u64, U64_LIMIT } from "./runtime.ts";
 import { formatHex, formatValue, RecordValue, typeName, type Value, Word } from "./values.ts";
 import { isBuiltinVariable } from "./check_expr.ts";
+import { SIZE_4K } from "../guest/page_tables.ts";
 import { type BackendChoice, selectBackend } from "../vmm/create.ts";
 import { ErrnoError, exitCodeOf, GuestError } from "../vmm/errors.ts";
 import type {
@@ -29,8 +30,6 @@ import type {
   VcpuExit,
   Vm,
 } from "../vmm/types.ts";
-
-export type { VmOpener } from "./build_vm.ts";
 
 /** Options of {@linkcode executeScript}. */
 export interface ExecuteOptions {
@@ -214,7 +213,7 @@ class Interpreter {
         vm.track(
           step.name.text,
           this.#int(step.gpa, "gpa"),
-          step.size ? this.#int(step.size, "size") : 4096n,
+          step.size ? this.#int(step.size, "size") : SIZE_4K,
         );
         return;
       }
@@ -321,10 +320,7 @@ class Interpreter {
       event: "error",
       location: this.#location(step.loc),
       message,
-      diagnostic: formatDiagnostic(
-        diagnosticAt(this.#script.file, step.loc, message),
-        this.#script.source,
-      ),
+      diagnostic: this.#diagnostic(step.loc, message),
     });
   }
 
@@ -446,18 +442,23 @@ class Interpreter {
     return { file: this.#script.file, line: loc.line, column: loc.column };
   }
 
+  /** `message` as a located, rendered diagnostic (`FILE:LINE:COL: error: …` with the caret). */
+  #diagnostic(loc: Loc, message: string): string {
+    return formatDiagnostic(diagnosticAt(this.#script.file, loc, message), this.#script.source);
+  }
+
   #expect(step: Step & { kind: "expect" }): void {
     const ok = truthy(this.#eval(step.expr), step.expr);
+    const event = {
+      event: "expect",
+      ok,
+      location: this.#location(step.expr.loc),
+      expression: step.expr.source,
+      message: step.message,
+    } as const;
     if (ok) {
       this.passed++;
-      this.#options.output.emit({
-        event: "expect",
-        ok,
-        location: this.#location(step.expr.loc),
-        expression: step.expr.source,
-        message: step.message,
-        operands: [],
-      });
+      this.#options.output.emit({ ...event, operands: [] });
       return;
     }
     this.failed++;
@@ -474,16 +475,9 @@ class Interpreter {
       shown ? ` (${shown})` : ""
     }`;
     this.#options.output.emit({
-      event: "expect",
-      ok,
-      location: this.#location(step.expr.loc),
-      expression: step.expr.source,
-      message: step.message,
+      ...event,
       operands,
-      diagnostic: formatDiagnostic(
-        diagnosticAt(this.#script.file, step.expr.loc, message),
-        this.#script.source,
-      ),
+      diagnostic: this.#diagnostic(step.expr.loc, message),
     });
   }
 
@@ -514,9 +508,7 @@ class Interpreter {
       expression,
       message: failure,
       operands: [],
-      diagnostic: failure === undefined
-        ? undefined
-        : formatDiagnostic(diagnosticAt(this.#script.file, loc, failure), this.#script.source),
+      diagnostic: failure === undefined ? undefined : this.#diagnostic(loc, failure),
     });
   }
 
@@ -526,7 +518,7 @@ class Interpreter {
     const loc = error instanceof StepError ? error.loc : undefined;
     const message = cause instanceof Error ? cause.message : String(cause);
     const diagnostic = loc
-      ? formatDiagnostic(diagnosticAt(this.#script.file, loc, message), this.#script.source)
+      ? this.#diagnostic(loc, message)
       : `${this.#script.file}: error: ${message}`;
     this.#options.output.emit({
       event: "error",

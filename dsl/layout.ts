@@ -7,13 +7,17 @@
  * @module
  */
 import type { Expr, Loc, VmStmt } from "./ast.ts";
-import { DEFAULT_SYSTEM, PAGE_SIZE } from "./names.ts";
+import { DEFAULT_SYSTEM_REGION } from "../guest/boot.ts";
+import { SIZE_4K as PAGE_SIZE } from "../guest/page_tables.ts";
+import { deviceShmSlot } from "./payloads.ts";
 import { formatHex } from "./values.ts";
 
 /** A region to place: a memslot, a device's shm region or the system region. */
 export interface Region {
   /** How messages name it: `memslot 'ram'`, `the system region`. */
   label: string;
+  /** The memslot it becomes (`ram`, a device's `gpu.shm`); absent for the system region. */
+  slot?: string;
   gpa: bigint;
   size: bigint;
   /** Where the region is named (the overlap caret). */
@@ -130,29 +134,42 @@ export function declaredLayout(
   let complete = true;
   let system: Region = {
     label: "the system region",
-    ...DEFAULT_SYSTEM,
+    ...DEFAULT_SYSTEM_REGION,
     loc: stmt.name.loc,
     gpaLoc: stmt.name.loc,
     sizeLoc: stmt.name.loc,
   };
   const regions: Region[] = [];
-  const region = (label: string, loc: Loc, gpaExpr: Expr, sizeExpr: Expr): Region | undefined => {
+  const region = (
+    label: string,
+    slot: string | undefined,
+    loc: Loc,
+    gpaExpr: Expr,
+    sizeExpr: Expr,
+  ): Region | undefined => {
     const gpa = value(gpaExpr, "gpa");
     const size = value(sizeExpr, "size");
     if (gpa === undefined || size === undefined) {
       complete = false;
       return undefined;
     }
-    return { label, gpa, size, loc, gpaLoc: gpaExpr.loc, sizeLoc: sizeExpr.loc };
+    return { label, slot, gpa, size, loc, gpaLoc: gpaExpr.loc, sizeLoc: sizeExpr.loc };
   };
   for (const d of stmt.decls) {
     if (d.kind === "system") {
-      system = region("the system region", d.loc, d.gpa, d.size) ?? system;
+      system = region("the system region", undefined, d.loc, d.gpa, d.size) ?? system;
     } else if (d.kind === "memslot") {
-      const r = region(`memslot '${d.slot.name.text}'`, d.slot.name.loc, d.slot.gpa, d.slot.size);
+      const name = d.slot.name;
+      const r = region(`memslot '${name.text}'`, name.text, name.loc, d.slot.gpa, d.slot.size);
       if (r) regions.push(r);
     } else if (d.kind === "device" && d.shmGpa && d.shmSize) {
-      const r = region(`device '${d.name.text}' shm region`, d.name.loc, d.shmGpa, d.shmSize);
+      const r = region(
+        `device '${d.name.text}' shm region`,
+        deviceShmSlot(d.name.text),
+        d.name.loc,
+        d.shmGpa,
+        d.shmSize,
+      );
       if (r) regions.push(r);
     }
   }

@@ -24,16 +24,18 @@
 import type { Script } from "./ast.ts";
 import { checkScript } from "./check.ts";
 import { ScriptSyntaxError } from "./diagnostics.ts";
-import { executeScript, type RunSummary, type VmOpener } from "./interpreter.ts";
+import type { VmOpener } from "./build_vm.ts";
+import { executeScript, type RunSummary } from "./interpreter.ts";
 import type { Output } from "./output.ts";
 import { type BackendChoice, openVm } from "../vmm/create.ts";
 
 export type * from "./ast.ts";
 export { checkScript } from "./check.ts";
 export { type Diagnostic, formatDiagnostic, ScriptSyntaxError } from "./diagnostics.ts";
-export { evaluate, ScriptRuntimeError } from "./evaluate.ts";
+export { evaluate, ScriptRuntimeError, type Variables } from "./evaluate.ts";
 export { executeScript } from "./interpreter.ts";
-export type { ExecuteOptions, RunSummary, VmOpener } from "./interpreter.ts";
+export type { VmOpener } from "./build_vm.ts";
+export type { ExecuteOptions, RunSummary } from "./interpreter.ts";
 export * from "./output.ts";
 export { type ParseOptions, parseScript } from "./parse.ts";
 export { formatValue, RecordValue, type Value, Word } from "./values.ts";

@@ -4,14 +4,27 @@
  *
  * @module
  */
-import type { CapName, MemslotFlag, QuirkName } from "../vmm/types.ts";
+import type { BackendChoice } from "../vmm/create.ts";
 import {
+  type Backing,
+  type CapName,
   EMU_ONLY_STATS,
+  type ExitReason,
   LINUX_X86_EXTRA_STATS,
+  type MemslotFlag,
+  type MmuMode,
+  type QuirkName,
   VCPU_STATS,
   VM_STATS,
   VMM_STATS,
 } from "../vmm/types.ts";
+import { SIZE_1G, SIZE_2M, SIZE_4K } from "../guest/page_tables.ts";
+
+/** What a vm block's `backend` may say. */
+export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "kvm", "emu"];
+
+/** What a vm block's `mmu` may say. */
+export const MMU_MODES: readonly MmuMode[] = ["tdp", "shadow"];
 
 /** Each capability with the values it takes (the first is what `cap NAME` alone means where allowed). */
 export const CAP_VALUES: Readonly<Record<CapName, readonly string[]>> = {
@@ -35,10 +48,10 @@ export const MEMSLOT_FLAGS: readonly MemslotFlag[] = [
 ];
 
 /** Memslot backings. */
-export const BACKINGS: readonly string[] = ["anon", "memfd", "hugetlb", "absent"];
+export const BACKINGS: readonly Backing[] = ["anon", "memfd", "hugetlb", "absent"];
 
 /** Host page sizes `hugepage` accepts. */
-export const HUGEPAGE_SIZES: readonly bigint[] = [4096n, 2n << 20n, 1n << 30n];
+export const HUGEPAGE_SIZES: readonly bigint[] = [SIZE_4K, SIZE_2M, SIZE_1G];
 
 /** Every stat name any backend may provide. */
 export const STAT_NAMES: ReadonlySet<string> = new Set([
@@ -49,34 +62,24 @@ export const STAT_NAMES: ReadonlySet<string> = new Set([
   ...LINUX_X86_EXTRA_STATS,
 ]);
 
-/** `$exit.reason` values. */
-export const EXIT_REASONS: readonly string[] = [
-  "done",
-  "sync",
-  "fail",
-  "hlt",
-  "io",
-  "mmio",
-  "memory_fault",
-  "shutdown",
-  "timeout",
-  "internal_error",
-  "fail_entry",
-  "system_event",
-];
-
-/** Fields of each record kind a variable can hold. */
-export const RECORD_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  exit: ["reason", "vcpu", "port", "gpa", "len", "flags", "label", "value", "message", "rip"],
-  dirty_log: ["pages", "first", "last"],
-  memtype: ["type", "ipat"],
+/** Every `ExitReason` of `vmm/types.ts` (a record, so the compiler sees when one is missing). */
+const EXIT_REASON_SET: Readonly<Record<ExitReason, true>> = {
+  done: true,
+  sync: true,
+  fail: true,
+  hlt: true,
+  io: true,
+  mmio: true,
+  memory_fault: true,
+  shutdown: true,
+  timeout: true,
+  internal_error: true,
+  fail_entry: true,
+  system_event: true,
 };
 
-/** The guest-physical page size every address and size is aligned to. */
-export const PAGE_SIZE = 4096n;
-
-/** The default system region: the first MiB, as on a PC. */
-export const DEFAULT_SYSTEM = { gpa: 0n, size: 0x100000n } as const;
+/** `$exit.reason` values. */
+export const EXIT_REASONS: readonly string[] = Object.keys(EXIT_REASON_SET);
 
 function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);

@@ -7,10 +7,10 @@
  */
 import type { IToken } from "chevrotain";
 import type { Script, Stmt } from "./ast.ts";
-import { type Diagnostic, ScriptSyntaxError } from "./diagnostics.ts";
+import { type Diagnostic, diagnosticAt, ScriptSyntaxError } from "./diagnostics.ts";
 import { SCRIPT_PARSER } from "./parser.ts";
 import { BadNumber, BadString, IntLit, SCRIPT_LEXER, StringLit } from "./tokens.ts";
-import { AstBuilder } from "./visitor.ts";
+import { AstBuilder, tokLoc } from "./visitor.ts";
 
 /** Options of {@linkcode parseScript}. */
 export interface ParseOptions {
@@ -19,14 +19,7 @@ export interface ParseOptions {
 }
 
 function tokenDiagnostic(file: string, token: IToken, message: string): Diagnostic {
-  return {
-    file,
-    line: token.startLine ?? 1,
-    column: token.startColumn ?? 1,
-    offset: token.startOffset,
-    length: token.image.length,
-    message,
-  };
+  return diagnosticAt(file, tokLoc(token), message);
 }
 
 /**

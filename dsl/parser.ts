@@ -11,71 +11,11 @@
  *
  * @module
  */
-import { CstParser, EOF, type IParserErrorMessageProvider, type TokenType } from "chevrotain";
+import { CstParser } from "chevrotain";
+import { PARSE_MESSAGES } from "./parse_messages.ts";
 import * as T from "./tokens.ts";
 
 const K = T.KEYWORDS;
-
-/** How a token type reads in an error message. */
-export function describeTokenType(type: TokenType): string {
-  if (type === EOF) return "end of input";
-  if (type.name.startsWith("Kw_")) return `'${type.name.slice(3)}'`;
-  const described: Record<string, string> = {
-    AnyWord: "a name",
-    Ident: "a name",
-    UpperWord: "an errno name such as EINVAL",
-    StringLit: "a string",
-    Duration: "a duration such as 5s",
-    IntLit: "an integer",
-    FloatLit: "a number",
-    Variable: "a variable",
-  };
-  if (described[type.name]) return described[type.name];
-  const pattern = type.PATTERN;
-  return pattern instanceof RegExp ? `'${pattern.source.replaceAll("\\", "")}'` : type.name;
-}
-
-function describeFound(token: { image: string; tokenType: TokenType }): string {
-  return token.tokenType === EOF ? "end of input" : `'${token.image}'`;
-}
-
-/** What a rule stands for, when no alternative of it matches. */
-const RULE_WHAT: Record<string, string> = {
-  statement: "a statement (vm, run, let, expect, print, …)",
-  step: "a step (run, let, expect, print, if, memslot, …)",
-  decl: "a declaration (backend, mmu, vcpus, system, cap, quirk, memslot, device, guest)",
-  primary: "an expression",
-  unary: "an expression",
-  notExpr: "an expression",
-  letValue: "a value",
-  memslotOp: "delete, move, flags, populate, write or gpa",
-};
-
-function firstTokens(paths: TokenType[][][]): string {
-  const seen = new Set<string>();
-  for (const alt of paths) {
-    for (const path of alt) if (path[0]) seen.add(describeTokenType(path[0]));
-  }
-  return [...seen].slice(0, 6).join(", ");
-}
-
-/** Short, user-facing parse error messages (chevrotain's defaults list token paths). */
-const MESSAGES: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage({ expected, actual }) {
-    return `expected ${describeTokenType(expected)} but found ${describeFound(actual)}`;
-  },
-  buildNotAllInputParsedMessage({ firstRedundant }) {
-    return `unexpected ${describeFound(firstRedundant)}`;
-  },
-  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
-    const what = RULE_WHAT[ruleName] ?? firstTokens(expectedPathsPerAlt);
-    return `expected ${what} but found ${describeFound(actual[0])}`;
-  },
-  buildEarlyExitMessage({ expectedIterationPaths, actual }) {
-    const what = firstTokens([expectedIterationPaths]);
-    return `expected ${what} but found ${describeFound(actual[0])}`;
-  },
-};
 
 /**
  * The parser. One instance is reused: set `input` to a token vector, call
@@ -86,7 +26,7 @@ export class ScriptParser extends CstParser {
     super(T.ALL_TOKENS, {
       recoveryEnabled: true,
       nodeLocationTracking: "full",
-      errorMessageProvider: MESSAGES,
+      errorMessageProvider: PARSE_MESSAGES,
       maxLookahead: 3,
     });
     this.performSelfAnalysis();

@@ -1,11 +1,15 @@
 /**
  * The DSL's view of the built-in guest payloads (`guest/payloads/mod.ts`):
- * which names exist and whether a parameter set is valid. Kept in one file
- * so the checker and the interpreter ask the same question the same way.
+ * which names exist, how script values become parameters, and whether a
+ * parameter set is valid. Kept in one file so the checker and the
+ * interpreter ask the same question the same way.
  *
  * @module
  */
 import { PAYLOADS, validatePayloadParams } from "../guest/payloads/mod.ts";
+import { type Value, Word } from "./values.ts";
+
+export { deviceShmSlot } from "../guest/payloads/mod.ts";
 
 /** Names of the built-in payloads. */
 export function payloadNames(): string[] {
@@ -34,7 +38,13 @@ export function payloadProblems(
   return validatePayloadParams(name, params, slots, { vcpus });
 }
 
-/** The memslot name of a device's shm region (a dot cannot occur in a script's slot names). */
-export function deviceShmSlot(device: string): string {
-  return `${device}.shm`;
+/**
+ * A script value as a payload parameter (integers as bigint, words and
+ * strings as string), or undefined when a parameter cannot be that value.
+ *
+ * @param value the evaluated (or statically known) value
+ */
+export function payloadParam(value: Value | undefined): bigint | string | undefined {
+  if (typeof value === "bigint" || typeof value === "string") return value;
+  return value instanceof Word ? value.text : undefined;
 }

@@ -12,6 +12,7 @@
 export class Word {
   /** The word's text. */
   readonly text: string;
+  /** @param text the word as written */
   constructor(text: string) {
     this.text = text;
   }
@@ -23,6 +24,10 @@ export class RecordValue {
   readonly kind: string;
   /** The fields, in display order. */
   readonly fields: ReadonlyMap<string, Value>;
+  /**
+   * @param kind what the record describes
+   * @param fields the fields, in display order
+   */
   constructor(kind: string, fields: ReadonlyMap<string, Value>) {
     this.kind = kind;
     this.fields = fields;
@@ -44,7 +49,7 @@ export function typeName(value: Value): string {
 }
 
 /** Formats a float with up to 6 significant digits (`0.5`, `1234.57`, `1.5e-7`). */
-export function formatFloat(x: number): string {
+function formatFloat(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   return String(Number(x.toPrecision(6)));
 }

@@ -32,7 +32,8 @@ import { parseDurationImage, parseIntImage, parseStringImage } from "./tokens.ts
 
 type Ctx = Record<string, (CstNode | IToken)[] | undefined>;
 
-function tokLoc(token: IToken): Loc {
+/** Where a token stands in the source. */
+export function tokLoc(token: IToken): Loc {
   return {
     line: token.startLine ?? 1,
     column: token.startColumn ?? 1,
@@ -154,15 +155,7 @@ export class AstBuilder extends BaseVisitor {
   }
 
   decl(ctx: Ctx): Decl {
-    const child = Object.values(ctx).flat()[0] as CstNode;
-    const result = this.visit(child) as Decl | { name: Name; value: Name; loc: Loc };
-    if (child.name === "capClause") {
-      return { kind: "cap", ...(result as { name: Name; value: Name; loc: Loc }) };
-    }
-    if (child.name === "quirkClause") {
-      return { kind: "quirk", ...(result as { name: Name; value: Name; loc: Loc }) };
-    }
-    return result as Decl;
+    return this.visit(Object.values(ctx).flat()[0] as CstNode) as Decl;
   }
 
   backendDecl(ctx: Ctx): Decl {
@@ -190,10 +183,12 @@ export class AstBuilder extends BaseVisitor {
     };
   }
 
-  capClause(ctx: Ctx): { name: Name; value: Name; loc: Loc } {
+  /** `cap NAME [VALUE]`, the same node as a declaration and as a step. */
+  capClause(ctx: Ctx): Decl & Step & { kind: "cap" } {
     const capName = name(tok(ctx, "name"));
     const value = maybeTok(ctx, "value");
     return {
+      kind: "cap",
       loc: tokLoc(tok(ctx, "Kw_cap")),
       name: capName,
       // `cap NAME` alone enables: the value reads `on`, located at the name.
@@ -201,8 +196,10 @@ export class AstBuilder extends BaseVisitor {
     };
   }
 
-  quirkClause(ctx: Ctx): { name: Name; value: Name; loc: Loc } {
+  /** `quirk NAME on|off`, the same node as a declaration and as a step. */
+  quirkClause(ctx: Ctx): Decl & Step & { kind: "quirk" } {
     return {
+      kind: "quirk",
       loc: tokLoc(tok(ctx, "Kw_quirk")),
       name: name(tok(ctx, "name")),
       value: name(tok(ctx, "value")),
@@ -270,15 +267,7 @@ export class AstBuilder extends BaseVisitor {
   }
 
   step(ctx: Ctx): Step {
-    const child = Object.values(ctx).flat()[0] as CstNode;
-    const result = this.visit(child) as Step | { name: Name; value: Name; loc: Loc };
-    if (child.name === "capClause") {
-      return { kind: "cap", ...(result as { name: Name; value: Name; loc: Loc }) };
-    }
-    if (child.name === "quirkClause") {
-      return { kind: "quirk", ...(result as { name: Name; value: Name; loc: Loc }) };
-    }
-    return result as Step;
+    return this.visit(Object.values(ctx).flat()[0] as CstNode) as Step;
   }
 
   runStep(ctx: Ctx): Step {

@@ -42,6 +42,7 @@
 import { Assembler } from "./assembler.ts";
 import type { BootImage, GpaRange, SegmentState, VcpuBootState } from "./image.ts";
 import {
+  hexRange,
   type Mapping,
   mergeRanges,
   PageTables,
@@ -50,7 +51,7 @@ import {
   tablePagesUpperBound,
   VA_LIMIT,
 } from "./page_tables.ts";
-import { PAYLOADS, resolvePayloadParams } from "./payloads/mod.ts";
+import { PAT_RESET, PAYLOADS, resolvePayloadParams } from "./payloads/mod.ts";
 import type { PayloadLayout } from "./payloads/payload.ts";
 import {
   codeSegment64,
@@ -102,9 +103,9 @@ export const LONG_MODE_CR4 = CR4.PAE | CR4.OSFXSR | CR4.OSXMMEXCPT;
 /** EFER in long mode: 0x500. */
 export const LONG_MODE_EFER = EFER.LME | EFER.LMA;
 /** CR0 in real mode. */
-export const REAL_MODE_CR0 = CR0.ET;
-/** IA32_PAT at reset. */
-export const PAT_RESET_VALUE = 0x0007040600070406n;
+export const REAL_MODE_CR0: bigint = CR0.ET;
+/** IA32_PAT at reset (the same value as `PAT_RESET`, which `gpu_fill` reprograms from). */
+export const PAT_RESET_VALUE: bigint = PAT_RESET;
 /** RFLAGS at entry (bit 1 is reserved, always 1). */
 export const RFLAGS_RESET = 0x2n;
 
@@ -596,5 +597,5 @@ function contains(outer: GpaRange, inner: GpaRange): boolean {
 }
 
 function fmt(r: GpaRange): string {
-  return `[0x${r.gpa.toString(16)}, 0x${(r.gpa + r.size).toString(16)})`;
+  return hexRange(r.gpa, r.size);
 }

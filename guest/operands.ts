@@ -11,18 +11,23 @@ export type Width = 8 | 16 | 32 | 64;
 
 /** A general-purpose register of one width. */
 export interface Reg {
+  /** Discriminates operands. */
   readonly kind: "reg";
   /** Intel name, e.g. `rax`, `r8d`, `sil`. */
   readonly name: string;
   /** Register number 0–15 (bit 3 goes into REX.R/X/B). */
   readonly code: number;
+  /** Operand size in bits. */
   readonly width: Width;
 }
 
 /** A control register usable with `mov r64, crN` / `mov crN, r64`. */
 export interface ControlReg {
+  /** Discriminates operands. */
   readonly kind: "cr";
+  /** Intel name. */
   readonly name: "cr0" | "cr2" | "cr3" | "cr4";
+  /** N of crN (the ModRM reg field). */
   readonly code: 0 | 2 | 3 | 4;
 }
 
@@ -104,8 +109,11 @@ export const CR: Readonly<Record<"cr0" | "cr2" | "cr3" | "cr4", ControlReg>> = O
 
 /** An immediate; `width` forces an encoding where the instruction has a choice. */
 export interface Imm {
+  /** Discriminates operands. */
   readonly kind: "imm";
+  /** The value (negative: two's complement). */
   readonly value: bigint;
+  /** The encoded width to force, when the instruction has a choice. */
   readonly width?: Width;
 }
 
@@ -130,8 +138,11 @@ export function imm(value: bigint | number, width?: Width): Imm {
 
 /** The 64-bit absolute address of a label, as an immediate (`mov r64, imm64`, `dq`). */
 export interface LabelImm {
+  /** Discriminates operands. */
   readonly kind: "labelImm";
+  /** The label whose address is meant. */
   readonly label: string;
+  /** Added to the label's address. */
   readonly addend: bigint;
 }
 
@@ -148,9 +159,13 @@ export function labelImm(label: string, addend: bigint = 0n): LabelImm {
 
 /** A memory operand. With neither base nor index nor rip it is `[disp32]` (absolute, via SIB). */
 export interface Mem {
+  /** Discriminates operands. */
   readonly kind: "mem";
+  /** The base register, if any. */
   readonly base?: Reg;
+  /** The index register, if any (never rsp). */
   readonly index?: Reg;
+  /** The index's scale. */
   readonly scale: 1 | 2 | 4 | 8;
   /** Displacement; with a label, added to the label's address. */
   readonly disp: number;
@@ -164,12 +179,19 @@ export interface Mem {
 
 /** Fields of {@linkcode mem}. */
 export interface MemOptions {
+  /** See {@linkcode Mem.base}. */
   base?: Reg;
+  /** See {@linkcode Mem.index}. */
   index?: Reg;
+  /** See {@linkcode Mem.scale} (default 1). */
   scale?: 1 | 2 | 4 | 8;
+  /** See {@linkcode Mem.disp} (default 0; must fit in 32 bits signed). */
   disp?: number | bigint;
+  /** See {@linkcode Mem.rip}. */
   rip?: boolean;
+  /** See {@linkcode Mem.label}. */
   label?: string;
+  /** See {@linkcode Mem.width}. */
   width?: Width;
 }
 

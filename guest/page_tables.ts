@@ -52,6 +52,7 @@ export interface Mapping {
   va: bigint;
   /** Guest-physical start (page aligned). */
   pa: bigint;
+  /** Length in bytes (page aligned). */
   size: bigint;
   /** `4k` forces 4 KiB PTEs (needed for PAT selection and for writable scratch PTEs). */
   leaf: "auto" | "4k";
@@ -254,6 +255,13 @@ function index(va: bigint, level: number): number {
   return Number((va >> LEVEL_SHIFT[level]) & INDEX_MASK);
 }
 
-function hexRange(start: bigint, size: bigint): string {
+/**
+ * A guest-physical range as error messages write it: `[0xSTART, 0xEND)`.
+ *
+ * @param start the first address
+ * @param size the length in bytes
+ * @returns the half-open range in hex
+ */
+export function hexRange(start: bigint, size: bigint): string {
   return `[0x${start.toString(16)}, 0x${(start + size).toString(16)})`;
 }

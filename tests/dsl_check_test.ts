@@ -145,3 +145,15 @@ expect error EEXIST { memslot ram gpa 2M size 4K }
     [],
   );
 });
+
+Deno.test("checkScript() checks hugepage of a memslot added as a step, not inside expect error", () => {
+  assertEquals(
+    problems(`vm a {
+  memslot ram gpa 0x100000 size 4M
+}
+memslot x gpa 0x1000000 size 2M hugepage 3K
+expect error EINVAL { memslot y gpa 0x2000000 size 2M hugepage 3K }
+`),
+    ["4:42 hugepage must be 4K, 2M or 1G, not 3K"],
+  );
+});

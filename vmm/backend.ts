@@ -12,6 +12,7 @@ export type Availability = { ok: true } | { ok: false; reason: string };
 
 /** A backend: probe it, then create VMs on it. */
 export interface BackendFactory {
+  /** Which backend this is. */
   readonly kind: BackendKind;
   /** Cheap probe (kvm: does `/dev/kvm` open and report API version 12). */
   available(): Availability;

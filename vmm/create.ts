@@ -21,7 +21,9 @@ export type BackendChoice = "auto" | BackendKind;
 
 /** The factories to choose between. */
 export interface BackendFactories {
+  /** Real KVM. */
   kvm: BackendFactory;
+  /** The emulator (what `auto` falls back to). */
   emu: BackendFactory;
 }
 

@@ -48,6 +48,10 @@ export function errnoName(errno: number): string {
 export class VmmError extends Error {
   /** CLI exit code this error maps to (2 invalid script, 3 backend failure). */
   readonly exitCode: number;
+  /**
+   * @param message the whole message
+   * @param options the exit code (default 3) and the underlying error
+   */
   constructor(message: string, options?: { exitCode?: number; cause?: unknown }) {
     super(message, { cause: options?.cause });
     this.name = "VmmError";
@@ -74,6 +78,12 @@ export class ErrnoError extends VmmError {
   readonly errnoValue: number;
   /** The likely cause, in words. */
   readonly hint: string;
+  /**
+   * @param operation the ioctl or syscall name
+   * @param errnoValue the errno number (its name comes from {@linkcode errnoName})
+   * @param hint the likely cause, in words (empty when unknown)
+   * @param options the underlying error
+   */
   constructor(operation: string, errnoValue: number, hint = "", options?: { cause?: unknown }) {
     const name = errnoName(errnoValue);
     super(`${operation} failed: ${name}${hint ? ` (${hint})` : ""}`, options);
@@ -87,6 +97,10 @@ export class ErrnoError extends VmmError {
 
 /** The requested backend cannot be used here (e.g. `/dev/kvm` does not open). */
 export class BackendUnavailableError extends VmmError {
+  /**
+   * @param message why, naming the backend
+   * @param options the underlying error
+   */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, { exitCode: 3, ...options });
     this.name = "BackendUnavailableError";
@@ -95,6 +109,7 @@ export class BackendUnavailableError extends VmmError {
 
 /** A feature, step or stat that the current backend cannot provide. */
 export class UnsupportedError extends VmmError {
+  /** @param message what is unsupported, naming the backend */
   constructor(message: string) {
     super(message, { exitCode: 3 });
     this.name = "UnsupportedError";
@@ -103,8 +118,15 @@ export class UnsupportedError extends VmmError {
 
 /** A guest never reached the run condition before the watchdog fired. */
 export class WatchdogError extends VmmError {
+  /** The vCPU still running. */
   readonly vcpu: number;
+  /** Where it was when the watchdog fired. */
   readonly rip: bigint;
+  /**
+   * @param vcpu the vCPU still running
+   * @param rip where it was
+   * @param ms the watchdog's bound
+   */
   constructor(vcpu: number, rip: bigint, ms: number) {
     super(
       `watchdog: vCPU ${vcpu} still running after ${ms / 1000} s at RIP 0x${
@@ -120,8 +142,15 @@ export class WatchdogError extends VmmError {
 
 /** The guest did something the backend cannot continue from (emulator: an unsupported instruction). */
 export class GuestError extends VmmError {
+  /** The vCPU that failed. */
   readonly vcpu: number;
+  /** Where it failed (0 when the exit does not say). */
   readonly rip: bigint;
+  /**
+   * @param vcpu the vCPU that failed
+   * @param rip where (0 when unknown)
+   * @param message what happened
+   */
   constructor(vcpu: number, rip: bigint, message: string) {
     super(`vCPU ${vcpu} at RIP 0x${rip.toString(16)}: ${message}`, { exitCode: 3 });
     this.name = "GuestError";

@@ -11,6 +11,7 @@
 import type { Assembler } from "../assembler.ts";
 import type { GpaRange } from "../image.ts";
 import { imm, mem, qword, R, type Reg } from "../operands.ts";
+import { SIZE_4K } from "../page_tables.ts";
 import {
   UCALL_CMD_OFFSET,
   UCALL_LABEL_OFFSET,
@@ -22,7 +23,7 @@ import {
 import type { ParamSpec, ResolvedParams } from "./params.ts";
 
 /** The x86 base page size. */
-export const PAGE_SIZE = 4096n;
+export const PAGE_SIZE: bigint = SIZE_4K;
 /** Bytes per word written or read by the sweeps. */
 export const WORD_SIZE = 8n;
 
@@ -133,7 +134,7 @@ export function checkRange(payload: string, p: ResolvedParams, align: bigint): s
     return [`${payload}: parameter "offset" (${hex(offset)}) is outside slot "${slot.name}"`];
   }
   const errors: string[] = [];
-  const size = p.has("size") ? p.int("size") : slot.size - offset;
+  const { size } = rangeOf(p);
   if (size === 0n) errors.push(`${payload}: parameter "size" must not be 0`);
   if (offset + size > slot.size) {
     errors.push(

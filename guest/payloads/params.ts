@@ -27,21 +27,34 @@ export type ParamSchema = Readonly<Record<string, ParamSpec>>;
 
 /** A memslot as payload parameters see it. */
 export interface SlotRef {
+  /** The memslot's name (a device's shm memslot: {@linkcode deviceShmSlot}). */
   readonly name: string;
+  /** Its guest-physical base. */
   readonly gpa: bigint;
+  /** Its size in bytes. */
   readonly size: bigint;
 }
 
 /**
- * Where a `device` parameter finds the device's shared-memory memslot: a
- * memslot named `<device>.shm` (the VMM's name for it: DSL slot names cannot
- * contain a dot, so it never collides), `<device>_shm`, or `<device>`.
+ * The VMM's name for a device's shared-memory memslot: `<device>.shm` (DSL
+ * slot names cannot contain a dot, so it never collides with a script's slot).
+ *
+ * @param device the device name
+ * @returns the memslot name
+ */
+export function deviceShmSlot(device: string): string {
+  return `${device}.shm`;
+}
+
+/**
+ * Where a `device` parameter finds the device's shared-memory memslot:
+ * {@linkcode deviceShmSlot}, `<device>_shm`, or `<device>`.
  *
  * @param device the device name
  * @returns the candidate memslot names, most specific first
  */
 export function deviceSlotNames(device: string): string[] {
-  return [`${device}.shm`, `${device}_shm`, device];
+  return [deviceShmSlot(device), `${device}_shm`, device];
 }
 
 /** Parameters after defaults and slot lookup; getters throw on misuse (a bug, not user error). */

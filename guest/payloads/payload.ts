@@ -39,9 +39,11 @@ export interface PayloadLayout {
 
 /** A built-in guest payload. */
 export interface PayloadDef {
+  /** The name scripts use (`guest NAME { … }`). */
   readonly name: string;
   /** One paragraph: what it does, in which order it reports. */
   readonly doc: string;
+  /** Its parameters: types, defaults, docs. */
   readonly params: ParamSchema;
   /**
    * Payload-specific checks once types and names resolved (ranges inside
