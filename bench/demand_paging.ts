@@ -33,7 +33,7 @@
 // deno-lint-ignore-file no-console -- a benchmark reports on the console
 import { KvmVm, probeKvm } from "../vmm/kvm/mod.ts";
 import { probeUserfaultfd } from "../vmm/kvm/uffd.ts";
-import { argValue, median } from "./_table.ts";
+import { argValue, median, medianRatio } from "./_table.ts";
 
 const GIB = 1n << 30n;
 const PAGE = 4096n;
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     Object.entries(first).map(([k, xs]) => [k, rate(median(xs))]),
   ) as Record<string, number>;
   // Ratios paired per round, so that drift in the host's load cancels out.
-  const ratio = (k: string) => median(first[k].map((s, i) => first.a[i] / s));
+  const ratio = (k: string) => medianRatio(first.a, first[k]);
   const presentRate = rate(median(present));
 
   const row = (label: string, r: number, ratioToA: number, all: number[]) =>

@@ -24,7 +24,7 @@
 // deno-lint-ignore-file no-console -- a benchmark reports on the console
 import { KvmVm, probeKvm } from "../vmm/kvm/mod.ts";
 import { flatLongModeImage, labelGpa, pioLoopGuest, syncLoopGuest } from "../vmm/kvm/testing.ts";
-import { argValue, median } from "./_table.ts";
+import { argValue, median, medianRatio } from "./_table.ts";
 
 /** A port nothing listens on. */
 const BASELINE_PORT = 0x2000;
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     const mb = median(b);
     // Throughput of (b) relative to (a), paired per round so that drift in
     // the host's load (other processes on a 2-core machine) cancels out.
-    const ratio = median(a.map((x, i) => x / b[i]));
+    const ratio = medianRatio(a, b);
     const row = (name: string, us: number, all: number[]) =>
       `${name.padEnd(34)} ${us.toFixed(2).padStart(8)} ${
         Math.round(1e6 / us).toString().padStart(10)

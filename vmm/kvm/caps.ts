@@ -13,7 +13,7 @@ import { CAP, MANUAL_PROTECT_ENABLE, QUIRK } from "./uapi.ts";
 import type { VmFd } from "./vm_fd.ts";
 
 /** Quirk names → KVM_X86_QUIRK_* bits. */
-export const QUIRK_BITS: Readonly<Record<QuirkName, number>> = {
+const QUIRK_BITS: Readonly<Record<QuirkName, number>> = {
   slot_zap_all: QUIRK.SLOT_ZAP_ALL,
   ignore_guest_pat: QUIRK.IGNORE_GUEST_PAT,
   cd_nw_cleared: QUIRK.CD_NW_CLEARED,
@@ -27,8 +27,20 @@ export function hostWriteTracking(): "on" | "on_demand" {
   return kernelAtLeast(6, 9) ? "on_demand" : "on";
 }
 
+/**
+ * The write-tracking metadata of `pages` 4 KiB pages: gfn_write_track is a
+ * u16 per page of every slot, allocated when the host tracks writes (always
+ * under shadow paging). Derived from the kernel's layout, not measured.
+ *
+ * @param pages pages of the slots
+ * @returns bytes
+ */
+export function writeTrackBytes(pages: bigint): bigint {
+  return hostWriteTracking() === "on" ? pages * 2n : 0n;
+}
+
 /** How the host restores huge pages when dirty logging is turned off. */
-export function hostDirtyLogRecovery(): "zap" | "in_place" {
+function hostDirtyLogRecovery(): "zap" | "in_place" {
   // 13e2e4f62a4b (Linux 6.13) recovers huge pages in place, TDP MMU only.
   const mmu = hostMmu();
   return mmu.mode === "tdp" && mmu.tdpMmu && kernelAtLeast(6, 13) ? "in_place" : "zap";
@@ -44,20 +56,19 @@ export class CapState {
   /** Whether KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is enabled (CLEAR_DIRTY_LOG in use). */
   manualProtect = false;
 
-  /** @param vm the VM fd */
+  /**
+   * A VM's state before any cap or quirk is set.
+   *
+   * @param vm the VM fd
+   */
   constructor(vm: VmFd) {
     this.#vm = vm;
   }
 
   /** The quirks this host lets userspace disable (KVM_CHECK_EXTENSION(DISABLE_QUIRKS2)). */
-  offeredQuirks(): number {
+  #offered(): number {
     this.#offeredQuirks ??= this.#vm.checkExtension(CAP.DISABLE_QUIRKS2);
     return this.#offeredQuirks;
-  }
-
-  /** Quirks disabled so far. */
-  get disabledQuirks(): number {
-    return this.#disabledQuirks;
   }
 
   /**
@@ -127,7 +138,7 @@ export class CapState {
   setQuirk(name: QuirkName, on: boolean): void {
     const bit = QUIRK_BITS[name];
     if (bit === undefined) throw new UnsupportedError(`quirk ${name} is not known`);
-    const offered = this.offeredQuirks();
+    const offered = this.#offered();
     if ((offered & bit) === 0) {
       throw new UnsupportedError(
         `quirk ${name} (0x${bit.toString(16)}) is not offered by this host's KVM ` +

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ErrnoError, errnoName, VmmError } from "../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError, errnoName, VmmError } from "../errors.ts";
 import type { VcpuExit } from "../types.ts";
 import {
   UCALL_LABEL_OFFSET,
@@ -17,12 +17,11 @@ import {
 import { EXIT, KVM_EXIT_IO_OUT, MEMORY_EXIT_FLAG_PRIVATE, RUN, SYSTEM_EVENT } from "./uapi.ts";
 import type { VcpuFd } from "./vcpu_fd.ts";
 
-/** errno values KVM_RUN returns that the loop acts on. */
-export const EINTR = 4;
-/** KVM_RUN's errno for a memory_fault exit (or a plain bad host address). */
-export const EFAULT = 14;
-/** KVM_RUN's errno for a memory_fault on a poisoned page. */
-export const EHWPOISON = 133;
+/** KVM_RUN's errno after a kick (SIGUSR2): the loops then check their deadline or stop flag. */
+export const EINTR: number = ERRNO_NUMBERS.EINTR;
+// A memory_fault exit comes with EFAULT (EHWPOISON for a poisoned page);
+// EFAULT alone is a host mapping KVM could not use.
+const { EFAULT, EHWPOISON } = ERRNO_NUMBERS;
 
 /** Reads guest-physical memory for ucall slots and labels. */
 export interface GuestReader {
@@ -41,7 +40,7 @@ const EXIT_NAMES: Record<number, string> = Object.fromEntries(
 );
 
 /** The name of an exit reason, e.g. `KVM_EXIT_IO`. */
-export function exitName(reason: number): string {
+function exitName(reason: number): string {
   return EXIT_NAMES[reason] ?? `exit reason ${reason}`;
 }
 

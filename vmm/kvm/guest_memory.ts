@@ -5,13 +5,17 @@
  *
  * @module
  */
+import { UCALL_MAX_LABEL } from "../../guest/ucall.ts";
 import { VmmError } from "../errors.ts";
 import { type GuestReader, labelAt } from "./exit_decoder.ts";
 
 /** One guest-physical range and the host memory behind it. */
 export interface GuestRange {
+  /** Guest-physical base. */
   gpa: bigint;
+  /** Bytes. */
   size: bigint;
+  /** The host mapping of `gpa`. */
   ptr: Deno.PointerObject;
 }
 
@@ -26,6 +30,8 @@ export class GuestMemory implements GuestReader {
   #sysBytes: Uint8Array;
 
   /**
+   * Guest memory with only the system region; {@linkcode GuestMemory.setRanges} adds the slots.
+   *
    * @param system the system region (gpa, size below 2^31, mapping)
    */
   constructor(system: GuestRange) {
@@ -48,11 +54,6 @@ export class GuestMemory implements GuestReader {
     return undefined;
   }
 
-  /** Whether `[gpa, gpa+len)` lies inside the system region. */
-  inSystem(gpa: bigint, len: bigint): boolean {
-    return gpa >= this.#sysGpa && gpa + len <= this.#sysEnd;
-  }
-
   /** u64 at `gpa`, 0n when not backed. */
   u64(gpa: bigint): bigint {
     if (gpa >= this.#sysGpa && gpa + 8n <= this.#sysEnd) {
@@ -72,7 +73,7 @@ export class GuestMemory implements GuestReader {
     const r = this.#find(gpa, 1n);
     if (!r) return "";
     const off = Number(gpa - r.gpa);
-    const len = Math.min(64, Number(r.size) - off);
+    const len = Math.min(UCALL_MAX_LABEL + 1, Number(r.size) - off);
     const p = Deno.UnsafePointer.offset(r.ptr, off)!;
     return labelAt(new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, len)), 0);
   }
@@ -131,6 +132,8 @@ export class SystemReader implements GuestReader {
   missed = false;
 
   /**
+   * A reader over a system region mapped at `addr` in this process.
+   *
    * @param gpa the system region's base
    * @param size its size
    * @param addr the host address of its mapping

@@ -1,6 +1,7 @@
 /**
- * What the host kernel does that has no uAPI: which MMU KVM uses, the
- * kernel release, vmalloc use (to measure memslot metadata) and hugepages.
+ * What the host kernel does that has no uAPI: which KVM module and MMU it
+ * uses, the kernel release, vmalloc use (to measure memslot metadata), and
+ * hugepages (the hugetlb pools, transparent hugepages).
  *
  * @module
  */
@@ -16,6 +17,16 @@ function readText(path: string): string | undefined {
 
 function isYes(v: string | undefined): boolean {
   return v === "Y" || v === "y" || v === "1";
+}
+
+/** Whether the host's KVM is Intel's (kvm_intel loaded: it needs KVM_SET_TSS_ADDR). */
+export function isIntelHost(): boolean {
+  try {
+    Deno.statSync("/sys/module/kvm_intel");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** How the host's KVM maps guest memory. */
@@ -55,7 +66,7 @@ export function hostMmu(): HostMmu {
  *
  * @returns e.g. [6, 18]
  */
-export function kernelVersion(): [number, number] {
+function kernelVersion(): [number, number] {
   const m = /^(\d+)\.(\d+)/.exec(readText("/proc/sys/kernel/osrelease") ?? "");
   return m ? [Number(m[1]), Number(m[2])] : [0, 0];
 }
@@ -79,6 +90,11 @@ export function vmallocUsedBytes(): bigint | undefined {
   return m ? BigInt(m[1]) * 1024n : undefined;
 }
 
+/** Whether transparent hugepages back anonymous memory without madvise. */
+export function thpAlways(): boolean {
+  return readText("/sys/kernel/mm/transparent_hugepage/enabled")?.includes("[always]") ?? false;
+}
+
 /**
  * Free hugepages of one size.
  *
@@ -88,11 +104,4 @@ export function vmallocUsedBytes(): bigint | undefined {
 export function freeHugepages(size: bigint): number | undefined {
   const t = readText(`/sys/kernel/mm/hugepages/hugepages-${size / 1024n}kB/free_hugepages`);
   return t === undefined ? undefined : Number(t);
-}
-
-/** Open file descriptors of this process (for leak tests). */
-export function openFdCount(): number {
-  let n = 0;
-  for (const _ of Deno.readDirSync("/proc/self/fd")) n++;
-  return n;
 }

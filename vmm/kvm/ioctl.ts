@@ -11,7 +11,9 @@ import { IOCTL, type IoctlName } from "./uapi.ts";
 
 /** One logged ioctl: its name and the arguments that matter (cap numbers, slot ids, GPAs). */
 export interface IoctlLogEntry {
+  /** The ioctl. */
   name: IoctlName;
+  /** Its arguments that matter, in the order the call site logs them. */
   args: readonly (number | bigint)[];
 }
 
@@ -55,15 +57,38 @@ export function kvmIoctl(
   call: IoctlCall = {},
 ): number {
   call.log?.push({ name, args: call.logArgs ?? [] });
+  return checkedIoctl(fd, name, IOCTL[name], arg, call.hints);
+}
+
+/**
+ * Issue `ioctl(fd, request, arg)` for any ioctl family (KVM's, userfaultfd's)
+ * and turn a failure into an {@linkcode ErrnoError} whose hint is the call's
+ * own for that errno, else the generic one.
+ *
+ * @param fd the file descriptor
+ * @param name the ioctl's name, for the error
+ * @param request the ioctl number
+ * @param arg a struct (typed array), an integer, or nothing
+ * @param hints hints by errno name for this call
+ * @returns the non-negative result
+ * @throws {ErrnoError} when the ioctl returns -1
+ */
+export function checkedIoctl(
+  fd: number,
+  name: string,
+  request: number,
+  arg: Uint8Array<ArrayBuffer> | number | bigint | undefined,
+  hints?: ErrnoHints,
+): number {
   const c = libc();
-  const req = BigInt(IOCTL[name]);
+  const req = BigInt(request);
   const r = arg instanceof Uint8Array
     ? c.ioctl_buf(fd, req, arg)
     : c.ioctl_int(fd, req, BigInt(arg ?? 0));
   if (r < 0) {
     const e = errno();
     const n = errnoName(e);
-    throw new ErrnoError(name, e, call.hints?.[n] ?? GENERIC_HINTS[n] ?? "");
+    throw new ErrnoError(name, e, hints?.[n] ?? GENERIC_HINTS[n] ?? "");
   }
   return r;
 }

@@ -14,10 +14,21 @@
  * @module
  */
 import { ErrnoError } from "../errors.ts";
-import { errno, libc, SYS_GETTID, SYS_TGKILL, SYS_TIMER_CREATE } from "./libc.ts";
-import { SYS_TIMER_DELETE, SYS_TIMER_SETTIME } from "./libc.ts";
-import { CLOCK_MONOTONIC, SIGEV_THREAD_ID, SIGEVENT, SIGUSR2 } from "./uapi.ts";
+import { addressOf, errno, libc } from "./libc.ts";
+import {
+  CLOCK_MONOTONIC,
+  ITIMERSPEC,
+  SIGEV_THREAD_ID,
+  SIGEVENT,
+  SIGUSR2,
+  SYS_GETTID,
+  SYS_TGKILL,
+  SYS_TIMER_CREATE,
+  SYS_TIMER_DELETE,
+  SYS_TIMER_SETTIME,
+} from "./uapi.ts";
 
+const NS_PER_S = 1_000_000_000n;
 let handlerInstalled = false;
 
 /** Install the process-wide SIGUSR2 handler once (main thread only). */
@@ -42,10 +53,6 @@ export function kickThread(tid: number): void {
   c.syscall(BigInt(SYS_TGKILL), BigInt(c.getpid()), BigInt(tid), BigInt(SIGUSR2), 0n);
 }
 
-function addr(a: ArrayBufferView): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a as Uint8Array<ArrayBuffer>)));
-}
-
 /**
  * A CLOCK_MONOTONIC timer that signals one thread.
  *
@@ -59,9 +66,13 @@ function addr(a: ArrayBufferView): bigint {
  */
 export class ThreadTimer {
   #id = -1;
-  #spec = new BigInt64Array(4);
+  #spec = new BigInt64Array(ITIMERSPEC.words);
 
-  /** @param tid the thread the signal goes to */
+  /**
+   * Create the timer (disarmed).
+   *
+   * @param tid the thread the signal goes to
+   */
   constructor(tid: number) {
     const sev = new Uint8Array(SIGEVENT.size);
     const dv = new DataView(sev.buffer);
@@ -72,8 +83,8 @@ export class ThreadTimer {
     const r = libc().syscall(
       BigInt(SYS_TIMER_CREATE),
       BigInt(CLOCK_MONOTONIC),
-      addr(sev),
-      addr(id),
+      addressOf(sev),
+      addressOf(id),
       0n,
     );
     if (r < 0) {
@@ -100,11 +111,11 @@ export class ThreadTimer {
   #set(intervalNs: bigint, valueNs: bigint): void {
     if (this.#id < 0) return;
     const s = this.#spec;
-    s[0] = intervalNs / 1_000_000_000n;
-    s[1] = intervalNs % 1_000_000_000n;
-    s[2] = valueNs / 1_000_000_000n;
-    s[3] = valueNs % 1_000_000_000n;
-    libc().syscall(BigInt(SYS_TIMER_SETTIME), BigInt(this.#id), 0n, addr(s), 0n);
+    s[ITIMERSPEC.interval_sec] = intervalNs / NS_PER_S;
+    s[ITIMERSPEC.interval_nsec] = intervalNs % NS_PER_S;
+    s[ITIMERSPEC.value_sec] = valueNs / NS_PER_S;
+    s[ITIMERSPEC.value_nsec] = valueNs % NS_PER_S;
+    libc().syscall(BigInt(SYS_TIMER_SETTIME), BigInt(this.#id), 0n, addressOf(s), 0n);
   }
 
   /** Delete the timer. Idempotent. */

@@ -76,48 +76,21 @@ export function errno(): number {
   return errnoView.getInt32(0);
 }
 
-/** open(2) flags. */
-export const O_RDWR = 2;
-/** Close the fd on exec (so child processes never inherit KVM fds). */
-export const O_CLOEXEC = 0o2000000;
-
-/** mmap(2) protection and flags. */
-export const PROT_READ = 1;
-/** Writable mapping. */
-export const PROT_WRITE = 2;
-/** Shared mapping (memfd backing, the kvm_run page). */
-export const MAP_SHARED = 0x01;
-/** Private mapping (anonymous backing). */
-export const MAP_PRIVATE = 0x02;
-/** No file behind the mapping. */
-export const MAP_ANONYMOUS = 0x20;
-/** Do not reserve swap: a huge slot costs nothing until touched. */
-export const MAP_NORESERVE = 0x4000;
-/** Back the mapping with hugetlbfs pages. */
-export const MAP_HUGETLB = 0x40000;
-/** log2(page size) in MAP_HUGETLB's size field. */
-export const MAP_HUGE_SHIFT = 26;
-/** madvise(2): populate (prefault) page tables writable (Linux 5.14). */
-export const MADV_POPULATE_WRITE = 23;
-/** memfd_create(2): close on exec. */
-export const MFD_CLOEXEC = 1;
-/** memfd_create(2): hugetlbfs-backed memfd. */
-export const MFD_HUGETLB = 4;
-
-/** x86-64 syscall numbers used through `syscall()`. */
-export const SYS_GETTID = 186;
-/** tgkill(tgid, tid, sig). */
-export const SYS_TGKILL = 234;
-/** timer_create(clockid, sigevent*, timer_t*). */
-export const SYS_TIMER_CREATE = 222;
-/** timer_settime(timer, flags, new*, old*). */
-export const SYS_TIMER_SETTIME = 223;
-/** timer_delete(timer). */
-export const SYS_TIMER_DELETE = 226;
-
 /** Whether an mmap result is MAP_FAILED ((void *)-1). */
 export function isMapFailed(p: Deno.PointerValue): boolean {
   return p === null || Deno.UnsafePointer.value(p) === 0xffff_ffff_ffff_ffffn;
+}
+
+/**
+ * The address of a typed array's first byte, to put in a struct that the
+ * kernel reads (a `SharedArrayBuffer`'s storage never moves; an ordinary
+ * one's must not be collected while the kernel may use the address).
+ *
+ * @param a the array
+ * @returns its address
+ */
+export function addressOf(a: ArrayBufferView): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a as Uint8Array<ArrayBuffer>)));
 }
 
 /** NUL-terminated C string for a `buffer` argument. */

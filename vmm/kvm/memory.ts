@@ -7,12 +7,9 @@
 import { ErrnoError, UnsupportedError } from "../errors.ts";
 import type { Backing } from "../types.ts";
 import { closeFd } from "./ioctl.ts";
-import { freeHugepages } from "./host.ts";
+import { freeHugepages, thpAlways } from "./host.ts";
+import { cString, errno, isMapFailed, libc } from "./libc.ts";
 import {
-  cString,
-  errno,
-  isMapFailed,
-  libc,
   MADV_POPULATE_WRITE,
   MAP_ANONYMOUS,
   MAP_HUGE_SHIFT,
@@ -23,14 +20,17 @@ import {
   MFD_CLOEXEC,
   PROT_READ,
   PROT_WRITE,
-} from "./libc.ts";
+} from "./uapi.ts";
 
 /** A host mapping that backs one memslot. */
 export interface HostMapping {
+  /** The mapping's start. */
   ptr: Deno.PointerObject;
   /** Host virtual address (for KVM_SET_USER_MEMORY_REGION). */
   hva: bigint;
+  /** Bytes mapped (0 once unmapped). */
   size: bigint;
+  /** The kind of memory. */
   backing: Backing;
   /** Largest host page size of the backing. */
   hugepage: bigint;
@@ -40,17 +40,6 @@ export interface HostMapping {
 
 const MIB2 = 2n * 1024n * 1024n;
 const GIB = 1024n * 1024n * 1024n;
-
-/** Whether transparent hugepages back anonymous memory without madvise. */
-function thpAlways(): boolean {
-  try {
-    return Deno.readTextFileSync("/sys/kernel/mm/transparent_hugepage/enabled").includes(
-      "[always]",
-    );
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Map `size` bytes of host memory.

@@ -15,8 +15,35 @@ import type { VcpuFd } from "./vcpu_fd.ts";
 
 /** Counters the run loops keep for `stat`. */
 export interface RunCounters {
+  /** `sync`, `done` and `fail` exits seen by the main thread. */
   ucalls: number;
+  /** `memory_fault` exits. */
   memoryFaultExits: number;
+}
+
+/**
+ * The run's time bound: its `timeout`, else its watchdog.
+ *
+ * @param options the run's options
+ * @returns milliseconds
+ */
+export function runLimitMs(options: RunOptions): number {
+  return options.timeoutMs ?? options.watchdogMs ?? DEFAULT_WATCHDOG_MS;
+}
+
+/**
+ * How a run that reached its time bound ends: with a `timeout` exit when the
+ * run asked for a timeout, else with the watchdog's error.
+ *
+ * @param options the run's options
+ * @param vcpu the vCPU reported
+ * @param rip its RIP
+ * @returns the `timeout` exit
+ * @throws {WatchdogError} when the bound was the watchdog
+ */
+export function expiredExit(options: RunOptions, vcpu: number, rip: bigint): VcpuExit {
+  if (options.timeoutMs !== undefined) return { reason: "timeout", vcpu, rip };
+  throw new WatchdogError(vcpu, rip, runLimitMs(options));
 }
 
 /** Count a decoded exit in the VMM's own counters. */
@@ -28,9 +55,13 @@ export function countExit(c: RunCounters, exit: VcpuExit): void {
 
 /** What the synchronous loop needs. */
 export interface SyncVcpu {
+  /** The vCPU's index (exits and messages). */
   index: number;
+  /** Its fd. */
   fd: VcpuFd;
+  /** Guest-physical address of its ucall slot. */
   ucallSlot: bigint;
+  /** The timer that signals the calling thread (bounds the run). */
   timer: ThreadTimer;
   /** Whether the VM was closed (by a handler): the loop must not touch the vCPU again. */
   closed: () => boolean;
@@ -53,8 +84,7 @@ export async function runSync(
   rc: RunControl,
   counters: RunCounters,
 ): Promise<VcpuExit> {
-  const bounded = options.timeoutMs !== undefined;
-  const ms = options.timeoutMs ?? options.watchdogMs ?? DEFAULT_WATCHDOG_MS;
+  const ms = runLimitMs(options);
   const deadline = performance.now() + ms;
   const fd = v.fd;
   fd.setImmediateExit(false);
@@ -65,9 +95,7 @@ export async function runSync(
       const ret = fd.run();
       if (ret === EINTR) {
         if (performance.now() < deadline) continue; // a stray signal
-        const rip = fd.rip();
-        if (bounded) return { reason: "timeout", vcpu: v.index, rip };
-        throw new WatchdogError(v.index, rip, ms);
+        break;
       }
       const exit = decodeExit(v.index, ret, fd, v.ucallSlot, mem);
       countExit(counters, exit);
@@ -76,11 +104,7 @@ export async function runSync(
         // The timer re-fires every millisecond past the deadline, so a guest
         // that exits often still sees an EINTR soon; checking the clock only
         // every 256 exits keeps performance.now() (~0.15 µs) off the hot path.
-        if ((++spins & 255) === 0 && performance.now() >= deadline) {
-          const rip = fd.rip();
-          if (bounded) return { reason: "timeout", vcpu: v.index, rip };
-          throw new WatchdogError(v.index, rip, ms);
-        }
+        if ((++spins & 255) === 0 && performance.now() >= deadline) break;
         continue;
       }
       if (action === "handle") {
@@ -90,6 +114,7 @@ export async function runSync(
       }
       return exit; // park (the last running vCPU) or stop
     }
+    return expiredExit(options, v.index, fd.rip());
   } finally {
     if (!v.closed()) v.timer.disarm();
   }

@@ -6,12 +6,12 @@
  *
  * @module
  */
-import { ErrnoError, VmmError, WatchdogError } from "../errors.ts";
+import { ErrnoError, VmmError } from "../errors.ts";
 import type { RunOptions, VcpuExit } from "../types.ts";
-import { DEFAULT_WATCHDOG_MS, type RunControl } from "../run_control.ts";
+import type { RunControl } from "../run_control.ts";
 import { decodeExit, type GuestReader } from "./exit_decoder.ts";
 import { kickThread } from "./kick.ts";
-import { countExit, type RunCounters } from "./run_sync.ts";
+import { countExit, expiredExit, type RunCounters, runLimitMs } from "./run_sync.ts";
 import type { VcpuFd } from "./vcpu_fd.ts";
 import {
   CMD,
@@ -63,8 +63,11 @@ class VcpuWorker {
 
 /** Where the system region is, for the workers' ucall decoding. */
 export interface SystemRegion {
+  /** Guest-physical base. */
   gpa: bigint;
+  /** Bytes. */
   size: number;
+  /** Host address of its mapping. */
   addr: bigint;
 }
 
@@ -73,7 +76,8 @@ export interface SystemRegion {
  */
 export class WorkerPool {
   #workers: VcpuWorker[] = [];
-  #counters = new Float64Array(new SharedArrayBuffer(8 * 64));
+  /** One per vCPU (shared with the workers), allocated by the first start. */
+  #counters = new Float64Array(new SharedArrayBuffer(0));
   #running = false;
   #abort: ((e: unknown) => void) | undefined;
 
@@ -90,15 +94,17 @@ export class WorkerPool {
   }
 
   /**
-   * Start one worker per vCPU (once).
+   * Start one worker per vCPU (once; again after a failed start).
    *
    * @param vcpus the main thread's vCPU fds
    * @param sys the system region
    */
   async start(vcpus: readonly VcpuFd[], sys: SystemRegion): Promise<void> {
     if (this.#workers.length) return;
-    if (vcpus.length > this.#counters.length) {
-      this.#counters = new Float64Array(new SharedArrayBuffer(8 * vcpus.length));
+    if (this.#counters.length < vcpus.length) {
+      this.#counters = new Float64Array(
+        new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT * vcpus.length),
+      );
     }
     const ready = vcpus.map((fd, index) => {
       const w = new VcpuWorker(index, fd);
@@ -122,12 +128,19 @@ export class WorkerPool {
         sysGpa: sys.gpa,
         sysSize: sys.size,
         sysAddr: sys.addr,
-        ctl: w.ctl.buffer as SharedArrayBuffer,
-        counters: this.#counters.buffer as SharedArrayBuffer,
+        ctl: w.ctl.buffer,
+        counters: this.#counters.buffer,
       };
       w.worker.postMessage(init);
     });
-    await Promise.all(ready);
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      // Terminate them all, so that the next run starts afresh instead of
+      // handing vCPUs to workers that never got going.
+      this.close();
+      throw e;
+    }
   }
 
   /**
@@ -151,8 +164,7 @@ export class WorkerPool {
     counters: RunCounters,
     parked: Set<number>,
   ): Promise<VcpuExit> {
-    const bounded = options.timeoutMs !== undefined;
-    const ms = options.timeoutMs ?? options.watchdogMs ?? DEFAULT_WATCHDOG_MS;
+    const ms = runLimitMs(options);
     const active = new Set(vcpus);
     let stopping = false;
     let outcome: { exit: VcpuExit } | { error: unknown } | { timedOut: number } | undefined;
@@ -179,8 +191,11 @@ export class WorkerPool {
         try {
           rip = this.#workers[v].fd.rip();
         } catch { /* keep 0 */ }
-        if (bounded) resolve({ reason: "timeout", vcpu: v, rip });
-        else reject(new WatchdogError(v, rip, ms));
+        try {
+          resolve(expiredExit(options, v, rip));
+        } catch (e) {
+          reject(e);
+        }
       };
       const timer = setTimeout(() => {
         if (stopping) return;

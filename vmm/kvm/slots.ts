@@ -9,39 +9,42 @@
  *
  * @module
  */
+import { hexRange } from "../../guest/page_tables.ts";
 import { ERRNO_NUMBERS, ErrnoError, UnsupportedError } from "../errors.ts";
 import type { MemslotFlag, MemslotInfo, MemslotSpec } from "../types.ts";
 import { vmallocUsedBytes } from "./host.ts";
 import { type HostMapping, mapBacking, unmapBacking } from "./memory.ts";
 import { MEM } from "./uapi.ts";
+import type { VmFd } from "./vm_fd.ts";
 
 /** The operation named in refusals made before the ioctl, as the ioctl would make them. */
 const OP = "KVM_SET_USER_MEMORY_REGION";
 const { EINVAL, EEXIST } = ERRNO_NUMBERS;
 const HUGEPAGE_SIZES: readonly bigint[] = [4096n, 2n << 20n, 1n << 30n];
-import type { VmFd } from "./vm_fd.ts";
 
 /** A live slot. */
 export interface Slot {
+  /** The slot's name in scripts and messages. */
   name: string;
+  /** KVM's slot id (0: the system region). */
   id: number;
+  /** Guest-physical base (changes on move). */
   gpa: bigint;
+  /** Bytes. */
   size: bigint;
+  /** The DSL flags in force. */
   flags: MemslotFlag[];
+  /** The host memory behind the slot. */
   mapping: HostMapping;
   /** vmalloc growth measured around this slot's ioctls, in bytes. */
   metadataBytes: bigint;
 }
 
 /** The name the system region has in messages and `memslots()`. */
-export const SYSTEM_SLOT_NAME = "system";
-
-function hex(v: bigint): string {
-  return `0x${v.toString(16)}`;
-}
+const SYSTEM_SLOT_NAME = "system";
 
 /** Translate DSL flags to KVM memslot flags; proposal-only flags are refused here. */
-export function kvmFlags(name: string, flags: readonly MemslotFlag[]): number {
+function kvmFlags(name: string, flags: readonly MemslotFlag[]): number {
   let f = 0;
   for (const flag of flags) {
     if (flag === "dirty_log") f |= MEM.LOG_DIRTY_PAGES;
@@ -60,6 +63,24 @@ export function kvmFlags(name: string, flags: readonly MemslotFlag[]): number {
 }
 
 /**
+ * The public view of a slot.
+ *
+ * @param s the slot
+ * @returns a copy of what `memslots()` reports for it
+ */
+export function slotInfo(s: Slot): MemslotInfo {
+  return {
+    name: s.name,
+    id: s.id,
+    gpa: s.gpa,
+    size: s.size,
+    flags: [...s.flags],
+    backing: s.mapping.backing,
+    hugepage: s.mapping.hugepage,
+  };
+}
+
+/**
  * The memslot table of one VM.
  */
 export class SlotTable {
@@ -68,6 +89,8 @@ export class SlotTable {
   #onChange: () => void;
 
   /**
+   * An empty table.
+   *
    * @param vm the VM fd
    * @param onChange called after every change (to refresh guest-memory views)
    */
@@ -111,19 +134,18 @@ export class SlotTable {
     return t;
   }
 
+  /** Bytes of guest memory in the live user slots. */
+  userBytes(): bigint {
+    let t = 0n;
+    for (const s of this.#slots.values()) if (s.id !== 0) t += s.size;
+    return t;
+  }
+
   /** The public view of the user slots, sorted by GPA. */
   infos(): MemslotInfo[] {
-    return this.all().filter((s) => s.id !== 0).sort((a, b) => (a.gpa < b.gpa ? -1 : 1)).map((
-      s,
-    ) => ({
-      name: s.name,
-      id: s.id,
-      gpa: s.gpa,
-      size: s.size,
-      flags: [...s.flags],
-      backing: s.mapping.backing,
-      hugepage: s.mapping.hugepage,
-    }));
+    return this.all().filter((s) => s.id !== 0).sort((a, b) => (a.gpa < b.gpa ? -1 : 1)).map(
+      slotInfo,
+    );
   }
 
   /**
@@ -167,9 +189,9 @@ export class SlotTable {
       throw new ErrnoError(
         OP,
         EEXIST,
-        `memslot "${name}" [${hex(gpa)}, ${hex(gpa + size)}) overlaps the VMM's system region [${
-          hex(sys.gpa)
-        }, ${hex(sys.gpa + sys.size)}) (move the slot, or the region with \`system gpa A size S\`)`,
+        `memslot "${name}" ${hexRange(gpa, size)} overlaps the VMM's system region ${
+          hexRange(sys.gpa, sys.size)
+        } (move the slot, or the region with \`system gpa A size S\`)`,
       );
     }
   }
@@ -184,9 +206,9 @@ export class SlotTable {
     return new ErrnoError(
       e.operation,
       e.errnoValue,
-      `slot "${name}" [${hex(gpa)}, ${hex(gpa + size)}) overlaps slot "${other.name}" [${
-        hex(other.gpa)
-      }, ${hex(other.gpa + other.size)})`,
+      `slot "${name}" ${hexRange(gpa, size)} overlaps slot "${other.name}" ${
+        hexRange(other.gpa, other.size)
+      }`,
     );
   }
 

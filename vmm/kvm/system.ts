@@ -5,18 +5,25 @@
  */
 import { BackendUnavailableError, ErrnoError, errnoName } from "../errors.ts";
 import { closeFd, type IoctlLogEntry, kvmIoctl } from "./ioctl.ts";
-import { cString, errno, libc, O_CLOEXEC, O_RDWR } from "./libc.ts";
-import { CPUID, KVM_API_VERSION, SIZEOF } from "./uapi.ts";
+import { cString, errno, libc } from "./libc.ts";
+import { CPUID, KVM_API_VERSION, O_CLOEXEC, O_RDWR, SIZEOF } from "./uapi.ts";
 import { VmFd } from "./vm_fd.ts";
 
 /** One entry of KVM_GET_SUPPORTED_CPUID. */
 export interface CpuidEntry {
+  /** The leaf (EAX on input). */
   function: number;
+  /** The subleaf (ECX on input), where `flags` says it matters. */
   index: number;
+  /** KVM_CPUID_FLAG_* bits. */
   flags: number;
+  /** The output registers. */
   eax: number;
+  /** See `eax`. */
   ebx: number;
+  /** See `eax`. */
   ecx: number;
+  /** See `eax`. */
   edx: number;
 }
 

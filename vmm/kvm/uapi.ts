@@ -1,7 +1,9 @@
 /**
  * The KVM userspace ABI for x86-64: every ioctl number, capability number,
- * exit reason, flag, quirk bit and struct layout the backend uses. No other
- * file holds a magic number or offset.
+ * exit reason, flag, quirk bit and struct layout the backend uses, and the
+ * rest of the Linux ABI it calls through libc (open/mmap/memfd flags,
+ * syscall numbers, timers, userfaultfd). No other file holds a magic number
+ * or offset; errno numbers are in `vmm/errors.ts`.
  *
  * Sources: `include/uapi/linux/kvm.h` and `arch/x86/include/uapi/asm/kvm.h`
  * (checked against `../shared/reference/kvm-uapi.md`, section D, by
@@ -271,7 +273,7 @@ export const REGION = {
   guest_phys_addr: 8,
   memory_size: 16,
   userspace_addr: 24,
-};
+} as const;
 /** `struct kvm_dirty_log`: slot u32 @0, bitmap pointer @8. */
 export const DIRTY_LOG = { slot: 0, bitmap: 8 } as const;
 /** `struct kvm_clear_dirty_log`. */
@@ -303,7 +305,14 @@ export const STATS_HEADER = {
   data_offset: 20,
 } as const;
 /** `struct kvm_stats_desc` offsets (the name follows at 16, `name_size` bytes). */
-export const STATS_DESC = { flags: 0, exponent: 4, size: 6, offset: 8, bucket_size: 12, name: 16 };
+export const STATS_DESC = {
+  flags: 0,
+  exponent: 4,
+  size: 6,
+  offset: 8,
+  bucket_size: 12,
+  name: 16,
+} as const;
 /** KVM_STATS_TYPE_* (`flags & 0xf`). */
 export const STATS_TYPE_MASK = 0xf;
 
@@ -318,6 +327,47 @@ export const CPUID_PDPE1GB_BIT = 26;
 /** KVM_SYSTEM_EVENT_* types. */
 export const SYSTEM_EVENT = { SHUTDOWN: 1, RESET: 2, CRASH: 3, WAKEUP: 4, SUSPEND: 5 } as const;
 
+// --- the rest of the Linux x86-64 ABI the backend calls through libc -------
+
+/** open(2) flags. */
+export const O_RDWR = 2;
+/** Do not block (userfaultfd: another handler may have taken the message). */
+export const O_NONBLOCK = 0o4000;
+/** Close the fd on exec (so child processes never inherit KVM fds). */
+export const O_CLOEXEC = 0o2000000;
+
+/** mmap(2) protection and flags. */
+export const PROT_READ = 1;
+/** Writable mapping. */
+export const PROT_WRITE = 2;
+/** Shared mapping (memfd backing, the kvm_run page). */
+export const MAP_SHARED = 0x01;
+/** Private mapping (anonymous backing). */
+export const MAP_PRIVATE = 0x02;
+/** No file behind the mapping. */
+export const MAP_ANONYMOUS = 0x20;
+/** Do not reserve swap: a huge slot costs nothing until touched. */
+export const MAP_NORESERVE = 0x4000;
+/** Back the mapping with hugetlbfs pages. */
+export const MAP_HUGETLB = 0x40000;
+/** log2(page size) in MAP_HUGETLB's size field. */
+export const MAP_HUGE_SHIFT = 26;
+/** madvise(2): populate (prefault) page tables writable (Linux 5.14). */
+export const MADV_POPULATE_WRITE = 23;
+/** memfd_create(2): close on exec. */
+export const MFD_CLOEXEC = 1;
+
+/** x86-64 syscall numbers used through `syscall()`: gettid(). */
+export const SYS_GETTID = 186;
+/** tgkill(tgid, tid, sig). */
+export const SYS_TGKILL = 234;
+/** timer_create(clockid, sigevent*, timer_t*). */
+export const SYS_TIMER_CREATE = 222;
+/** timer_settime(timer, flags, new*, old*). */
+export const SYS_TIMER_SETTIME = 223;
+/** timer_delete(timer). */
+export const SYS_TIMER_DELETE = 226;
+
 /** struct sigevent (64 B): signo i32 @8, notify i32 @12, thread id i32 @16. */
 export const SIGEVENT = { size: 64, signo: 8, notify: 12, tid: 16 } as const;
 /** SIGEV_THREAD_ID: deliver the timer's signal to one thread. */
@@ -326,6 +376,17 @@ export const SIGEV_THREAD_ID = 4;
 export const CLOCK_MONOTONIC = 1;
 /** SIGUSR2, the signal that kicks a vCPU out of KVM_RUN. */
 export const SIGUSR2 = 12;
+/**
+ * `struct itimerspec` as four i64 words: `it_interval` {tv_sec, tv_nsec},
+ * then `it_value` {tv_sec, tv_nsec}.
+ */
+export const ITIMERSPEC = {
+  words: 4,
+  interval_sec: 0,
+  interval_nsec: 1,
+  value_sec: 2,
+  value_nsec: 3,
+} as const;
 
 // --- userfaultfd (include/uapi/linux/userfaultfd.h) -------------------------
 
@@ -340,7 +401,7 @@ export const SYS_USERFAULTFD = 323;
  * (the handlers poll, then read without blocking: another handler may have
  * taken the message first).
  */
-export const UFFD_OPEN_FLAGS = 0o2000000 | 0o4000;
+export const UFFD_OPEN_FLAGS = O_CLOEXEC | O_NONBLOCK;
 /** `/dev/userfaultfd`: the path when the syscall is refused (vm.unprivileged_userfaultfd = 0). */
 export const USERFAULTFD_DEV = "/dev/userfaultfd";
 

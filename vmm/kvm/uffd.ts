@@ -3,9 +3,10 @@
  *
  * A {@linkcode UffdPager} registers the slot's whole host mapping with one
  * userfaultfd in MISSING mode and starts N handler Workers
- * (`uffd_worker.ts`). Each handler has its own libc handle and loops on
- * poll(2) with a short timeout, read(2) of `uffd_msg`s and UFFDIO_COPY of a
- * zero page (or the slot's source bytes). The handlers never need the main
+ * (`uffd_worker.ts`, sharing `uffd_protocol.ts` with this module). Each
+ * handler has its own libc handle and loops on poll(2) with a short timeout,
+ * read(2) of `uffd_msg`s and UFFDIO_COPY of a zero page (or the slot's
+ * source bytes). The handlers never need the main
  * thread's event loop: a 1-vCPU VM blocks the main thread in a synchronous
  * KVM_RUN while the vCPU waits for its page, so everything the handlers
  * need (fd, addresses, SharedArrayBuffers) is handed over before
@@ -18,11 +19,12 @@
  *
  * @module
  */
-import { ErrnoError, UnsupportedError, VmmError } from "../errors.ts";
 import type { Availability } from "../backend.ts";
-import { closeFd } from "./ioctl.ts";
-import { cString, errno, libc, O_RDWR } from "./libc.ts";
+import { ERRNO_NUMBERS, ErrnoError, errnoName, UnsupportedError, VmmError } from "../errors.ts";
+import { checkedIoctl, closeFd, type ErrnoHints } from "./ioctl.ts";
+import { addressOf, cString, errno, libc } from "./libc.ts";
 import {
+  O_RDWR,
   SYS_USERFAULTFD,
   UFFD_API,
   UFFD_OPEN_FLAGS,
@@ -31,63 +33,15 @@ import {
   UFFDIO_API_OFF,
   UFFDIO_COPY_OFF,
   UFFDIO_IOCTL_BIT_COPY,
-  UFFDIO_RANGE_OFF,
   UFFDIO_REGISTER_MODE_MISSING,
   UFFDIO_REGISTER_OFF,
   type UffdioName,
   USERFAULTFD_DEV,
 } from "./uapi.ts";
+import { CTL, HANDLER_OPS, UFFD_PAGE, type UffdWorkerInit } from "./uffd_protocol.ts";
 
-/** Host page size: UFFDIO_COPY works in 4 KiB pages on anonymous and shmem memory. */
-export const UFFD_PAGE = 4096;
-
-/** errno values the handlers and `populate` treat specially. */
-export const EINTR = 4;
-/** Try again: a partial copy (`copy` holds the bytes done) or the mm is changing. */
-export const EAGAIN = 11;
-/** The page is already present (another handler or `populate` got there first). */
-export const EEXIST = 17;
-/** The userfaultfd syscall is refused (vm.unprivileged_userfaultfd = 0, no CAP_SYS_PTRACE). */
-const EPERM = 1;
-const ENOSYS = 38;
-
-/** Indices of the control words shared with the handlers (Int32Array). */
-export const CTL = {
-  /** Set to 1 by the main thread: handlers leave their loop at the next poll timeout. */
-  STOP: 0,
-  /** Handlers that are polling. */
-  READY: 1,
-  /** Handlers that have left their loop (and will touch the fd no more). */
-  EXITED: 2,
-  /** First handler error: errno. */
-  ERR_ERRNO: 3,
-  /** First handler error: which call (see {@linkcode HANDLER_OPS}). */
-  ERR_OP: 4,
-  /** Faults served (UFFDIO_COPY done by a handler), one word per handler from here. */
-  COUNTS: 8,
-} as const;
-
-/** Calls a handler can fail in, by the code stored in `ctl[ERR_OP]`. */
-export const HANDLER_OPS = ["", "poll", "read", "UFFDIO_COPY", "UFFDIO_WAKE", "worker"] as const;
-
-/** main → handler worker: everything it needs, sent once. */
-export interface UffdWorkerInit {
-  type: "init";
-  index: number;
-  /** The userfaultfd (process-wide fd number). */
-  fd: number;
-  /** Host address and size of the registered range (numbers: user addresses are < 2^47). */
-  base: number;
-  size: number;
-  /** Bytes served for the first pages (page-rounded copy of the caller's source), or null. */
-  source: SharedArrayBuffer | null;
-  /** `CTL.COUNTS + handlers` Int32 control words. */
-  ctl: SharedArrayBuffer;
-  /** poll(2) timeout: the most a stop request waits. */
-  pollMs: number;
-  /** How long a handler keeps reading without sleeping after its last message. */
-  spinMs: number;
-}
+/** errno values `populate` and `openUserfaultfd` act on. */
+const { EAGAIN, EEXIST, EINTR, ENOSYS, EPERM } = ERRNO_NUMBERS;
 
 /** What a handler's poll timeout is: the latency of `close()`, and 100 idle wake-ups/s. */
 const POLL_MS = 10;
@@ -117,7 +71,7 @@ const EXIT_TIMEOUT_MS = 2_000;
 /** Largest UFFDIO_COPY of `populate` (one zero source buffer of this size, per process). */
 const POPULATE_CHUNK = 1 << 20;
 
-const UFFD_HINTS: Readonly<Partial<Record<string, string>>> = {
+const UFFD_HINTS: ErrnoHints = {
   EPERM:
     "userfaultfd needs vm.unprivileged_userfaultfd=1, CAP_SYS_PTRACE, or access to /dev/userfaultfd",
   ENOSYS: "this kernel has no userfaultfd (CONFIG_USERFAULTFD)",
@@ -135,20 +89,11 @@ function set64(dv: DataView, off: number, v: number | bigint): void {
 }
 
 function uffdIoctl(fd: number, name: UffdioName, arg: Uint8Array<ArrayBuffer> | number): number {
-  const c = libc();
-  const r = typeof arg === "number"
-    ? c.ioctl_int(fd, BigInt(UFFDIO[name]), BigInt(arg))
-    : c.ioctl_buf(fd, BigInt(UFFDIO[name]), arg);
-  if (r < 0) {
-    const e = errno();
-    throw new ErrnoError(name, e, hintOf(e));
-  }
-  return r;
+  return checkedIoctl(fd, name, UFFDIO[name], arg, UFFD_HINTS);
 }
 
 function hintOf(e: number): string {
-  const n = new ErrnoError("", e).errno;
-  return UFFD_HINTS[n] ?? "";
+  return UFFD_HINTS[errnoName(e)] ?? "";
 }
 
 /**
@@ -172,9 +117,7 @@ export function openUserfaultfd(): number {
       throw new ErrnoError(
         `open(${USERFAULTFD_DEV})`,
         e2,
-        `the userfaultfd syscall failed with ${
-          new ErrnoError("", e).errno
-        } and the device does not open`,
+        `the userfaultfd syscall failed with ${errnoName(e)} and the device does not open`,
       );
     }
     try {
@@ -214,8 +157,9 @@ export function probeUserfaultfd(): Availability {
 export interface UffdPagerOptions {
   /** The slot's name (messages). */
   slot: string;
-  /** Host mapping start (page aligned) and size. */
+  /** Host mapping start (page aligned). */
   hva: bigint;
+  /** Bytes registered from `hva`. */
   size: bigint;
   /** Handler threads, 1..64. */
   handlers: number;
@@ -229,12 +173,6 @@ let zeroChunk: Uint8Array<SharedArrayBuffer> | undefined;
 function zeroSource(): Uint8Array<SharedArrayBuffer> {
   zeroChunk ??= new Uint8Array(new SharedArrayBuffer(POPULATE_CHUNK));
   return zeroChunk;
-}
-
-function addrOf(a: Uint8Array<SharedArrayBuffer>): bigint {
-  return BigInt(
-    Deno.UnsafePointer.value(Deno.UnsafePointer.of(a as unknown as Uint8Array<ArrayBuffer>)),
-  );
 }
 
 /**
@@ -407,9 +345,9 @@ export class UffdPager {
     const page = BigInt(UFFD_PAGE);
     const end = offset + ((size + page - 1n) / page) * page;
     const zero = zeroSource();
-    const zeroAddr = addrOf(zero);
+    const zeroAddr = addressOf(zero);
     const srcLen = BigInt(this.#source?.length ?? 0);
-    const srcAddr = this.#source ? addrOf(this.#source) : 0n;
+    const srcAddr = this.#source ? addressOf(this.#source) : 0n;
     const arg = new Uint8Array(UFFD_SIZEOF.uffdio_copy);
     const dv = new DataView(arg.buffer);
     let off = offset;
@@ -473,40 +411,4 @@ export class UffdPager {
     closeFd(this.#fd);
     this.#fd = -1;
   }
-}
-
-/**
- * Write a UFFDIO_RANGE struct (exported for the handler worker).
- *
- * @param dv the struct's view
- * @param start range start
- * @param len range length
- */
-export function setRange(dv: DataView, start: number, len: number): void {
-  setU64(dv, UFFDIO_RANGE_OFF.start, start);
-  setU64(dv, UFFDIO_RANGE_OFF.len, len);
-}
-
-/**
- * Store a non-negative integer below 2^53 as a little-endian u64 without a
- * BigInt (the handlers' hot path).
- *
- * @param dv the view
- * @param off byte offset
- * @param v the value
- */
-export function setU64(dv: DataView, off: number, v: number): void {
-  dv.setUint32(off, v % 0x1_0000_0000, true);
-  dv.setUint32(off + 4, Math.floor(v / 0x1_0000_0000), true);
-}
-
-/**
- * Read a little-endian u64 that is known to be below 2^53 as a number.
- *
- * @param dv the view
- * @param off byte offset
- * @returns the value
- */
-export function getU64(dv: DataView, off: number): number {
-  return dv.getUint32(off + 4, true) * 0x1_0000_0000 + dv.getUint32(off, true);
 }

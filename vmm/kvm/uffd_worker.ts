@@ -10,7 +10,8 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { errno, libc } from "./libc.ts";
+import { ERRNO_NUMBERS } from "../errors.ts";
+import { addressOf, errno, libc } from "./libc.ts";
 import {
   POLLFD_OFF,
   POLLIN,
@@ -22,28 +23,21 @@ import {
 } from "./uapi.ts";
 import {
   CTL,
-  EAGAIN,
-  EEXIST,
-  EINTR,
   getU64,
+  HANDLER_OPS,
   setRange,
   setU64,
   UFFD_PAGE,
   type UffdWorkerInit,
-} from "./uffd.ts";
+} from "./uffd_protocol.ts";
 
 /** Messages read per read(2). */
 const BATCH = 64;
-const OP_POLL = 1;
-const OP_READ = 2;
-const OP_COPY = 3;
-const OP_WAKE = 4;
-
-function addrOf(a: Uint8Array<SharedArrayBuffer>): number {
-  return Number(
-    Deno.UnsafePointer.value(Deno.UnsafePointer.of(a as unknown as Uint8Array<ArrayBuffer>)),
-  );
-}
+const OP_POLL = HANDLER_OPS.indexOf("poll");
+const OP_READ = HANDLER_OPS.indexOf("read");
+const OP_COPY = HANDLER_OPS.indexOf("UFFDIO_COPY");
+const OP_WAKE = HANDLER_OPS.indexOf("UFFDIO_WAKE");
+const { EAGAIN, EEXIST, EINTR } = ERRNO_NUMBERS;
 
 function serve(m: UffdWorkerInit): void {
   const c = libc();
@@ -63,9 +57,9 @@ function serve(m: UffdWorkerInit): void {
   };
   // Shared memory is never moved by the GC, so these addresses stay valid.
   const zero = new Uint8Array(new SharedArrayBuffer(UFFD_PAGE));
-  const zeroAddr = addrOf(zero);
+  const zeroAddr = Number(addressOf(zero));
   const source = m.source ? new Uint8Array(m.source) : null;
-  const srcAddr = source ? addrOf(source) : 0;
+  const srcAddr = source ? Number(addressOf(source)) : 0;
   const srcLen = source?.length ?? 0;
 
   const pfd = new Uint8Array(UFFD_SIZEOF.pollfd);

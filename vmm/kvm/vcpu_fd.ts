@@ -4,10 +4,20 @@
  *
  * @module
  */
-import { ErrnoError } from "../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError } from "../errors.ts";
 import { closeFd, kvmIoctl } from "./ioctl.ts";
-import { errno, isMapFailed, libc, MAP_SHARED, PROT_READ, PROT_WRITE } from "./libc.ts";
-import { IOCTL, MSRS, REGS_RFLAGS, REGS_RIP, RUN, SIZEOF } from "./uapi.ts";
+import { errno, isMapFailed, libc } from "./libc.ts";
+import {
+  IOCTL,
+  MAP_SHARED,
+  MSRS,
+  PROT_READ,
+  PROT_WRITE,
+  REGS_RFLAGS,
+  REGS_RIP,
+  RUN,
+  SIZEOF,
+} from "./uapi.ts";
 
 /**
  * A vCPU. The `kvm_run` page is viewed through one DataView made at
@@ -182,7 +192,7 @@ export class VcpuFd {
       const bad = entries[n];
       throw new ErrnoError(
         "KVM_SET_MSRS",
-        22,
+        ERRNO_NUMBERS.EINVAL,
         `the kernel rejected MSR 0x${bad[0].toString(16)} = 0x${bad[1].toString(16)}`,
       );
     }

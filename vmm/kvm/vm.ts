@@ -26,19 +26,19 @@ import type {
   Vm,
   VmConfig,
 } from "../types.ts";
-import { CapState, hostWriteTracking } from "./caps.ts";
+import { CapState, writeTrackBytes } from "./caps.ts";
 import { GuestMemory } from "./guest_memory.ts";
-import { hostMmu } from "./host.ts";
+import { hostMmu, isIntelHost } from "./host.ts";
 import type { IoctlLogEntry } from "./ioctl.ts";
 import { gettid, installKickHandler, ThreadTimer } from "./kick.ts";
 import { populateBacking } from "./memory.ts";
 import { encodeRegs, encodeSregs } from "./regs.ts";
 import { WorkerPool } from "./run_workers.ts";
 import { type RunCounters, runSync } from "./run_sync.ts";
-import { SlotTable } from "./slots.ts";
+import { PagerSet } from "./pagers.ts";
+import { slotInfo, SlotTable } from "./slots.ts";
 import { StatsReader } from "./stats.ts";
 import { KvmSystem } from "./system.ts";
-import { UffdPager } from "./uffd.ts";
 import { CPUID_EXT_FEATURES, CPUID_PDPE1GB_BIT, MSR_IA32_PAT } from "./uapi.ts";
 import type { VcpuFd } from "./vcpu_fd.ts";
 import type { VmFd } from "./vm_fd.ts";
@@ -91,9 +91,13 @@ export function setImageBuilder(b: ImageBuilder): void {
  * ```
  */
 export class KvmVm implements Vm {
+  /** Always `kvm`. */
   readonly backend: BackendKind = "kvm";
+  /** The VM's name (messages). */
   readonly name: string;
+  /** vCPUs, 1..64. */
   readonly vcpuCount: number;
+  /** How the host's KVM maps guest memory (checked against the config's `mmu`). */
   readonly mmu: MmuMode;
   /** Every ioctl issued for this VM except KVM_RUN and register access (names, cap numbers, slots). */
   readonly ioctlLog: IoctlLogEntry[] = [];
@@ -119,11 +123,7 @@ export class KvmVm implements Vm {
   #running = false;
   #counters: RunCounters = { ucalls: 0, memoryFaultExits: 0 };
   #dirtyPages = 0n;
-  /** `demand uffd` slots by name. */
-  #pagers = new Map<string, UffdPager>();
-  /** Faults served by pagers already closed (slot deleted). */
-  #retiredUffdFaults = 0n;
-  #pagersOnReleaseList = false;
+  #pagers = new PagerSet();
 
   /**
    * Create the VM with its system region and vCPUs.
@@ -181,7 +181,15 @@ export class KvmVm implements Vm {
       }
       const vmStats = new StatsReader(this.#vm.statsFd());
       this.#release.push(() => vmStats.close());
-      this.#stats = new VmmStats(vmStats, vcpuStats);
+      this.#stats = new VmmStats(vmStats, vcpuStats, {
+        ucalls: () => BigInt(this.#counters.ucalls + this.#pool.workerUcalls()),
+        memory_fault_exits: () => BigInt(this.#counters.memoryFaultExits),
+        dirty_pages: () => this.#dirtyPages,
+        memslot_metadata_bytes: () => this.#slots.metadataBytes(),
+        // User slots only, as for memslot_metadata_bytes.
+        write_track_bytes: () => writeTrackBytes(this.#slots.userBytes() / PAGE),
+        uffd_faults: () => this.#pagers.faults(),
+      });
       this.#release.push(() => this.#pool.close());
       installKickHandler();
       if (this.vcpuCount === 1) {
@@ -189,6 +197,9 @@ export class KvmVm implements Vm {
         this.#timer = t;
         this.#release.push(() => t.close());
       }
+      // Last, so close() stops the `demand uffd` handlers and closes their
+      // userfaultfds before vCPUs and mappings go.
+      this.#release.push(() => this.#pagers.close());
     } catch (e) {
       this.close();
       throw e;
@@ -203,6 +214,12 @@ export class KvmVm implements Vm {
 
   #open(): void {
     if (this.#closed) throw new VmmError(`VM "${this.name}" is closed`);
+  }
+
+  #checkVcpu(index: number): void {
+    if (index < 0 || index >= this.vcpuCount) {
+      throw new RangeError(`vCPU ${index} does not exist (the VM has ${this.vcpuCount})`);
+    }
   }
 
   /** Enable or set a DSL capability (see `caps.ts` for what each maps to). */
@@ -220,8 +237,7 @@ export class KvmVm implements Vm {
   /** Create a user memslot (ids from 1; slot 0 is the system region). */
   addMemslot(spec: MemslotSpec): MemslotInfo {
     this.#open();
-    const s = this.#slots.add(spec);
-    return this.#slots.infos().find((i) => i.name === s.name)!;
+    return slotInfo(this.#slots.add(spec));
   }
 
   /**
@@ -231,12 +247,7 @@ export class KvmVm implements Vm {
   deleteMemslot(name: string): void {
     this.#open();
     this.#slots.delete(name);
-    const p = this.#pagers.get(name);
-    if (p) {
-      this.#pagers.delete(name);
-      this.#retiredUffdFaults += p.faults;
-      p.close();
-    }
+    this.#pagers.retire(name);
   }
 
   /** Move a memslot to `gpa` (same slot id). */
@@ -287,53 +298,18 @@ export class KvmVm implements Vm {
   demandUffd(name: string, handlers = 1, options: DemandPagingOptions = {}): void {
     this.#open();
     const s = this.#slots.get(name);
-    if (this.#pagers.has(name)) {
-      throw new VmmError(`demand uffd ${name}: the slot is already served by userfaultfd`);
-    }
     if (s.mapping.backing === "hugetlb") {
       throw new UnsupportedError(
         `demand uffd ${name}: hugetlb slots are not supported on kvm (UFFDIO_COPY would need whole huge pages)`,
       );
     }
-    if (!this.#pagersOnReleaseList) {
-      // Pushed after every other resource, so close() stops the handlers and
-      // closes the userfaultfds before vCPUs and mappings go.
-      this.#release.push(() => this.#closePagers());
-      this.#pagersOnReleaseList = true;
-    }
-    const pager = UffdPager.start({
+    this.#pagers.start({
       slot: name,
       hva: s.mapping.hva,
       size: s.size,
       handlers,
       source: options.source,
     });
-    this.#pagers.set(name, pager);
-  }
-
-  #closePagers(): void {
-    const errors: unknown[] = [];
-    for (const p of this.#pagers.values()) {
-      this.#retiredUffdFaults += p.faults;
-      try {
-        p.close();
-      } catch (e) {
-        errors.push(e);
-      }
-    }
-    this.#pagers.clear();
-    if (errors.length) throw errors[0];
-  }
-
-  /** Faults served by every `demand uffd` handler of this VM; a handler's error is thrown. */
-  #uffdFaults(): bigint {
-    let n = this.#retiredUffdFaults;
-    for (const p of this.#pagers.values()) {
-      const e = p.error();
-      if (e) throw e;
-      n += p.faults;
-    }
-    return n;
   }
 
   /** The user slots, sorted by GPA. */
@@ -464,16 +440,9 @@ export class KvmVm implements Vm {
   }
 
   async #run(options: RunOptions): Promise<VcpuExit> {
-    let vcpus: number[];
-    if (options.vcpu !== undefined) {
-      if (options.vcpu < 0 || options.vcpu >= this.vcpuCount) {
-        throw new RangeError(`vCPU ${options.vcpu} does not exist (the VM has ${this.vcpuCount})`);
-      }
-      vcpus = [options.vcpu];
-    } else {
-      vcpus = [...Array(this.vcpuCount).keys()].filter((i) => !this.#parked.has(i));
-    }
-    vcpus = vcpus.filter((i) => !this.#parked.has(i));
+    if (options.vcpu !== undefined) this.#checkVcpu(options.vcpu);
+    const vcpus = (options.vcpu !== undefined ? [options.vcpu] : [...Array(this.vcpuCount).keys()])
+      .filter((i) => !this.#parked.has(i));
     // Every vCPU taking part has already reported done: nothing can run.
     if (vcpus.length === 0) return { reason: "done", vcpu: options.vcpu ?? this.vcpuCount - 1 };
     const rc = new RunControl(options, vcpus);
@@ -520,58 +489,20 @@ export class KvmVm implements Vm {
    */
   vcpuFd(index: number): VcpuFd {
     this.#open();
-    const v = this.#vcpus[index];
-    if (!v) throw new RangeError(`vCPU ${index} does not exist (the VM has ${this.vcpuCount})`);
-    return v;
+    this.#checkVcpu(index);
+    return this.#vcpus[index];
   }
 
-  /** Read a stat: KVM's binary stats by name, or the VMM's own counters. */
+  /** Read a stat: the VMM's own counters, or KVM's binary stats by name. */
   stat(name: string, vcpu?: number): bigint {
     this.#open();
-    if (vcpu !== undefined && (vcpu < 0 || vcpu >= this.vcpuCount)) {
-      throw new RangeError(`vCPU ${vcpu} does not exist (the VM has ${this.vcpuCount})`);
-    }
-    switch (name) {
-      case "ucalls":
-        return BigInt(this.#counters.ucalls + this.#pool.workerUcalls());
-      case "memory_fault_exits":
-        return BigInt(this.#counters.memoryFaultExits);
-      case "dirty_pages":
-        return this.#dirtyPages;
-      case "memslot_metadata_bytes":
-        return this.#slots.metadataBytes();
-      case "write_track_bytes":
-        return this.#writeTrackBytes();
-      case "uffd_faults":
-        return this.#uffdFaults();
-    }
+    if (vcpu !== undefined) this.#checkVcpu(vcpu);
     return this.#stats.read(name, vcpu);
-  }
-
-  /**
-   * gfn_write_track is a u16 per 4 KiB page of every slot, allocated when
-   * the host tracks writes (always under shadow paging). Derived from the
-   * kernel's layout, not measured on its own.
-   */
-  #writeTrackBytes(): bigint {
-    if (hostWriteTracking() !== "on") return 0n;
-    let pages = 0n;
-    // User slots only, as for memslot_metadata_bytes.
-    for (const s of this.#slots.all()) if (s.id !== 0) pages += s.size / PAGE;
-    return pages * 2n;
   }
 
   /** The stat names this VM provides. */
   statNames(): readonly string[] {
-    return [
-      ...this.#stats.names(),
-      "ucalls",
-      "memory_fault_exits",
-      "dirty_pages",
-      "memslot_metadata_bytes",
-      "write_track_bytes",
-      "uffd_faults",
-    ];
+    return this.#stats.names();
   }
 
   /** Release every fd, mapping, worker and timer. Idempotent; safe after a failed construction. */
@@ -593,15 +524,6 @@ export class KvmVm implements Vm {
   /** Same as {@linkcode KvmVm.close}. */
   [Symbol.dispose](): void {
     this.close();
-  }
-}
-
-function isIntelHost(): boolean {
-  try {
-    Deno.statSync("/sys/module/kvm_intel");
-    return true;
-  } catch {
-    return false;
   }
 }
 

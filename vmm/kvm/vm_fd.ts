@@ -4,6 +4,7 @@
  * @module
  */
 import { closeFd, type IoctlLogEntry, kvmIoctl } from "./ioctl.ts";
+import { addressOf } from "./libc.ts";
 import { CLEAR_DIRTY_LOG, DIRTY_LOG, ENABLE_CAP, REGION, SIZEOF } from "./uapi.ts";
 import { VcpuFd } from "./vcpu_fd.ts";
 
@@ -13,6 +14,7 @@ export interface UserMemoryRegion {
   slot: number;
   /** `MEM.*` flags. */
   flags: number;
+  /** Guest-physical base. */
   guestPhysAddr: bigint;
   /** 0 deletes the slot. */
   memorySize: bigint;
@@ -46,6 +48,8 @@ export class VmFd {
   #regionView = new DataView(this.#region.buffer);
 
   /**
+   * Wrap a VM fd.
+   *
    * @param fd an fd returned by KVM_CREATE_VM (owned from now on)
    * @param log where ioctls are recorded
    */
@@ -117,7 +121,7 @@ export class VmFd {
     const buf = new Uint8Array(SIZEOF.kvm_dirty_log);
     const dv = new DataView(buf.buffer);
     dv.setUint32(DIRTY_LOG.slot, slot, true);
-    dv.setBigUint64(DIRTY_LOG.bitmap, ptrValue(bitmap), true);
+    dv.setBigUint64(DIRTY_LOG.bitmap, addressOf(bitmap), true);
     kvmIoctl(this.#fd, "KVM_GET_DIRTY_LOG", buf, {
       log: this.log,
       logArgs: [slot],
@@ -144,7 +148,7 @@ export class VmFd {
     dv.setUint32(CLEAR_DIRTY_LOG.slot, slot, true);
     dv.setUint32(CLEAR_DIRTY_LOG.num_pages, numPages, true);
     dv.setBigUint64(CLEAR_DIRTY_LOG.first_page, firstPage, true);
-    dv.setBigUint64(CLEAR_DIRTY_LOG.bitmap, ptrValue(bitmap), true);
+    dv.setBigUint64(CLEAR_DIRTY_LOG.bitmap, addressOf(bitmap), true);
     kvmIoctl(this.#fd, "KVM_CLEAR_DIRTY_LOG", buf, {
       log: this.log,
       logArgs: [slot, firstPage, numPages],
@@ -194,9 +198,4 @@ export class VmFd {
     closeFd(this.#fd);
     this.#fd = -1;
   }
-}
-
-/** The address of a typed array's first byte, as a bigint. */
-export function ptrValue(a: Uint8Array<ArrayBuffer>): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a)));
 }

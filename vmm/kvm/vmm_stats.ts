@@ -1,5 +1,6 @@
 /**
- * KVM's binary stats of one VM: the VM fd's and each vCPU's, by name.
+ * The stats of one VM by name: the VMM's own counters first, then KVM's
+ * binary stats (the VM fd's and each vCPU's).
  *
  * @module
  */
@@ -14,36 +15,50 @@ const UNMEASURABLE: Readonly<Record<string, string>> = {
   instructions: "a hardware-virtualized guest's retired instructions are not counted",
 };
 
+/** The VMM's own counters, by stat name: each reads its current value. */
+export type VmmCounters = Readonly<Record<string, () => bigint>>;
+
 /**
- * The stats readers of one VM.
+ * The stats of one VM.
  */
 export class VmmStats {
   #vm: StatsReader;
   #vcpus: StatsReader[];
+  #counters: VmmCounters;
 
   /**
+   * The stats of one VM from its readers and counters.
+   *
    * @param vm the VM fd's stats
    * @param vcpus each vCPU's stats
+   * @param counters the VMM's own counters (they win over a KVM stat of the same name)
    */
-  constructor(vm: StatsReader, vcpus: StatsReader[]) {
+  constructor(vm: StatsReader, vcpus: StatsReader[], counters: VmmCounters) {
     this.#vm = vm;
     this.#vcpus = vcpus;
+    this.#counters = counters;
   }
 
-  /** The names of every KVM stat (VM and vCPU). */
+  /** The names of every KVM stat (VM and vCPU), then of the VMM's counters. */
   names(): string[] {
-    return [...new Set([...this.#vm.names(), ...(this.#vcpus[0]?.names() ?? [])])];
+    return [
+      ...new Set([...this.#vm.names(), ...(this.#vcpus[0]?.names() ?? [])]),
+      ...Object.keys(this.#counters),
+    ];
   }
 
   /**
-   * Read a KVM stat: vCPU stats summed over vCPUs unless `vcpu` is given.
+   * Read a stat: a VMM counter, else a KVM stat (vCPU stats summed over
+   * vCPUs unless `vcpu` is given).
    *
-   * @param name a Linux binary-stats name
+   * @param name a VMM counter or Linux binary-stats name
    * @param vcpu one vCPU
    * @returns the value
-   * @throws {UnsupportedError} when neither the VM nor the vCPUs have it
+   * @throws {UnsupportedError} when neither the VMM, the VM nor the vCPUs have it
    */
   read(name: string, vcpu?: number): bigint {
+    const counter = Object.hasOwn(this.#counters, name) ? this.#counters[name] : undefined;
+    if (counter) return counter();
     const v = this.#vm.read(name);
     if (v !== undefined) return v;
     if (this.#vcpus[0]?.has(name)) {

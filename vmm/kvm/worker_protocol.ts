@@ -25,13 +25,21 @@ export const CMD_STOP = 2;
 
 /** main → worker: adopt a vCPU. */
 export interface InitMessage {
+  /** The message's kind. */
   type: "init";
+  /** The vCPU's index. */
   index: number;
+  /** The vCPU fd (process-wide; the worker borrows it). */
   fd: number;
+  /** Host address of the vCPU's `kvm_run` mapping. */
   runAddr: bigint;
+  /** Size of that mapping. */
   mmapSize: number;
+  /** The system region's guest-physical base, size and host address (ucall decoding). */
   sysGpa: bigint;
+  /** See `sysGpa`. */
   sysSize: number;
+  /** See `sysGpa`. */
   sysAddr: bigint;
   /** CTL_WORDS Int32 control words. */
   ctl: SharedArrayBuffer;
@@ -41,9 +49,13 @@ export interface InitMessage {
 
 /** main → worker: run until stopped. */
 export interface RunMessage {
+  /** The message's kind. */
   type: "run";
+  /** The run's stop condition. */
   until: RunUntil;
+  /** `sync` labels the main thread handles (the worker hands those exits over). */
   handledSyncLabels: string[];
+  /** Guest-physical address of the vCPU's ucall slot. */
   ucallSlot: bigint;
 }
 
