@@ -17,6 +17,7 @@
  * @module
  */
 import { flatMachine } from "../vmm/emu/cpu/flat_mmu.ts";
+import { argValue } from "./_table.ts";
 
 const GOAL = 150e6;
 
@@ -69,8 +70,7 @@ const MIXED =
   "48c7c60000200031c048bb157c4a7fb979379ee80600000049ffc875f6f4488b14c6480fafd348c1ea034831d025ff0f0000881406f6c201740348ffc1c3";
 
 function main(): void {
-  const args = Deno.args;
-  const passes = Number(args[args.indexOf("--passes") + 1] ?? 0) || 100;
+  const passes = Number(argValue("--passes") ?? 0) || 100;
   const results = [
     measure("write_sweep", WRITE_SWEEP, { r8: BigInt(passes) }),
     measure("write_sweep_4k", WRITE_SWEEP_4K, { r8: BigInt(passes * 40) }),
@@ -85,9 +85,9 @@ function main(): void {
         }x the 150 M goal)`,
     );
   }
-  const j = args.indexOf("--json");
-  if (j >= 0 && args[j + 1] !== undefined) {
-    Deno.writeTextFileSync(args[j + 1], JSON.stringify({ goal: GOAL, results }, null, 2) + "\n");
+  const json = argValue("--json");
+  if (json !== undefined) {
+    Deno.writeTextFileSync(json, JSON.stringify({ goal: GOAL, results }, null, 2) + "\n");
   }
 }
 

@@ -13,7 +13,7 @@ import { EmuVm } from "../vmm/emu/vm.ts";
 import { emuBackend } from "../vmm/emu/mod.ts";
 import { ACCESS_WRITE } from "../vmm/emu/port.ts";
 import { GuestTables, PAGING_OFF } from "../vmm/emu/testing.ts";
-import { median } from "./_table.ts";
+import { argValue, median } from "./_table.ts";
 
 const G = 1n << 30n;
 
@@ -136,7 +136,6 @@ function bigSlot(policy: "on" | "off" | "on_demand", tracker: boolean): SlotCost
 }
 
 async function main(): Promise<void> {
-  const jsonAt = Deno.args.indexOf("--json");
   const rows: Row[] = [];
   // Throughput rows: best of 5 runs of 2^18 pages (1 GiB), after a JIT
   // warm-up; the median is in the note (these machines are shared).
@@ -212,8 +211,8 @@ async function main(): Promise<void> {
       }${r.note ? `  (${r.note})` : ""}`,
     );
   }
-  if (jsonAt >= 0) {
-    const out = Deno.args[jsonAt + 1] ?? "emu_mmu.json";
+  if (Deno.args.includes("--json")) {
+    const out = argValue("--json") ?? "emu_mmu.json";
     await Deno.writeTextFile(out, JSON.stringify({ bench: "emu_mmu", rows }, null, 2) + "\n");
   }
 }

@@ -8,11 +8,11 @@
  *
  * @module
  */
-import { ErrnoError } from "../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError } from "../errors.ts";
 import type { CapName, QuirkName } from "../types.ts";
 import type { Mmu } from "./mmu/mmu.ts";
 
-const EINVAL = 22;
+const { EINVAL } = ERRNO_NUMBERS;
 const OP = "KVM_ENABLE_CAP";
 
 function bad(name: string, value: string): ErrnoError {

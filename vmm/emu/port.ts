@@ -23,6 +23,18 @@ export const ACCESS_EXEC = 2;
 /** One of {@linkcode ACCESS_READ}, {@linkcode ACCESS_WRITE}, {@linkcode ACCESS_EXEC}. */
 export type Access = 0 | 1 | 2;
 
+/** CR0.WP: supervisor writes to read-only pages fault. */
+export const CR0_WP = 1 << 16;
+/** CR0.CD: caching disabled (forces a memory type, see `mmu/memtype.ts`). */
+export const CR0_CD = 1 << 30;
+/** CR0.PG: paging on. As a JS number, so `cr0 & CR0_PG` is negative when set. */
+export const CR0_PG = 2 ** 31;
+/** EFER.NXE: the XD bit (63) of page-table entries is honoured. */
+export const EFER_NXE = 1 << 11;
+
+/** The architectural reset value of IA32_PAT (WB, WT, UC-, UC, twice). */
+export const PAT_RESET = 0x0007040600070406n;
+
 /** The paging-related CPU state the MMU needs for a guest page walk. */
 export interface PagingState {
   cr0: number;

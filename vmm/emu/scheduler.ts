@@ -9,7 +9,7 @@
  * @module
  */
 import { decodeUcall, UCALL_PORT } from "../../guest/ucall.ts";
-import { ErrnoError, GuestError, WatchdogError } from "../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError, GuestError, WatchdogError } from "../errors.ts";
 import { DEFAULT_WATCHDOG_MS, RunControl } from "../run_control.ts";
 import type { RunOptions, VcpuExit } from "../types.ts";
 import type { CpuStop, EmuCpu } from "./port.ts";
@@ -106,7 +106,7 @@ export function step(host: RunHost, v: number): VcpuExit | null {
         case "errno":
           throw new ErrnoError(
             "KVM_RUN",
-            14,
+            ERRNO_NUMBERS[e.errno],
             `vCPU ${v}: guest access to gpa 0x${e.gpa.toString(16)} failed (${e.errno})`,
           );
         case "guest_fault":

@@ -26,7 +26,7 @@ export const V = {
 } as const;
 
 /** Number of per-vCPU counters. */
-export const VCPU_COUNTERS = 15;
+export const VCPU_COUNTERS: number = Object.keys(V).length;
 
 /** Index of each VM-wide counter in {@linkcode EmuStats.vm}. */
 export const M = {
@@ -49,7 +49,7 @@ export const M = {
 } as const;
 
 /** Number of VM-wide counters. */
-export const VM_COUNTERS = 16;
+export const VM_COUNTERS: number = Object.keys(M).length;
 
 /** Index of `pages_4k`, `pages_2m`, `pages_1g` by mapping level (1, 2, 3). */
 export const PAGES_BY_LEVEL: readonly number[] = [-1, M.pages_4k, M.pages_2m, M.pages_1g];
@@ -68,13 +68,5 @@ export class EmuStats {
   constructor(vcpus: number) {
     this.vcpu = [];
     for (let i = 0; i < vcpus; i++) this.vcpu.push(new Float64Array(VCPU_COUNTERS));
-  }
-
-  /** Sum of a per-vCPU counter over every vCPU, or one vCPU's value. */
-  vcpuStat(index: number, vcpu?: number): number {
-    if (vcpu !== undefined) return this.vcpu[vcpu][index];
-    let s = 0;
-    for (const a of this.vcpu) s += a[index];
-    return s;
   }
 }

@@ -5,9 +5,8 @@
  *
  * @module
  */
-import type { PagingState } from "./port.ts";
+import { type PagingState, PAT_RESET } from "./port.ts";
 import type { EmuVm } from "./vm.ts";
-import { PAT_RESET } from "./mmu/memtype.ts";
 
 /** Paging off: guest-virtual equals guest-physical. */
 export const PAGING_OFF: PagingState = { cr0: 0, cr3: 0, cr4: 0, efer: 0, pat: PAT_RESET };

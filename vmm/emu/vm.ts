@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ErrnoError, VmmError } from "../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError, VmmError } from "../errors.ts";
 import type {
   CapName,
   GuestSpec,
@@ -24,8 +24,9 @@ import type {
 import type { BootImage, VcpuBootState } from "../../guest/image.ts";
 import type { EmuCpu, MmuPort } from "./port.ts";
 import { EmuStats } from "./stats.ts";
-import { MAX_GFN } from "./memory/memslots.ts";
+import { MAX_GFN, MEMSLOT_OP } from "./memory/memslots.ts";
 import { Mmu } from "./mmu/mmu.ts";
+import { ENTRY_PAGES } from "./mmu/spte.ts";
 import { ShadowMmu } from "./mmu/shadow_mmu.ts";
 import { createSlot, deleteSlot, moveSlot, setSlotFlags } from "./mmu/slot_ops.ts";
 import { getDirtyLog } from "./mmu/dirty_log.ts";
@@ -35,8 +36,7 @@ import { runVcpus } from "./scheduler.ts";
 import { copyFromGuest, copyToGuest, guestByte, noteHostRead } from "./guest_memory.ts";
 import { readStat, statNames } from "./vm_stats.ts";
 
-const EINVAL = 22;
-const EFAULT = 14;
+const { EINVAL, EFAULT } = ERRNO_NUMBERS;
 
 /** Builds a vCPU (`createCpu` of `vmm/emu/cpu/mod.ts`). */
 export type CpuFactory = (index: number, port: MmuPort, state: VcpuBootState) => EmuCpu;
@@ -138,7 +138,7 @@ export class EmuVm implements Vm {
   /** {@inheritDoc Vm.addMemslot} */
   addMemslot(spec: MemslotSpec): MemslotInfo {
     if (spec.name === SYSTEM_SLOT) {
-      throw new ErrnoError("KVM_SET_USER_MEMORY_REGION", EINVAL, `"system" is reserved`);
+      throw new ErrnoError(MEMSLOT_OP, EINVAL, `"system" is reserved`);
     }
     const s = createSlot(this.#live(), spec, this.#freeId());
     return info(s);
@@ -146,17 +146,17 @@ export class EmuVm implements Vm {
 
   /** {@inheritDoc Vm.deleteMemslot} */
   deleteMemslot(name: string): void {
-    deleteSlot(this.memory, this.#slot(name, "KVM_SET_USER_MEMORY_REGION"));
+    deleteSlot(this.memory, this.#slot(name, MEMSLOT_OP));
   }
 
   /** {@inheritDoc Vm.moveMemslot} */
   moveMemslot(name: string, gpa: bigint): void {
-    moveSlot(this.memory, this.#slot(name, "KVM_SET_USER_MEMORY_REGION"), gpa);
+    moveSlot(this.memory, this.#slot(name, MEMSLOT_OP), gpa);
   }
 
   /** {@inheritDoc Vm.setMemslotFlags} */
   setMemslotFlags(name: string, add: readonly MemslotFlag[], remove: readonly MemslotFlag[]): void {
-    setSlotFlags(this.memory, this.#slot(name, "KVM_SET_USER_MEMORY_REGION"), add, remove);
+    setSlotFlags(this.memory, this.#slot(name, MEMSLOT_OP), add, remove);
   }
 
   /** {@inheritDoc Vm.populate} */
@@ -369,6 +369,6 @@ function info(s: Memslot): MemslotInfo {
     size: BigInt(s.npages) * 4096n,
     flags: flagNames(s.flags),
     backing: s.backing,
-    hugepage: [0n, 4096n, 2097152n, 1073741824n][s.hostLevel],
+    hugepage: BigInt(ENTRY_PAGES[s.hostLevel] * 4096),
   };
 }

@@ -48,10 +48,10 @@ export function readStat(vm: EmuVm, name: string, vcpu?: number): bigint {
     n = perVcpu(vm, vcpu, (i) => vm.cpus[i]?.tlbFlushes ?? 0);
   } else if (name === "instructions") {
     n = perVcpu(vm, vcpu, (i) => vm.cpus[i]?.instructions ?? 0);
-  } else if (name in V) {
+  } else if (Object.hasOwn(V, name)) {
     const idx = V[name as keyof typeof V];
     n = perVcpu(vm, vcpu, (i) => st.vcpu[i][idx]);
-  } else if (name in M) {
+  } else if (Object.hasOwn(M, name)) {
     n = st.vm[M[name as keyof typeof M]];
   } else if (name === "write_track_bytes" || name === "memslot_metadata_bytes") {
     n = 0;

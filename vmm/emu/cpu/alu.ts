@@ -7,16 +7,7 @@
  *
  * @module
  */
-import {
-  AF,
-  ARITH_FLAGS,
-  CF,
-  materializeFlags,
-  OF,
-  resultFlags,
-  setEagerFlags,
-  sizeMask,
-} from "./flags.ts";
+import { AF, CF, materializeFlags, OF, resultFlags, setEagerFlags, sizeMask } from "./flags.ts";
 
 /** Where ALU helpers leave a result: `[lo, hi]` (and `[2], [3]` for a 128-bit product). */
 export type AluOut = Int32Array;
@@ -151,16 +142,8 @@ export function shiftOp(
 
 /**
  * Unsigned 64×64 → 128-bit multiply of (al,ah)×(bl,bh) into out[0..3] (low to high).
- *
- * @param a first factor `[lo, hi]`
- * @param b second factor `[lo, hi]`
- * @param out the 128-bit product as four int32 words
+ * 16-bit limbs: every partial product is < 2^32 and every column sum < 2^35.
  */
-export function mulU64(a: [number, number], b: [number, number], out: AluOut): void {
-  mulU64Halves(a[0], a[1], b[0], b[1], out);
-}
-
-// 16-bit limbs: every partial product is < 2^32 and every column sum < 2^35.
 function mulU64Halves(al: number, ah: number, bl: number, bh: number, out: AluOut): void {
   const x0 = al & 0xffff, x1 = al >>> 16, x2 = ah & 0xffff, x3 = ah >>> 16;
   const y0 = bl & 0xffff, y1 = bl >>> 16, y2 = bh & 0xffff, y3 = bh >>> 16;
@@ -185,17 +168,7 @@ function mulU64Halves(al: number, ah: number, bl: number, bh: number, out: AluOu
   out[3] = l6 | (l7 << 16);
 }
 
-/**
- * Signed 64×64 → 128-bit multiply into out[0..3].
- *
- * @param a first factor `[lo, hi]`
- * @param b second factor `[lo, hi]`
- * @param out the 128-bit product as four int32 words
- */
-export function mulS64(a: [number, number], b: [number, number], out: AluOut): void {
-  mulS64Halves(a[0], a[1], b[0], b[1], out);
-}
-
+/** Signed 64×64 → 128-bit multiply of (al,ah)×(bl,bh) into out[0..3]. */
 function mulS64Halves(al: number, ah: number, bl: number, bh: number, out: AluOut): void {
   mulU64Halves(al, ah, bl, bh, out);
   // Signed high half = unsigned high half - (a<0 ? b : 0) - (b<0 ? a : 0), mod 2^64.
@@ -383,6 +356,3 @@ export function divWide(
   }
   return true;
 }
-
-/** The arithmetic-flag mask, re-exported for callers composing RFLAGS. */
-export const ALU_FLAG_MASK = ARITH_FLAGS;

@@ -163,6 +163,28 @@ export class CpuCore {
   }
 
   /**
+   * A general-purpose register as a 64-bit value (the slow paths; compiled
+   * code reads the halves in {@linkcode CpuCore.r}).
+   *
+   * @param n 0 = rax … 15 = r15
+   * @returns its unsigned 64-bit value
+   */
+  gpr(n: number): bigint {
+    return halvesToBigint(this.r[2 * n], this.r[2 * n + 1]);
+  }
+
+  /**
+   * Sets a general-purpose register from a 64-bit value.
+   *
+   * @param n 0 = rax … 15 = r15
+   * @param v the value (bits above 63 are ignored)
+   */
+  setGpr(n: number, v: bigint): void {
+    this.r[2 * n] = Number(v & 0xffffffffn) | 0;
+    this.r[2 * n + 1] = Number((v >> 32n) & 0xffffffffn) | 0;
+  }
+
+  /**
    * Shift/rotate helper for compiled code; result in `out`.
    *
    * @param op group-2 operation
@@ -314,7 +336,7 @@ export class CpuCore {
 
   #afterWrite(gfn: number, direct: boolean, off: number, len: number): number {
     if (!direct) this.port.trackedWrite(this.index, gfn * 4096 + off, len);
-    if (this.code.has(gfn) && this.code.overlaps(gfn, off, len)) {
+    if (this.code.overlaps(gfn, off, len)) {
       this.code.invalidate(gfn);
       return 2;
     }

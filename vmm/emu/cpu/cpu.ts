@@ -14,7 +14,7 @@ import type { GprName, VcpuBootState } from "../../../guest/image.ts";
 import type { CpuStop, EmuCpu, MmuPort } from "../port.ts";
 import { type Block, type CodeCache, codeCacheFor } from "./code_cache.ts";
 import { type BlockInst, compileBlock } from "./compile.ts";
-import { CpuCore, halvesToBigint } from "./core.ts";
+import { CpuCore } from "./core.ts";
 import { decodeAt, MAX_INST_LEN, TRUNCATED } from "./decode.ts";
 import { ARITH_FLAGS, materializeFlags, setEagerFlags } from "./flags.ts";
 import { execAlone } from "./system.ts";
@@ -81,8 +81,7 @@ export class Cpu implements EmuCpu {
     for (const [name, v] of Object.entries(state.gprs)) {
       const n = GPR_NUMBERS[name as GprName];
       if (n === undefined || v === undefined) continue;
-      c.r[2 * n] = Number(v & 0xffffffffn) | 0;
-      c.r[2 * n + 1] = Number((v >> 32n) & 0xffffffffn) | 0;
+      c.setGpr(n, v);
     }
     c.rip = Number(BigInt.asIntN(64, state.rip));
     const rf = Number(state.rflags & 0xffffffffn);
@@ -127,7 +126,7 @@ export class Cpu implements EmuCpu {
    * @returns its 64-bit value
    */
   gpr(n: number): bigint {
-    return halvesToBigint(this.#c.r[2 * n], this.#c.r[2 * n + 1]);
+    return this.#c.gpr(n);
   }
 
   /**
@@ -137,8 +136,7 @@ export class Cpu implements EmuCpu {
    * @param v the 64-bit value
    */
   setGpr(n: number, v: bigint): void {
-    this.#c.r[2 * n] = Number(v & 0xffffffffn) | 0;
-    this.#c.r[2 * n + 1] = Number((v >> 32n) & 0xffffffffn) | 0;
+    this.#c.setGpr(n, v);
   }
 
   /** RFLAGS, arithmetic flags materialised (bit 1 always set). */
@@ -285,8 +283,8 @@ export class Cpu implements EmuCpu {
     return s;
   }
 
-  #unsupported(rip: number, page: Uint8Array, off: number): null {
-    const bytes = page.slice(off, Math.min(4096, off + MAX_INST_LEN));
+  /** Stops with `unsupported`, reporting up to {@linkcode MAX_INST_LEN} bytes at `rip`. */
+  #unsupported(rip: number, bytes: Uint8Array): null {
     this.#c.stop = { kind: "unsupported", rip: u64(rip), bytes };
     return null;
   }
@@ -328,16 +326,14 @@ export class Cpu implements EmuCpu {
         buf.set(page2.subarray(0, MAX_INST_LEN), 4096 - off);
         d = decodeAt(buf, 0, buf.length);
         if (d === TRUNCATED || d === null) {
-          const bytes = buf.slice(0, MAX_INST_LEN);
-          c.stop = { kind: "unsupported", rip: u64(rip), bytes };
-          return null;
+          return this.#unsupported(rip, buf.slice(0, MAX_INST_LEN));
         }
         const cp2 = this.#code.open(gfn2, page2);
         cp2.bytes.fill(1, 0, off + d.len - 4096);
       }
       if (d === null) {
         if (insts.length > 0) break;
-        return this.#unsupported(rip, page, off);
+        return this.#unsupported(rip, page.slice(off, Math.min(4096, off + MAX_INST_LEN)));
       }
       if (d.exec === "alone") {
         if (insts.length > 0) break;
@@ -349,7 +345,7 @@ export class Cpu implements EmuCpu {
           fn: (cc) => execAlone(cc as CpuCore, inst),
           valid: true,
           gfn2,
-        }, gfn2);
+        });
       }
       seen.add(cur);
       cp.bytes.fill(1, off, Math.min(4096, off + d.len));
@@ -374,12 +370,13 @@ export class Cpu implements EmuCpu {
     }
     const { fn } = compileBlock(insts);
     this.#code.compiled++;
-    return this.#store(cp.blocks, key, { rip, len: insts.length, fn, valid: true, gfn2 }, gfn2);
+    return this.#store(cp.blocks, key, { rip, len: insts.length, fn, valid: true, gfn2 });
   }
 
-  #store(blocks: Map<number, Block>, key: number, b: Block, gfn2: number): Block {
+  /** Caches `b` in its page; one that straddles into page `b.gfn2` is also listed there. */
+  #store(blocks: Map<number, Block>, key: number, b: Block): Block {
     blocks.set(key, b);
-    if (gfn2 >= 0) this.#code.get(gfn2)?.spill.push(b);
+    if (b.gfn2 >= 0) this.#code.get(b.gfn2)?.spill.push(b);
     return b;
   }
 }

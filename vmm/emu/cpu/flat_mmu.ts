@@ -7,7 +7,14 @@
  * @module
  */
 import type { VcpuBootState } from "../../../guest/image.ts";
-import type { Access, MmuExit, MmuPort, PagingState, TranslateResult } from "../port.ts";
+import {
+  type Access,
+  type MmuExit,
+  type MmuPort,
+  type PagingState,
+  PAT_RESET,
+  type TranslateResult,
+} from "../port.ts";
 import { type Cpu, createCpu } from "./cpu.ts";
 
 /** Options of {@linkcode FlatMmu}. */
@@ -166,7 +173,7 @@ export function testBootState(
     cr3: 0x1000n,
     cr4: 0x20n,
     efer: 0x500n,
-    pat: 0x0007040600070406n,
+    pat: PAT_RESET,
     cs: segment(),
     ds: segment(),
     es: segment(),

@@ -7,7 +7,8 @@
  * - `decode.ts`: bytes → {@linkcode DecodedInst} ({@linkcode decode});
  * - `flags.ts`: lazy flags, whose formulas exist once as expression text;
  * - `alu.ts`: shifts, rotates, multiplies, divides on 32-bit halves;
- * - `compile.ts`: basic blocks → JavaScript functions (`new Function`);
+ * - `compile.ts`: basic blocks → JavaScript functions (`new Function`),
+ *   generated through `emitter.ts`;
  * - `tlb.ts`: the software TLB; `code_cache.ts`: compiled blocks per page;
  * - `core.ts`: registers and the memory slow paths; `system.ts`: I/O,
  *   CPUID, MSRs, control registers, string instructions;

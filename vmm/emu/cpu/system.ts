@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { ACCESS_WRITE } from "../port.ts";
-import { addrNumber, canonicalHi, type CpuCore, halvesToBigint } from "./core.ts";
+import { CR0_CD, CR0_PG, EFER_NXE } from "../port.ts";
+import { addrNumber, canonicalHi, type CpuCore } from "./core.ts";
 import type { DecodedInst } from "./decode.ts";
 
 /** IA32_PAT. */
@@ -18,12 +18,9 @@ export const MSR_EFER = 0xc0000080;
 const EFER_SCE = 1 << 0;
 const EFER_LME = 1 << 8;
 const EFER_LMA = 1 << 10;
-const EFER_NXE = 1 << 11;
 const CR0_PE = 1;
 const CR0_ET = 1 << 4;
 const CR0_NW = 1 << 29;
-const CR0_CD = 1 << 30;
-const CR0_PG = 2 ** 31;
 const CR4_PAE = 1 << 5;
 const CR4_LA57 = 1 << 12;
 const CR4_PCIDE = 1 << 17;
@@ -63,15 +60,6 @@ function gp(c: CpuCore, rip: number, what: string): number {
   return 0;
 }
 
-function regBig(c: CpuCore, n: number): bigint {
-  return halvesToBigint(c.r[2 * n], c.r[2 * n + 1]);
-}
-
-function setRegBig(c: CpuCore, n: number, v: bigint): void {
-  c.r[2 * n] = Number(v & 0xffffffffn) | 0;
-  c.r[2 * n + 1] = Number((v >> 32n) & 0xffffffffn) | 0;
-}
-
 /**
  * The effective address of a memory operand, as 64-bit halves.
  *
@@ -84,8 +72,8 @@ export function effectiveAddress(c: CpuCore, d: DecodedInst, next: number): [num
   const m = d.mem!;
   let a = BigInt(m.disp);
   if (m.ripRel) a += BigInt(next);
-  if (m.base >= 0) a += regBig(c, m.base);
-  if (m.index >= 0) a += regBig(c, m.index) * BigInt(m.scale);
+  if (m.base >= 0) a += c.gpr(m.base);
+  if (m.index >= 0) a += c.gpr(m.index) * BigInt(m.scale);
   a = BigInt.asUintN(64, a);
   return [Number(a & 0xffffffffn) | 0, Number(a >> 32n) | 0];
 }
@@ -232,7 +220,7 @@ export function execAlone(
           : cr === 3
           ? c.paging.cr3
           : c.paging.cr4;
-        setRegBig(c, gpr, BigInt(v));
+        c.setGpr(gpr, BigInt(v));
         break;
       }
       const lo = r[2 * gpr], hi = r[2 * gpr + 1];
@@ -364,6 +352,3 @@ function stringOp(c: CpuCore, inst: { d: DecodedInst; rip: number; next: number 
   c.rip = next;
   return 1;
 }
-
-/** Access kind used by string stores (re-exported for tests). */
-export const STRING_ACCESS = ACCESS_WRITE;

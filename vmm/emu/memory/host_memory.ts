@@ -77,7 +77,6 @@ export class HostMemory {
   /** Whether pages start with no host mapping. */
   readonly absent: boolean;
   #chunks: (HostChunk | undefined)[];
-  #chunkCount = 0;
 
   /**
    * Creates the instance.
@@ -90,17 +89,11 @@ export class HostMemory {
     this.#chunks = new Array(Math.ceil(npages / CHUNK_PAGES));
   }
 
-  /** Number of chunks (32 MiB of address space each) created so far. */
-  get chunks(): number {
-    return this.#chunkCount;
-  }
-
   #chunk(index: number, create: boolean): HostChunk | undefined {
     const ci = index >>> CHUNK_SHIFT;
     let c = this.#chunks[ci];
     if (c === undefined && create) {
       c = this.#chunks[ci] = new HostChunk(this.absent);
-      this.#chunkCount++;
     }
     return c;
   }
@@ -179,6 +172,5 @@ export class HostMemory {
   /** Drop every chunk (the slot is deleted). */
   release(): void {
     this.#chunks = [];
-    this.#chunkCount = 0;
   }
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Backing, MemslotFlag } from "../../types.ts";
+import { ENTRY_PAGES } from "../mmu/spte.ts";
 import { HostMemory } from "./host_memory.ts";
 
 /** Flag bits (KVM's memslot flags where they exist, proposal bits above). */
@@ -34,15 +35,12 @@ export function flagNames(bits: number): MemslotFlag[] {
   return out;
 }
 
-/** Number of 4 KiB pages per mapping level (1 = 4K, 2 = 2M, 3 = 1G). */
-export const LEVEL_PAGES: readonly number[] = [0, 1, 512, 262144];
-
 /**
  * `lpage_info` entries of one level: KVM's `gfn_to_index(last) -
  * gfn_to_index(base) + 1`.
  */
 function lpageEntries(baseGfn: number, npages: number, level: number): number {
-  const n = LEVEL_PAGES[level];
+  const n = ENTRY_PAGES[level];
   return Math.floor((baseGfn + npages - 1) / n) - Math.floor(baseGfn / n) + 1;
 }
 
@@ -131,7 +129,7 @@ export class Memslot {
   }
 
   #buildLpage(level: number): Int32Array {
-    const n = LEVEL_PAGES[level];
+    const n = ENTRY_PAGES[level];
     const a = new Int32Array(lpageEntries(this.baseGfn, this.npages, level));
     if (this.baseGfn % n !== 0) a[0] = 1;
     if ((this.baseGfn + this.npages) % n !== 0) a[a.length - 1] = 1;
@@ -181,10 +179,5 @@ export class Memslot {
   /** Bytes of the write-tracking array. */
   writeTrackBytes(): number {
     return this.writeTrack === null ? 0 : this.writeTrack.byteLength;
-  }
-
-  /** Whether guest frame `gfn` lies in this slot. */
-  contains(gfn: number): boolean {
-    return gfn >= this.baseGfn && gfn < this.baseGfn + this.npages;
   }
 }

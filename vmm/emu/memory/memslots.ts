@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { ErrnoError } from "../../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError } from "../../errors.ts";
 import type { Memslot } from "./memslot.ts";
 
-const EINVAL = 22;
-const EEXIST = 17;
-const OP = "KVM_SET_USER_MEMORY_REGION";
+const { EINVAL, EEXIST } = ERRNO_NUMBERS;
+/** The ioctl that memslot changes (create, delete, move, flags) report in errors. */
+export const MEMSLOT_OP = "KVM_SET_USER_MEMORY_REGION";
 
 /** Guest-physical address bits the emulated EPT covers (4-level: 48). */
 export const GPA_BITS = 48;
@@ -24,11 +24,20 @@ export const SHADOW_GPA_BITS = 52;
 /** KVM_USER_MEM_SLOTS on x86 (KVM_MEM_SLOTS_NUM minus private slots). */
 export const MAX_USER_SLOTS = 32764;
 
+/** How messages name slot `id` called `name` (id 0 is the VMM's system region). */
+export function slotLabel(id: number, name: string): string {
+  return id === 0 ? "the VMM's system region" : `memslot ${name}`;
+}
+
+/** `[0x…, 0x…)`: a guest-physical range of `npages` pages from `baseGfn`, for messages. */
+function rangeText(baseGfn: number, npages: number): string {
+  const a = baseGfn * 4096;
+  return `[0x${a.toString(16)}, 0x${(a + npages * 4096).toString(16)})`;
+}
+
 /** Formats a slot's range for messages. */
 export function describeSlot(slot: Memslot): string {
-  const a = slot.baseGfn * 4096;
-  return `${slot.id === 0 ? "the VMM's system region" : `memslot ${slot.name}`} ` +
-    `[0x${a.toString(16)}, 0x${(a + slot.npages * 4096).toString(16)})`;
+  return `${slotLabel(slot.id, slot.name)} ${rangeText(slot.baseGfn, slot.npages)}`;
 }
 
 /** Sorted, non-overlapping memslots. */
@@ -87,13 +96,13 @@ export class MemslotTable {
 
   /** Throws EINVAL for a range KVM rejects (misaligned, empty, wrapping, too high). */
   static checkRange(gpa: bigint, size: bigint, what: string, gpaBits = GPA_BITS): void {
-    if (size <= 0n) throw new ErrnoError(OP, EINVAL, `${what}: size must be non-zero`);
+    if (size <= 0n) throw new ErrnoError(MEMSLOT_OP, EINVAL, `${what}: size must be non-zero`);
     if (gpa % 4096n !== 0n || size % 4096n !== 0n) {
-      throw new ErrnoError(OP, EINVAL, `${what}: gpa and size must be 4 KiB aligned`);
+      throw new ErrnoError(MEMSLOT_OP, EINVAL, `${what}: gpa and size must be 4 KiB aligned`);
     }
     if (gpa < 0n || gpa + size > 2n ** BigInt(gpaBits)) {
       throw new ErrnoError(
-        OP,
+        MEMSLOT_OP,
         EINVAL,
         `${what}: range ends beyond the ${gpaBits}-bit guest-physical space`,
       );
@@ -113,13 +122,10 @@ export class MemslotTable {
   checkOverlap(baseGfn: number, npages: number, who: string, except: Memslot | null): void {
     const o = this.overlapping(baseGfn, npages, except);
     if (o !== null) {
-      const a = baseGfn * 4096;
       throw new ErrnoError(
-        OP,
+        MEMSLOT_OP,
         EEXIST,
-        `${who} [0x${a.toString(16)}, 0x${(a + npages * 4096).toString(16)}) overlaps ${
-          describeSlot(o)
-        }`,
+        `${who} ${rangeText(baseGfn, npages)} overlaps ${describeSlot(o)}`,
       );
     }
   }
@@ -127,7 +133,7 @@ export class MemslotTable {
   /** Insert a validated slot. */
   insert(slot: Memslot): void {
     if (slot.id !== 0 && this.userCount >= MAX_USER_SLOTS) {
-      throw new ErrnoError(OP, EINVAL, `more than ${MAX_USER_SLOTS} memslots`);
+      throw new ErrnoError(MEMSLOT_OP, EINVAL, `more than ${MAX_USER_SLOTS} memslots`);
     }
     this.#slots.push(slot);
     this.#sort();

@@ -9,12 +9,12 @@
  *
  * @module
  */
-import { ErrnoError } from "../../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError } from "../../errors.ts";
 import { type Memslot, SLOT_DIRTY_LOG } from "../memory/memslot.ts";
 import { M } from "../stats.ts";
 import type { Mmu } from "./mmu.ts";
 
-const ENOENT = 2;
+const { ENOENT } = ERRNO_NUMBERS;
 
 /** Turn dirty logging on for `slot` (the flag is already set). */
 export function startDirtyLog(mmu: Mmu, slot: Memslot): void {
@@ -44,12 +44,12 @@ export function stopDirtyLog(mmu: Mmu, slot: Memslot): void {
 /** Write-protect the pages whose bits are set in `mask` (32 pages from `rel0`); returns how many lost W. */
 function protectMask(mmu: Mmu, slot: Memslot, rel0: number, mask: number): number {
   let n = 0;
+  const shadow = mmu.shadow;
   while (mask !== 0) {
     const b = 31 - Math.clz32(mask);
     mask &= ~(1 << b);
     const gfn = slot.baseGfn + rel0 + b;
-    if (mmu.shadow !== null) n += mmu.shadow.writeProtectRange(gfn, gfn + 1);
-    else if (mmu.tdp.writeProtectGfn(gfn, false)) n++;
+    if (shadow !== null ? shadow.writeProtectGfn(gfn) : mmu.tdp.writeProtectGfn(gfn, false)) n++;
   }
   return n;
 }

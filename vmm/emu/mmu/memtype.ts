@@ -11,12 +11,10 @@
  *
  * @module
  */
+import { CR0_CD } from "../port.ts";
 
 /** PAT memory type encodings to names (SDM table 11-10); reserved ones are "UC". */
 export const PAT_TYPE_NAMES: readonly string[] = ["UC", "WC", "UC", "UC", "WT", "WP", "WB", "UC-"];
-
-/** The architectural reset value of IA32_PAT. */
-export const PAT_RESET = 0x0007040600070406n;
 
 /** The memory type of PAT entry `index` in `pat`. */
 export function patEntry(pat: bigint, index: number): number {
@@ -54,7 +52,7 @@ export class MemtypePolicy {
   effective(gfn: number, inSlot: boolean, noncoherent: boolean): { type: string; ipat: boolean } {
     if (!inSlot) return { type: "UC", ipat: false };
     if (!noncoherent && !this.honorAll) return { type: "WB", ipat: true };
-    if (!noncoherent && (this.cr0 & 0x40000000) !== 0) {
+    if (!noncoherent && (this.cr0 & CR0_CD) !== 0) {
       return { type: this.cdNwCleared ? "WB" : "UC", ipat: true };
     }
     const t = this.#guestType.get(gfn);

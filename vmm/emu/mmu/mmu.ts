@@ -124,17 +124,21 @@ export class Mmu implements MmuPort {
     this.#walker = new GuestWalker((gfn, write) => this.#ptPage(gfn, write));
   }
 
-  /** Ask every vCPU to drop its TLB (one remote flush request). */
-  flushAll(): void {
+  /** Count one remote TLB flush request (every flush below is one). */
+  #countFlush(): void {
     this.stats.vm[M.remote_tlb_flush]++;
     this.stats.vm[M.remote_tlb_flush_requests]++;
+  }
+
+  /** Ask every vCPU to drop its TLB (one remote flush request). */
+  flushAll(): void {
+    this.#countFlush();
     for (const c of this.cpus) c.flushTlb();
   }
 
   /** Ask every vCPU to drop cached translations of `gfn`. */
   flushGfn(gfn: number): void {
-    this.stats.vm[M.remote_tlb_flush]++;
-    this.stats.vm[M.remote_tlb_flush_requests]++;
+    this.#countFlush();
     for (const c of this.cpus) c.flushGfn(gfn);
   }
 
@@ -153,14 +157,22 @@ export class Mmu implements MmuPort {
     const gfn = Math.floor(gpa / 4096);
     const res = this.resolve(vs, gfn, access);
     if (res !== RES_OK) return this.exitFor(res, gpa, false);
-    if ((this.slot!.flags & SLOT_NONCOHERENT) !== 0 || this.memtype.honorAll) {
-      // The type depends on the guest mapping: remember the last one seen.
-      this.memtype.record(gfn, w.level === 0 ? 6 : patEntry(paging.pat, w.patIndex));
-    }
+    this.noteGuestMemtype(this.slot!, gfn, w, paging);
     // A refill of a mapped page reuses a cached Translation (no allocation);
     // a fault returns a fresh one, which dies young.
     if (this.hit) return this.slot!.host.translation(gfn - this.slot!.baseGfn, gfn);
     return { page: this.page, gfn, direct: this.direct };
+  }
+
+  /**
+   * Remember the guest PAT type the walk `w` produced for `gfn`, where guest
+   * PAT matters (a `noncoherent_dma` slot, or all memory): the type depends
+   * on the guest mapping, so the last one seen wins.
+   */
+  noteGuestMemtype(slot: Memslot, gfn: number, w: GuestWalker, paging: PagingState): void {
+    if ((slot.flags & SLOT_NONCOHERENT) !== 0 || this.memtype.honorAll) {
+      this.memtype.record(gfn, w.level === 0 ? 6 : patEntry(paging.pat, w.patIndex));
+    }
   }
 
   /** The exit object for a resolution code. */
@@ -322,8 +334,7 @@ export class Mmu implements MmuPort {
   /** Drop cached translations of several frames with one remote flush request. */
   flushGfns(gfns: readonly number[]): void {
     if (gfns.length === 0) return;
-    this.stats.vm[M.remote_tlb_flush]++;
-    this.stats.vm[M.remote_tlb_flush_requests]++;
+    this.#countFlush();
     for (const c of this.cpus) for (const g of gfns) c.flushGfn(g);
   }
 

@@ -12,11 +12,8 @@
  *
  * @module
  */
-import { ACCESS_EXEC, ACCESS_WRITE, type PagingState } from "../port.ts";
+import { ACCESS_EXEC, ACCESS_WRITE, CR0_PG, CR0_WP, EFER_NXE, type PagingState } from "../port.ts";
 
-const CR0_PG = 0x80000000;
-const CR0_WP = 0x10000;
-const EFER_NXE = 0x800;
 const TWO32 = 4294967296;
 
 /** Outcome of {@linkcode GuestWalker.walk}. */

@@ -18,12 +18,17 @@
  *
  * @module
  */
-import { type Access, ACCESS_WRITE, type PagingState, type TranslateResult } from "../port.ts";
+import {
+  type Access,
+  ACCESS_WRITE,
+  CR0_PG,
+  type PagingState,
+  type TranslateResult,
+} from "../port.ts";
 import { M, V } from "../stats.ts";
-import { type Memslot, SLOT_DIRTY_LOG, SLOT_READONLY } from "../memory/memslot.ts";
+import { SLOT_DIRTY_LOG, SLOT_READONLY } from "../memory/memslot.ts";
 import { GuestWalker, WALK_FAULT, WALK_OK } from "./page_walk.ts";
 import { markDirty, type Mmu, RES_MMIO, RES_OK } from "./mmu.ts";
-import { patEntry } from "./memtype.ts";
 
 /** One shadow entry (a shadow leaf SPTE for one GVA page). */
 class ShadowEntry {
@@ -80,7 +85,7 @@ export class ShadowMmu {
 
   /** The vCPU's root for its current CR3 (or the non-paging root), checked on every miss. */
   #root(vcpu: number, paging: PagingState): Map<number, ShadowEntry> {
-    const key = (paging.cr0 & 0x80000000) === 0 ? -1 : Math.floor(paging.cr3 / 4096);
+    const key = (paging.cr0 & CR0_PG) === 0 ? -1 : Math.floor(paging.cr3 / 4096);
     let r = this.#vcpuRoot[vcpu];
     if (r === undefined || this.#vcpuRootKey[vcpu] !== key) {
       r = this.#roots.get(key);
@@ -144,9 +149,7 @@ export class ShadowMmu {
     refs.add(ent);
     if (slot.rmap !== null) slot.rmap[0][rel]++;
     mmu.stats.vm[M.pages_4k]++;
-    if (mmu.memtype.honorAll || (slot.flags & 16) !== 0) {
-      mmu.memtype.record(gfn, w.level === 0 ? 6 : patEntry(paging.pat, w.patIndex));
-    }
+    mmu.noteGuestMemtype(slot, gfn, w, paging);
     const tracked = slot.writeTrack !== null && slot.writeTrack[rel] !== 0;
     const logging = (slot.flags & SLOT_DIRTY_LOG) !== 0;
     ent.writable = w.writable && (slot.flags & SLOT_READONLY) === 0 && !tracked &&
@@ -316,21 +319,8 @@ export class ShadowMmu {
     return n;
   }
 
-  /** Number of live shadow entries (tests). */
-  get entries(): number {
-    let n = 0;
-    for (const r of this.#roots.values()) n += r.size;
-    return n;
-  }
-
   /** Shadowed guest page-table frames (tests). */
   get shadowedPages(): number {
     return this.#ptRefs.size;
-  }
-
-  /** Whether `slot` contains shadowed page tables (tests). */
-  shadows(slot: Memslot): boolean {
-    for (const g of this.#ptRefs.keys()) if (slot.contains(g)) return true;
-    return false;
   }
 }

@@ -6,16 +6,21 @@
  *
  * @module
  */
-import { ErrnoError } from "../../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError } from "../../errors.ts";
 import type { MemslotFlag, MemslotSpec } from "../../types.ts";
-import { describeSlot, GPA_BITS, MemslotTable, SHADOW_GPA_BITS } from "../memory/memslots.ts";
+import {
+  describeSlot,
+  GPA_BITS,
+  MEMSLOT_OP,
+  MemslotTable,
+  SHADOW_GPA_BITS,
+  slotLabel,
+} from "../memory/memslots.ts";
 import { FLAG_BITS, Memslot, SLOT_DIRTY_LOG } from "../memory/memslot.ts";
 import { startDirtyLog, stopDirtyLog } from "./dirty_log.ts";
 import type { Mmu } from "./mmu.ts";
 
-const EINVAL = 22;
-const EEXIST = 17;
-const OP = "KVM_SET_USER_MEMORY_REGION";
+const { EINVAL, EEXIST } = ERRNO_NUMBERS;
 
 /** Host page size in bytes to mapping level. */
 function hostLevel(hugepage: bigint | undefined, name: string): number {
@@ -27,16 +32,16 @@ function hostLevel(hugepage: bigint | undefined, name: string): number {
     case 1073741824n:
       return 3;
     default:
-      throw new ErrnoError(OP, EINVAL, `memslot ${name}: hugepage must be 4K, 2M or 1G`);
+      throw new ErrnoError(MEMSLOT_OP, EINVAL, `memslot ${name}: hugepage must be 4K, 2M or 1G`);
   }
 }
 
 /** Flag names to bits. */
-export function flagBits(flags: readonly MemslotFlag[] | undefined): number {
+function flagBits(flags: readonly MemslotFlag[] | undefined): number {
   let b = 0;
   for (const f of flags ?? []) {
     const bit = FLAG_BITS[f];
-    if (bit === undefined) throw new ErrnoError(OP, EINVAL, `unknown memslot flag ${f}`);
+    if (bit === undefined) throw new ErrnoError(MEMSLOT_OP, EINVAL, `unknown memslot flag ${f}`);
     b |= bit;
   }
   return b;
@@ -49,9 +54,9 @@ function gpaBits(mmu: Mmu): number {
 
 /** KVM_MR_CREATE. */
 export function createSlot(mmu: Mmu, spec: MemslotSpec, id: number): Memslot {
-  const who = id === 0 ? "the VMM's system region" : `memslot ${spec.name}`;
+  const who = slotLabel(id, spec.name);
   if (mmu.slots.byName(spec.name) !== null) {
-    throw new ErrnoError(OP, EEXIST, `a memslot named ${spec.name} exists`);
+    throw new ErrnoError(MEMSLOT_OP, EEXIST, `a memslot named ${spec.name} exists`);
   }
   MemslotTable.checkRange(spec.gpa, spec.size, who, gpaBits(mmu));
   const baseGfn = Number(spec.gpa / 4096n);
@@ -119,7 +124,7 @@ export function setSlotFlags(
   const changed = next ^ slot.flags;
   if (changed & ~SLOT_DIRTY_LOG) {
     throw new ErrnoError(
-      OP,
+      MEMSLOT_OP,
       EINVAL,
       `${describeSlot(slot)}: only dirty_log can change on an existing slot`,
     );

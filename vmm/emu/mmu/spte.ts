@@ -22,8 +22,6 @@ export const SPTE_W = 2;
 export const SPTE_X = 4;
 /** Shift of the 3-bit EPT memory type. */
 export const SPTE_MT_SHIFT = 3;
-/** Mask of the EPT memory type field. */
-export const SPTE_MT_MASK = 7 << SPTE_MT_SHIFT;
 /** Ignore PAT. */
 export const SPTE_IPAT = 1 << 6;
 /** Leaf above 4K (2M or 1G). */
@@ -65,9 +63,4 @@ export class SpteTable {
     this.baseGfn = baseGfn;
     this.child = level > 1 ? new Array(512) : null;
   }
-}
-
-/** Whether a flag word is a present leaf at `level`. */
-export function isLeaf(spte: number, level: number): boolean {
-  return (spte & SPTE_R) !== 0 && (level === 1 || (spte & SPTE_HUGE) !== 0);
 }

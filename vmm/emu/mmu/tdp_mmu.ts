@@ -20,8 +20,6 @@ export class TdpMmu {
   hitTable: SpteTable = this.#root;
   /** Index in {@linkcode TdpMmu.hitTable}. */
   hitIndex = 0;
-  /** Roots allocated so far (a new one per `zapAll`). */
-  roots = 1;
   /**
    * Bumped whenever a mapping disappears (zaps, table replacement), so
    * callers may cache "this GFN resolves to that page for reads" until it moves.
@@ -198,7 +196,6 @@ export class TdpMmu {
     this.#root = new SpteTable(4, 0);
     this.hitTable = this.#root;
     this.epoch++;
-    this.roots++;
     this.#vm[M.pages_4k] = 0;
     this.#vm[M.pages_2m] = 0;
     this.#vm[M.pages_1g] = 0;
@@ -254,9 +251,7 @@ export class TdpMmu {
     let n = 0;
     this.epoch++;
     this.#visit(this.#root, start, end, (t, i, leaf) => {
-      if (leaf || t.level < 2 || t.level > 3) return;
-      const gfn = t.baseGfn + i * ENTRY_PAGES[t.level];
-      if (gfn < start || gfn + ENTRY_PAGES[t.level] > end || maxLevel(gfn) < t.level) return;
+      if (leaf || !collapsible(t, i, start, end, maxLevel)) return;
       n += this.#dropSubtree(t.child![i]!);
       t.child![i] = undefined;
       t.spte[i] = 0;
@@ -274,9 +269,7 @@ export class TdpMmu {
   recoverRange(start: number, end: number, maxLevel: (gfn: number) => number): number {
     let n = 0;
     this.#visit(this.#root, start, end, (t, i, leaf) => {
-      if (leaf || t.level < 2 || t.level > 3) return;
-      const gfn = t.baseGfn + i * ENTRY_PAGES[t.level];
-      if (gfn < start || gfn + ENTRY_PAGES[t.level] > end || maxLevel(gfn) < t.level) return;
+      if (leaf || !collapsible(t, i, start, end, maxLevel)) return;
       const c = t.child![i]!;
       let and = -1;
       for (let j = 0; j < 512; j++) {
@@ -292,4 +285,20 @@ export class TdpMmu {
     });
     return n;
   }
+}
+
+/**
+ * Whether the table under `t.spte[i]` (a 2M or 1G range) lies inside
+ * `[start, end)` and `maxLevel` allows that range as one huge page.
+ */
+function collapsible(
+  t: SpteTable,
+  i: number,
+  start: number,
+  end: number,
+  maxLevel: (gfn: number) => number,
+): boolean {
+  if (t.level < 2 || t.level > 3) return false;
+  const gfn = t.baseGfn + i * ENTRY_PAGES[t.level];
+  return gfn >= start && gfn + ENTRY_PAGES[t.level] <= end && maxLevel(gfn) >= t.level;
 }

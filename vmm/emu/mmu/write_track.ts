@@ -12,16 +12,14 @@
  *
  * @module
  */
-import { ErrnoError } from "../../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError } from "../../errors.ts";
 import type { Memslot } from "../memory/memslot.ts";
 import type { Mmu } from "./mmu.ts";
 
 /** The write-tracking allocation policy. */
 export type TrackingPolicy = "on" | "off" | "on_demand";
 
-const EINVAL = 22;
-const EBUSY = 16;
-const EEXIST = 17;
+const { EINVAL, EBUSY, EEXIST } = ERRNO_NUMBERS;
 
 interface Tracker {
   gfn: number;
@@ -41,11 +39,6 @@ export class WriteTracking {
    */
   constructor(mmu: Mmu) {
     this.#mmu = mmu;
-  }
-
-  /** Number of registered external trackers. */
-  get trackerCount(): number {
-    return this.#trackers.size;
   }
 
   /** Whether a slot created now gets `gfn_write_track` (kvm_page_track_write_tracking_enabled). */
@@ -76,6 +69,11 @@ export class WriteTracking {
       }
     }
     this.policy = value;
+    this.#allocIfEnabled();
+  }
+
+  /** Give every slot its `gfn_write_track` once the policy (or a tracker) enables tracking. */
+  #allocIfEnabled(): void {
     if (this.enabled) { for (const s of this.#mmu.slots.slots) s.allocWriteTrack(); }
   }
 
@@ -107,7 +105,7 @@ export class WriteTracking {
       g = s.baseGfn + s.npages;
     }
     this.#trackers.set(name, { gfn, npages });
-    if (this.enabled) { for (const s of this.#mmu.slots.slots) s.allocWriteTrack(); }
+    this.#allocIfEnabled();
     // One flush request for the whole range (a TLB entry per page would be
     // quadratic for a large range).
     const flush: number[] = [];
