@@ -1,5 +1,5 @@
 /**
- * Small helpers shared by `bench/backends.ts` and `bench/proposals.ts`:
+ * Small helpers shared by the benchmark scripts in `bench/`:
  * command-line values, medians, number formatting and a plain-text table.
  *
  * @module
