@@ -7,7 +7,7 @@
  */
 import { ErrnoError, errnoName } from "../errors.ts";
 import { errno, libc } from "./libc.ts";
-import { IOCTL, type IoctlName } from "./uapi.ts";
+import { ENABLE_CAP, IOCTL, type IoctlName, SIZEOF } from "./uapi.ts";
 
 /** One logged ioctl: its name and the arguments that matter (cap numbers, slot ids, GPAs). */
 export interface IoctlLogEntry {
@@ -91,6 +91,26 @@ export function checkedIoctl(
     throw new ErrnoError(name, e, hints?.[n] ?? GENERIC_HINTS[n] ?? "");
   }
   return r;
+}
+
+/**
+ * KVM_ENABLE_CAP on a VM or vCPU fd (the same struct on both).
+ *
+ * @param fd the VM or vCPU fd
+ * @param cap a mainline capability number
+ * @param arg0 `args[0]`
+ * @param call logging and error hints
+ */
+export function enableCap(fd: number, cap: number, arg0: bigint, call: IoctlCall = {}): void {
+  const buf = new Uint8Array(SIZEOF.kvm_enable_cap);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(ENABLE_CAP.cap, cap, true);
+  dv.setBigUint64(ENABLE_CAP.args, arg0, true);
+  kvmIoctl(fd, "KVM_ENABLE_CAP", buf, {
+    log: call.log,
+    logArgs: [cap, arg0],
+    hints: { EINVAL: "the capability or its argument is not supported here", ...call.hints },
+  });
 }
 
 /** Close an fd, ignoring errors (used on cleanup paths). */

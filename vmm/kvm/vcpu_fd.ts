@@ -5,7 +5,7 @@
  * @module
  */
 import { ERRNO_NUMBERS, ErrnoError } from "../errors.ts";
-import { closeFd, kvmIoctl } from "./ioctl.ts";
+import { closeFd, enableCap, kvmIoctl } from "./ioctl.ts";
 import { errno, isMapFailed, libc } from "./libc.ts";
 import {
   IOCTL,
@@ -46,6 +46,16 @@ export class VcpuFd {
     this.#mmapSize = mmapSize;
     this.#owned = owned;
     this.runView = new DataView(Deno.UnsafePointerView.getArrayBuffer(run, mmapSize));
+  }
+
+  /**
+   * KVM_ENABLE_CAP on this vCPU (vCPU-scoped capabilities, e.g. Hyper-V ones).
+   *
+   * @param cap a mainline capability number
+   * @param arg0 `args[0]`
+   */
+  enableCap(cap: number, arg0 = 0n): void {
+    enableCap(this.#fd, cap, arg0);
   }
 
   /**

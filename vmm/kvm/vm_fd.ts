@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { closeFd, type IoctlLogEntry, kvmIoctl } from "./ioctl.ts";
+import { closeFd, enableCap, type IoctlLogEntry, kvmIoctl } from "./ioctl.ts";
 import { addressOf } from "./libc.ts";
-import { CLEAR_DIRTY_LOG, DIRTY_LOG, ENABLE_CAP, REGION, SIZEOF } from "./uapi.ts";
+import { CLEAR_DIRTY_LOG, DIRTY_LOG, REGION, SIZEOF } from "./uapi.ts";
 import { VcpuFd } from "./vcpu_fd.ts";
 
 /** The arguments of KVM_SET_USER_MEMORY_REGION. */
@@ -81,15 +81,7 @@ export class VmFd {
    * @param hints errno hints for this capability
    */
   enableCap(cap: number, arg0: bigint, hints?: Readonly<Record<string, string>>): void {
-    const buf = new Uint8Array(SIZEOF.kvm_enable_cap);
-    const dv = new DataView(buf.buffer);
-    dv.setUint32(ENABLE_CAP.cap, cap, true);
-    dv.setBigUint64(ENABLE_CAP.args, arg0, true);
-    kvmIoctl(this.#fd, "KVM_ENABLE_CAP", buf, {
-      log: this.log,
-      logArgs: [cap, arg0],
-      hints: { EINVAL: "the capability or its argument is not supported here", ...hints },
-    });
+    enableCap(this.#fd, cap, arg0, { log: this.log, hints });
   }
 
   /**
