@@ -136,9 +136,7 @@ Deno.test("a 512 GiB slot costs only its metadata: 256 MiB of write tracking wit
   const r = await inChild(`
     const rss0 = Deno.memoryUsage().rss;
     const on = new EmuVm({ name: "big" });
-    const t0 = performance.now();
     on.addMemslot({ name: "huge", gpa: 1n << 40n, size: 512n * G });
-    report("ms", performance.now() - t0);
     report("onTrack", on.stat("write_track_bytes"));
     report("onMeta", on.stat("memslot_metadata_bytes"));
     on.memory.translate(0, { cr0: 0, cr3: 0, cr4: 0, efer: 0, pat: 0n }, 2 ** 40 + 300 * 2 ** 30, 1);
@@ -155,7 +153,7 @@ Deno.test("a 512 GiB slot costs only its metadata: 256 MiB of write tracking wit
   // lpage_info: 262144 2M entries + 512 1G entries, 4 B each.
   assertEquals(r.onMeta, 268435456 + (262144 + 512) * 4);
   assertEquals(r.pages2m, 1);
-  assertLess(r.ms, 1000);
+  // Creation time is a benchmark figure (bench/emu_mmu.ts), not asserted here.
   assertLess(r.rss, 128 * 2 ** 20, "no guest memory or metadata touched");
   assertEquals(r.offTrack, 0);
   assertEquals(r.offMeta, (262144 + 512) * 4);
@@ -183,15 +181,12 @@ Deno.test("populate() of a large absent slot only marks pages present", async ()
     vm.enableCap("x86_memory_fault_exit", "absent_mapping");
     vm.addMemslot({ name: "big", gpa: 1n << 40n, size: 64n * G, backing: "absent", flags: ["absent_fault"] });
     const rss0 = Deno.memoryUsage().rss;
-    const t0 = performance.now();
     vm.populate("big", 4096n);
-    report("ms", performance.now() - t0);
     report("rss", Deno.memoryUsage().rss - rss0);
     const paging = { cr0: 0, cr3: 0, cr4: 0, efer: 0, pat: 0n };
     report("first", "exit" in vm.memory.translate(0, paging, 2 ** 40, 1) ? 1 : 0);
     report("last", "page" in vm.memory.translate(0, paging, 2 ** 40 + 63 * 2 ** 30, 1) ? 1 : 0);
     vm.close();`);
-  assertLess(r.ms, 2000);
-  assertLess(r.rss, 64 * 2 ** 20);
+  assertLess(r.rss, 64 * 2 ** 20, "populate allocates no guest memory");
   assertEquals([r.first, r.last], [1, 1], "page 0 was not populated, the rest was");
 });

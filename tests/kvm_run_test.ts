@@ -116,7 +116,8 @@ Deno.test({ name: "run: an explicit timeout stops a spinning guest", ignore }, a
   const exit = await vm.run({ timeoutMs: 150 });
   const ms = performance.now() - t0;
   assertEquals(exit, { reason: "timeout", vcpu: 0, rip: CODE_OFFSET });
-  assert(ms >= 140 && ms < 1000, `took ${ms} ms`);
+  // Functional, not a speed figure: the bound is honoured, not cut short, and not ignored.
+  assert(ms >= 140 && ms < 5000, `took ${ms} ms`);
   // Resumable: the next run starts where it stopped.
   assertEquals((await vm.run({ timeoutMs: 50 })).reason, "timeout");
 });
