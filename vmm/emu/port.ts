@@ -49,6 +49,11 @@ export interface PagingState {
 export interface Translation {
   /** Host storage of the 4 KiB guest page (shared: writes land in guest memory). */
   page: Uint8Array;
+  /**
+   * A DataView over the same 4 KiB (`page.buffer`, `page.byteOffset`, 4096),
+   * created once per host page, so the CPU's TLB refills allocate nothing.
+   */
+  view: DataView;
   /** Guest-physical page number. */
   gfn: number;
   /**

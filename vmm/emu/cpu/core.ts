@@ -25,7 +25,7 @@ import {
 import { divWide, imulTrunc, mulWide, shiftOp } from "./alu.ts";
 import type { CodeCache } from "./code_cache.ts";
 import { carryFlag, F_LEN, testCondition } from "./flags.ts";
-import { pageView, SoftTlb } from "./tlb.ts";
+import { SoftTlb } from "./tlb.ts";
 
 const TWO32 = 4294967296;
 
@@ -293,7 +293,7 @@ export class CpuCore {
       this.#mmuStop(res);
       return 1;
     }
-    const view = pageView(res.page);
+    const view = res.view;
     this.#xv = view;
     this.#xgfn = res.gfn;
     this.#xdirect = res.direct;

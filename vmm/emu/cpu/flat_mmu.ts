@@ -48,6 +48,7 @@ export class FlatMmu implements MmuPort {
   /** The PAT of the last translate. */
   lastPat = 0n;
   readonly #pages: Uint8Array[] = [];
+  readonly #views: DataView[] = [];
 
   /**
    * Allocates the flat guest memory.
@@ -82,8 +83,10 @@ export class FlatMmu implements MmuPort {
     if (page === undefined) {
       page = this.mem.subarray(gfn * 4096, gfn * 4096 + 4096);
       this.#pages[gfn] = page;
+      this.#views[gfn] = new DataView(page.buffer, page.byteOffset, 4096);
     }
-    return { page, gfn, direct: !(access === 1 && this.tracked.has(gfn)) };
+    const view = this.#views[gfn];
+    return { page, view, gfn, direct: !(access === 1 && this.tracked.has(gfn)) };
   }
 
   /**

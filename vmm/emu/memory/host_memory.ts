@@ -30,8 +30,9 @@ const CHUNK_MASK = CHUNK_PAGES - 1;
 class HostChunk {
   #buffer: ArrayBuffer | null = null;
   #views: (Uint8Array | undefined)[] | null = null;
+  #dataViews: (DataView | undefined)[] | null = null;
   /** Cached direct translations per page (valid while their gfn matches). */
-  translations: (Translation | undefined)[] | null = null;
+  translations: (PageTranslation | undefined)[] | null = null;
   /** Host mapping present, per page (used for `absent` backing only). */
   readonly present: Uint8Array | null;
 
@@ -39,26 +40,79 @@ class HostChunk {
     this.present = trackPresence ? new Uint8Array(CHUNK_PAGES) : null;
   }
 
-  /** The backing buffer, or null while no page was accessed. */
+  /** The backing buffer, or null while no page view was made. */
   get allocated(): ArrayBuffer | null {
     return this.#buffer;
   }
 
-  /** The view of page `i` (0…8191), creating buffer and view on first use. */
+  #allocate(): void {
+    // Always the full 32 MiB, even for a short tail: see the module doc.
+    this.#buffer = new ArrayBuffer(CHUNK_PAGES * PAGE_SIZE);
+    this.#views = new Array(CHUNK_PAGES);
+    this.#dataViews = new Array(CHUNK_PAGES);
+  }
+
+  /** The Uint8Array of page `i` (0…8191), creating buffer and view on first use. */
   view(i: number): Uint8Array {
-    let views = this.#views;
-    if (views === null) {
-      // Always the full 32 MiB, even for a short tail: see the module doc.
-      this.#buffer = new ArrayBuffer(CHUNK_PAGES * PAGE_SIZE);
-      views = this.#views = new Array(CHUNK_PAGES);
-      this.translations = new Array(CHUNK_PAGES);
-    }
-    let v = views[i];
+    if (this.#views === null) this.#allocate();
+    let v = this.#views![i];
     if (v === undefined) {
-      v = views[i] = new Uint8Array(this.#buffer!, i * PAGE_SIZE, PAGE_SIZE);
+      v = this.#views![i] = new Uint8Array(this.#buffer!, i * PAGE_SIZE, PAGE_SIZE);
       if (this.present !== null) this.present[i] = 1;
     }
     return v;
+  }
+
+  /** The DataView of page `i` (0…8191), creating buffer and view on first use. */
+  dataView(i: number): DataView {
+    if (this.#dataViews === null) this.#allocate();
+    let v = this.#dataViews![i];
+    if (v === undefined) {
+      v = this.#dataViews![i] = new DataView(this.#buffer!, i * PAGE_SIZE, PAGE_SIZE);
+      if (this.present !== null) this.present[i] = 1;
+    }
+    return v;
+  }
+}
+
+/**
+ * A {@linkcode Translation} of one host page. Its views are made on first
+ * use (the CPU's data accesses read only {@linkcode PageTranslation.view};
+ * the Uint8Array serves fetch and page-table walks), so a translation that
+ * nobody reads costs one small object.
+ */
+export class PageTranslation implements Translation {
+  /** {@inheritDoc Translation.gfn} */
+  readonly gfn: number;
+  /** {@inheritDoc Translation.direct} */
+  readonly direct: boolean;
+  readonly #chunk: HostChunk;
+  readonly #i: number;
+
+  /**
+   * Creates the instance; marks the page present (see {@linkcode HostMemory.page}).
+   * @param host the host memory
+   * @param index the page in `host`
+   * @param gfn its guest frame
+   * @param direct whether writes may go straight to the page
+   */
+  constructor(host: HostMemory, index: number, gfn: number, direct: boolean) {
+    // The chunk, not `host`: the views stay those of this memory even if the slot goes.
+    const c = this.#chunk = host.chunkOf(index);
+    const i = this.#i = index & CHUNK_MASK;
+    this.gfn = gfn;
+    this.direct = direct;
+    if (c.present !== null) c.present[i] = 1;
+  }
+
+  /** {@inheritDoc Translation.view} */
+  get view(): DataView {
+    return this.#chunk.dataView(this.#i);
+  }
+
+  /** {@inheritDoc Translation.page} */
+  get page(): Uint8Array {
+    return this.#chunk.view(this.#i);
   }
 }
 
@@ -87,6 +141,11 @@ export class HostMemory {
     this.npages = npages;
     this.absent = absent;
     this.#chunks = new Array(Math.ceil(npages / CHUNK_PAGES));
+  }
+
+  /** The chunk holding page `index` (created if needed; its buffer is made on first access). */
+  chunkOf(index: number): HostChunk {
+    return this.#chunk(index, true)!;
   }
 
   #chunk(index: number, create: boolean): HostChunk | undefined {
@@ -125,6 +184,11 @@ export class HostMemory {
     return this.#chunk(index, true)!.view(index & CHUNK_MASK);
   }
 
+  /** The DataView of page `index` (over the bytes of {@linkcode HostMemory.page}). */
+  pageView(index: number): DataView {
+    return this.#chunk(index, true)!.dataView(index & CHUNK_MASK);
+  }
+
   /**
    * A direct {@linkcode Translation} of page `index` at guest frame `gfn`,
    * cached per page so that a TLB refill allocates nothing (a moved slot's
@@ -132,12 +196,11 @@ export class HostMemory {
    */
   translation(index: number, gfn: number): Translation {
     const c = this.#chunk(index, true)!;
+    const ts = c.translations ??= new Array(CHUNK_PAGES);
     const i = index & CHUNK_MASK;
-    const page = c.view(i);
-    const ts = c.translations!;
     const t = ts[i];
     if (t !== undefined && t.gfn === gfn) return t;
-    return ts[i] = { page, gfn, direct: true };
+    return ts[i] = new PageTranslation(this, index, gfn, true);
   }
 
   /** Copy `bytes` into memory at byte `offset` (host-side write). */

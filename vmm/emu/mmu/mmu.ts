@@ -20,6 +20,7 @@ import {
 } from "../port.ts";
 import { type EmuStats, M, V } from "../stats.ts";
 import { MemslotTable } from "../memory/memslots.ts";
+import { PageTranslation } from "../memory/host_memory.ts";
 import {
   type Memslot,
   SLOT_ABSENT_FAULT,
@@ -97,9 +98,9 @@ export class Mmu implements MmuPort {
 
   readonly #walker: GuestWalker;
   #vs: Float64Array;
-  /** Outputs of {@linkcode Mmu.resolve}. */
-  page: Uint8Array = new Uint8Array(0);
-  /** Whether {@linkcode Mmu.page} may be written directly. */
+  /** Outputs of {@linkcode Mmu.resolve}: the page's index in {@linkcode Mmu.slot}'s host memory. */
+  rel = 0;
+  /** Whether the page may be written directly. */
   direct = true;
   /** Slot of the last successful resolve. */
   slot: Memslot | null = null;
@@ -121,7 +122,7 @@ export class Mmu implements MmuPort {
     this.tdp = new TdpMmu(stats.vm);
     this.tracking = new WriteTracking(this);
     this.#vs = stats.vcpu[0];
-    this.#walker = new GuestWalker((gfn, write) => this.#ptPage(gfn, write));
+    this.#walker = new GuestWalker((gfn, write) => this.#ptPage(gfn, write), this.tdp);
   }
 
   /** Count one remote TLB flush request (every flush below is one). */
@@ -160,8 +161,8 @@ export class Mmu implements MmuPort {
     this.noteGuestMemtype(this.slot!, gfn, w, paging);
     // A refill of a mapped page reuses a cached Translation (no allocation);
     // a fault returns a fresh one, which dies young.
-    if (this.hit) return this.slot!.host.translation(gfn - this.slot!.baseGfn, gfn);
-    return { page: this.page, gfn, direct: this.direct };
+    if (this.hit) return this.slot!.host.translation(this.rel, gfn);
+    return new PageTranslation(this.slot!.host, this.rel, gfn, this.direct);
   }
 
   /**
@@ -206,17 +207,18 @@ export class Mmu implements MmuPort {
       this.#ptGpa = gfn * 4096;
       return null;
     }
+    const page = this.slot!.host.page(this.rel);
     if (write && !this.direct) this.notifyWrite(this.#vs, this.slot!, gfn * 4096, 8);
     if (!write && this.#ptEpoch === this.tdp.epoch) {
       this.#ptGfn[slotIdx] = gfn;
-      this.#ptPages[slotIdx] = this.page;
+      this.#ptPages[slotIdx] = page;
     }
-    return this.page;
+    return page;
   }
 
   /**
    * Resolve guest frame `gfn` for `access` through the SPTEs; on success
-   * {@linkcode Mmu.page}, {@linkcode Mmu.direct} and {@linkcode Mmu.slot}
+   * {@linkcode Mmu.rel}, {@linkcode Mmu.direct} and {@linkcode Mmu.slot}
    * hold the result. Hot path: no allocation on a hit.
    */
   resolve(vs: Float64Array, gfn: number, access: number): number {
@@ -225,7 +227,7 @@ export class Mmu implements MmuPort {
     if ((e & SPTE_R) !== 0) {
       if (access !== ACCESS_WRITE || (e & SPTE_W) !== 0) {
         const slot = this.slot = this.slots.find(gfn)!;
-        this.page = slot.host.page(gfn - slot.baseGfn);
+        this.rel = gfn - slot.baseGfn;
         this.direct = true;
         this.hit = true;
         return RES_OK;
@@ -263,7 +265,7 @@ export class Mmu implements MmuPort {
       // page_fault_handle_page_track: emulate the write; the SPTE stays read-only.
       vs[V.pf_emulate]++;
       this.slot = slot;
-      this.page = slot.host.page(rel);
+      this.rel = rel;
       this.direct = false;
       return RES_OK;
     }
@@ -280,7 +282,7 @@ export class Mmu implements MmuPort {
       if ((flags & SLOT_DIRTY_LOG) !== 0) markDirty(slot, rel);
       vs[V.pf_fixed]++;
       this.slot = slot;
-      this.page = slot.host.page(rel);
+      this.rel = rel;
       this.direct = true;
       return RES_OK;
     }
@@ -303,7 +305,7 @@ export class Mmu implements MmuPort {
     if (write && (flags & SLOT_DIRTY_LOG) !== 0) markDirty(slot, rel);
     vs[V.pf_fixed]++;
     this.slot = slot;
-    this.page = host.page(rel);
+    this.rel = rel;
     this.direct = true;
     return RES_OK;
   }

@@ -47,13 +47,23 @@ export class GuestWalker {
   readonly ptIndex: Int32Array = new Int32Array(5);
   readonly #ptPage: PtPage;
   readonly #lo: Int32Array = new Int32Array(5);
+  // Read cache of the table page used at each level, valid while `#epoch.epoch` is unchanged.
+  readonly #epoch: { readonly epoch: number } | null;
+  #cacheEpoch = -1;
+  readonly #cacheGfn: Float64Array = new Float64Array(5).fill(-1);
+  readonly #cachePage: Uint8Array[] = new Array(5).fill(new Uint8Array(0));
 
   /**
    * Creates the instance.
    * @param ptPage how page-table pages are reached
+   * @param epoch when given, a page that `ptPage` returned for a read is
+   *   reused for reads of the same frame until `epoch.epoch` changes (the
+   *   owner promises that such a repeated read would return the same page
+   *   and change nothing)
    */
-  constructor(ptPage: PtPage) {
+  constructor(ptPage: PtPage, epoch: { readonly epoch: number } | null = null) {
     this.#ptPage = ptPage;
+    this.#epoch = epoch;
   }
 
   /** Walk `gva` for `access`; returns {@linkcode WALK_OK}, {@linkcode WALK_FAULT} or {@linkcode WALK_EXIT}. */
@@ -70,14 +80,32 @@ export class GuestWalker {
     const vpn = Math.floor(gva / 4096);
     const vhi = Math.floor(vpn / 134217728);
     const vlo = vpn - vhi * 134217728;
-    let table = Math.floor(paging.cr3 / 4096) % 68719476736;
+    // `% 2^36` without a floating-point modulo (a C call in V8) when non-negative.
+    const cr3Frame = Math.floor(paging.cr3 / 4096);
+    let table = cr3Frame >= 0
+      ? cr3Frame - Math.floor(cr3Frame / 68719476736) * 68719476736
+      : cr3Frame % 68719476736;
     let w = true;
     let nx = false;
     let level = 4;
     for (;;) {
       const idx = level === 4 ? vhi & 511 : (vlo >>> (9 * (level - 1))) & 511;
-      const page = this.#ptPage(table, false);
-      if (page === null) return WALK_EXIT;
+      let page: Uint8Array | null;
+      const ep = this.#epoch;
+      if (ep !== null && this.#cacheEpoch === ep.epoch && this.#cacheGfn[level] === table) {
+        page = this.#cachePage[level];
+      } else {
+        page = this.#ptPage(table, false);
+        if (page === null) return WALK_EXIT;
+        if (ep !== null) {
+          if (this.#cacheEpoch !== ep.epoch) {
+            this.#cacheGfn.fill(-1);
+            this.#cacheEpoch = ep.epoch;
+          }
+          this.#cacheGfn[level] = table;
+          this.#cachePage[level] = page;
+        }
+      }
       const o = idx * 8;
       const lo = page[o] | (page[o + 1] << 8) | (page[o + 2] << 16) | (page[o + 3] << 24);
       const hi = page[o + 4] | (page[o + 5] << 8) | (page[o + 6] << 16) | (page[o + 7] << 24);
@@ -102,7 +130,12 @@ export class GuestWalker {
         const size = level === 1 ? 4096 : level === 2 ? 2097152 : 1073741824;
         if (access === ACCESS_WRITE && !w && (cr0 & CR0_WP) !== 0) return this.#fault(gva);
         if (access === ACCESS_EXEC && nx && nxe) return this.#fault(gva);
-        this.gpa = base + (gva % size);
+        // `gva % size` (size a power of two); the page offset plus the page
+        // number bits below `size`, without a floating-point modulo.
+        this.gpa = base +
+          (gva >= 0
+            ? gva - vpn * 4096 + (level === 1 ? 0 : (vlo & (level === 2 ? 511 : 262143)) * 4096)
+            : gva % size);
         this.level = level;
         this.writable = w || (cr0 & CR0_WP) === 0;
         this.patIndex = (pat << 2) | (lo >>> 3 & 3);

@@ -27,6 +27,7 @@ import {
 } from "../port.ts";
 import { M, V } from "../stats.ts";
 import { SLOT_DIRTY_LOG, SLOT_READONLY } from "../memory/memslot.ts";
+import { PageTranslation } from "../memory/host_memory.ts";
 import { GuestWalker, WALK_FAULT, WALK_OK } from "./page_walk.ts";
 import { markDirty, type Mmu, RES_MMIO, RES_OK } from "./mmu.ts";
 
@@ -156,7 +157,7 @@ export class ShadowMmu {
       (write || !logging);
     if (write && tracked) {
       vs[V.pf_emulate]++;
-      return { page: slot.host.page(rel), gfn, direct: false };
+      return new PageTranslation(slot.host, rel, gfn, false);
     }
     if (write && logging) markDirty(slot, rel);
     vs[V.pf_fixed]++;
@@ -169,9 +170,10 @@ export class ShadowMmu {
     const slot = mmu.slots.find(ent.gfn);
     if (slot === null || (slot.flags & SLOT_READONLY) !== 0) return null;
     const rel = ent.gfn - slot.baseGfn;
+    const host = slot.host;
     if (slot.writeTrack !== null && slot.writeTrack[rel] !== 0) {
       vs[V.pf_emulate]++;
-      return { page: slot.host.page(rel), gfn: ent.gfn, direct: false };
+      return new PageTranslation(host, rel, ent.gfn, false);
     }
     if ((slot.flags & SLOT_DIRTY_LOG) !== 0) {
       markDirty(slot, rel);
@@ -179,7 +181,7 @@ export class ShadowMmu {
     }
     ent.writable = true;
     vs[V.pf_fixed]++;
-    return { page: slot.host.page(rel), gfn: ent.gfn, direct: true };
+    return new PageTranslation(host, rel, ent.gfn, true);
   }
 
   /** Start shadowing page-table frame `ptGfn` for `ent` (write-track it on first use). */
