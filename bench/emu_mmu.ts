@@ -12,7 +12,7 @@
 import { EmuVm } from "../vmm/emu/vm.ts";
 import { emuBackend } from "../vmm/emu/mod.ts";
 import { ACCESS_WRITE } from "../vmm/emu/port.ts";
-import { GuestTables, PAGING_OFF } from "../vmm/emu/testing.ts";
+import { GuestTables, PAGING_OFF } from "../tests/support/emu_tables.ts";
 import { argValue, median } from "./_table.ts";
 
 const G = 1n << 30n;

@@ -23,7 +23,12 @@
  */
 // deno-lint-ignore-file no-console -- a benchmark reports on the console
 import { KvmVm, probeKvm } from "../vmm/kvm/mod.ts";
-import { flatLongModeImage, labelGpa, pioLoopGuest, syncLoopGuest } from "../vmm/kvm/testing.ts";
+import {
+  flatLongModeImage,
+  labelGpa,
+  pioLoopGuest,
+  syncLoopGuest,
+} from "../tests/support/kvm_guests.ts";
 import { argValue, median, medianRatio } from "./_table.ts";
 
 /** A port nothing listens on. */
