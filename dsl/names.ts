@@ -7,7 +7,6 @@
 import type { BackendChoice } from "../vmm/create.ts";
 import {
   type Backing,
-  type CapName,
   EMU_ONLY_STATS,
   type ExitReason,
   LINUX_X86_EXTRA_STATS,
@@ -18,6 +17,7 @@ import {
   VM_STATS,
   VMM_STATS,
 } from "../vmm/types.ts";
+import { CAPS, QUIRKS as QUIRK_TABLE } from "../vmm/caps/mod.ts";
 import { SIZE_1G, SIZE_2M, SIZE_4K } from "../guest/page_tables.ts";
 
 /** What a vm block's `backend` may say. */
@@ -26,18 +26,13 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "kvm", "emu"];
 /** What a vm block's `mmu` may say. */
 export const MMU_MODES: readonly MmuMode[] = ["tdp", "shadow"];
 
-/** Each capability with the values it takes (the first is what `cap NAME` alone means where allowed). */
-export const CAP_VALUES: Readonly<Record<CapName, readonly string[]>> = {
-  page_write_tracking: ["on", "off", "on_demand"],
-  memslot_zap_control: ["zap_only_memslot", "zap_all"],
-  memory_fault_nowait: ["on", "off"],
-  x86_memory_fault_exit: ["absent_mapping"],
-  dirty_log_recovery: ["zap", "in_place"],
-  manual_dirty_log_protect: ["on", "off"],
-};
+/** Each capability with the words it takes (from the registry, `vmm/caps/mod.ts`). */
+export const CAP_VALUES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(CAPS).map(([name, def]) => [name, Object.keys(def.values)]),
+);
 
-/** The quirks `quirk NAME on|off` knows. */
-export const QUIRKS: readonly QuirkName[] = ["slot_zap_all", "ignore_guest_pat", "cd_nw_cleared"];
+/** The quirks `quirk NAME on|off` knows (from the registry, `vmm/caps/quirks.ts`). */
+export const QUIRKS: readonly QuirkName[] = Object.keys(QUIRK_TABLE) as QuirkName[];
 
 /** Memslot flags. */
 export const MEMSLOT_FLAGS: readonly MemslotFlag[] = [

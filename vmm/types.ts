@@ -51,17 +51,9 @@ export interface MemslotInfo {
   hugepage: bigint;
 }
 
-/** Capabilities the DSL knows (see `../shared/spec/dsl.md`, "Capabilities"). */
-export type CapName =
-  | "page_write_tracking"
-  | "memslot_zap_control"
-  | "memory_fault_nowait"
-  | "x86_memory_fault_exit"
-  | "dirty_log_recovery"
-  | "manual_dirty_log_protect";
-
-/** Mainline x86 quirks settable through KVM_CAP_DISABLE_QUIRKS2. */
-export type QuirkName = "slot_zap_all" | "ignore_guest_pat" | "cd_nw_cleared";
+// Capabilities and quirks: one module each in `caps/` (the registry is `caps/mod.ts`).
+export type { CapName, CapValue, QuirkName } from "./caps/mod.ts";
+import type { CapName, CapValue, QuirkName } from "./caps/mod.ts";
 
 /** The guest payload to boot: a built-in payload or a flat binary. */
 export type GuestSpec =
@@ -190,8 +182,8 @@ export interface Vm {
   /** The MMU in force (emu: the modelled one; kvm: the host's). */
   readonly mmu: MmuMode;
 
-  /** Enable or set a capability (DSL names and values). */
-  enableCap(name: CapName, value: string): void;
+  /** Enable or set a capability: one of its words, or its raw `args[0]`. */
+  enableCap(name: CapName, value: CapValue): void;
   /** Turn a mainline quirk on or off (KVM_CAP_DISABLE_QUIRKS2). */
   setQuirk(name: QuirkName, on: boolean): void;
 

@@ -1,80 +1,49 @@
 /**
- * Capabilities and quirks of the emulated VM, with KVM_ENABLE_CAP's errno
- * rules: an unknown value is EINVAL. Every cap may be set before and after
- * memslots exist, except where its own rule says otherwise
- * (`page_write_tracking off`); the zap policy and the dirty-log recovery
- * mode are read at the moment of each delete/move or `-dirty_log`, as
- * mainline reads the SLOT_ZAP_ALL quirk.
+ * KVM_ENABLE_CAP and KVM_CAP_DISABLE_QUIRKS2 of the emulated VM: each
+ * capability's rules and behaviour live in its module of `vmm/caps/`; this
+ * resolves the value to its raw `args[0]` and applies the module's hook. A
+ * word the capability does not know is EINVAL. The zap policy and the
+ * dirty-log recovery mode are read at the moment of each delete/move or
+ * `-dirty_log`, as mainline reads the SLOT_ZAP_ALL quirk.
  *
  * @module
  */
 import { ERRNO_NUMBERS, ErrnoError } from "../errors.ts";
-import type { CapName, QuirkName } from "../types.ts";
+import { capArg, type CapName, CAPS, type CapValue, type QuirkName, QUIRKS } from "../caps/mod.ts";
 import type { Mmu } from "./mmu/mmu.ts";
 
 const { EINVAL } = ERRNO_NUMBERS;
-const OP = "KVM_ENABLE_CAP";
 
-function bad(name: string, value: string): ErrnoError {
-  return new ErrnoError(OP, EINVAL, `${name}: unsupported value "${value}"`);
-}
-
-function onOff(name: string, value: string): boolean {
-  if (value === "on" || value === "" || value === "1") return true;
-  if (value === "off" || value === "0") return false;
-  throw bad(name, value);
-}
-
-/** Apply `cap NAME VALUE`. */
-export function enableCap(mmu: Mmu, name: CapName, value: string): void {
-  const caps = mmu.caps;
-  switch (name) {
-    case "page_write_tracking":
-      mmu.tracking.setPolicy(value);
-      return;
-    case "memslot_zap_control":
-      if (value === "zap_all") caps.zapOnlyMemslot = false;
-      else if (value === "zap_only_memslot") caps.zapOnlyMemslot = true;
-      else throw bad(name, value);
-      return;
-    case "memory_fault_nowait":
-      caps.memoryFaultNowait = onOff(name, value);
-      return;
-    case "x86_memory_fault_exit":
-      if (value === "absent_mapping" || value === "on") caps.memoryFaultExit = true;
-      else if (value === "off" || value === "0") caps.memoryFaultExit = false;
-      else throw bad(name, value);
-      return;
-    case "dirty_log_recovery":
-      if (value === "zap") caps.recoverInPlace = false;
-      else if (value === "in_place") caps.recoverInPlace = true;
-      else throw bad(name, value);
-      return;
-    case "manual_dirty_log_protect":
-      caps.manualProtect = onOff(name, value);
-      return;
-    default:
-      throw new ErrnoError(OP, EINVAL, `unknown capability ${name as string}`);
+/**
+ * Apply `cap NAME VALUE`.
+ *
+ * @param mmu the emulated VM's MMU
+ * @param name the capability
+ * @param value a word of the capability or its raw `args[0]`
+ * @throws {ErrnoError} EINVAL for an unknown capability or word, else as the capability's rules say
+ */
+export function enableCap(mmu: Mmu, name: CapName, value: CapValue): void {
+  if (!Object.hasOwn(CAPS, name)) {
+    throw new ErrnoError("KVM_ENABLE_CAP", EINVAL, `unknown capability ${name}`);
   }
+  const arg0 = capArg(name, value);
+  if (arg0 === undefined) {
+    throw new ErrnoError("KVM_ENABLE_CAP", EINVAL, `${name}: unsupported value "${value}"`);
+  }
+  CAPS[name].emu(mmu, arg0);
 }
 
-/** Apply `quirk NAME on|off` (KVM_CAP_DISABLE_QUIRKS2 clears the bit for `off`). */
+/**
+ * Apply `quirk NAME on|off` (KVM_CAP_DISABLE_QUIRKS2 clears the bit for `off`).
+ *
+ * @param mmu the emulated VM's MMU
+ * @param name the quirk
+ * @param on true keeps KVM's default
+ * @throws {ErrnoError} EINVAL for an unknown quirk
+ */
 export function setQuirk(mmu: Mmu, name: QuirkName, on: boolean): void {
-  switch (name) {
-    case "slot_zap_all":
-      mmu.caps.zapOnlyMemslot = !on;
-      return;
-    case "ignore_guest_pat":
-      mmu.memtype.ignoreGuestPat = on;
-      return;
-    case "cd_nw_cleared":
-      mmu.memtype.cdNwCleared = on;
-      return;
-    default:
-      throw new ErrnoError(
-        "KVM_CAP_DISABLE_QUIRKS2",
-        EINVAL,
-        `unknown quirk ${name as string}`,
-      );
+  if (!Object.hasOwn(QUIRKS, name)) {
+    throw new ErrnoError("KVM_CAP_DISABLE_QUIRKS2", EINVAL, `unknown quirk ${name}`);
   }
+  QUIRKS[name].emu(mmu, on);
 }

@@ -10,6 +10,7 @@
 import { ERRNO_NUMBERS, ErrnoError, VmmError } from "../errors.ts";
 import type {
   CapName,
+  CapValue,
   GuestSpec,
   MemslotFlag,
   MemslotInfo,
@@ -118,7 +119,7 @@ export class EmuVm implements Vm {
   }
 
   /** {@inheritDoc Vm.enableCap} */
-  enableCap(name: CapName, value: string): void {
+  enableCap(name: CapName, value: CapValue): void {
     enableCap(this.#live(), name, value);
   }
 

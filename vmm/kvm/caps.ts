@@ -1,23 +1,26 @@
 /**
- * The DSL's capabilities and quirks on a real kernel: each maps to the
- * mainline mechanism (a real KVM_ENABLE_CAP), to the host's fixed behaviour
- * (accepted when asked for, an error naming it otherwise), or to
- * "unsupported". A proposal's capability number is never sent.
+ * The DSL's capabilities and quirks on a real kernel. Each capability's
+ * module in `vmm/caps/` owns its mapping: the mainline mechanism (a real
+ * KVM_ENABLE_CAP), the host's fixed behaviour (accepted when asked for, an
+ * error naming it otherwise), or "unsupported". This is what those mappings
+ * may use: mainline cap numbers only, so a proposal's number is never sent.
  *
  * @module
  */
 import { UnsupportedError, VmmError } from "../errors.ts";
-import type { CapName, QuirkName } from "../types.ts";
-import { hostMmu, kernelAtLeast } from "./host.ts";
-import { CAP, MANUAL_PROTECT_ENABLE, QUIRK } from "./uapi.ts";
+import {
+  capArg,
+  type CapName,
+  CAPS,
+  type CapValue,
+  isQuirkName,
+  type KvmCapHost,
+  type QuirkName,
+  QUIRKS,
+} from "../caps/mod.ts";
+import { type HostMmu, hostMmu, kernelAtLeast } from "./host.ts";
+import { CAP } from "./uapi.ts";
 import type { VmFd } from "./vm_fd.ts";
-
-/** Quirk names → KVM_X86_QUIRK_* bits. */
-const QUIRK_BITS: Readonly<Record<QuirkName, number>> = {
-  slot_zap_all: QUIRK.SLOT_ZAP_ALL,
-  ignore_guest_pat: QUIRK.IGNORE_GUEST_PAT,
-  cd_nw_cleared: QUIRK.CD_NW_CLEARED,
-};
 
 /** What page write tracking the host does (no uAPI sets it). */
 export function hostWriteTracking(): "on" | "on_demand" {
@@ -49,7 +52,7 @@ function hostDirtyLogRecovery(): "zap" | "in_place" {
 /**
  * Per-VM capability and quirk state.
  */
-export class CapState {
+export class CapState implements KvmCapHost {
   #vm: VmFd;
   #disabledQuirks = 0;
   #offeredQuirks: number | undefined;
@@ -71,62 +74,51 @@ export class CapState {
     return this.#offeredQuirks;
   }
 
+  /** {@inheritDoc KvmCapHost.checkExtension} */
+  checkExtension(cap: number): number {
+    return this.#vm.checkExtension(cap);
+  }
+
+  /** {@inheritDoc KvmCapHost.enableCap} */
+  enableCap(cap: number, arg0: bigint): void {
+    this.#vm.enableCap(cap, arg0);
+  }
+
+  /** {@inheritDoc KvmCapHost.mmu} */
+  mmu(): HostMmu {
+    return hostMmu();
+  }
+
+  /** {@inheritDoc KvmCapHost.writeTracking} */
+  writeTracking(): "on" | "on_demand" {
+    return hostWriteTracking();
+  }
+
+  /** {@inheritDoc KvmCapHost.dirtyLogRecovery} */
+  dirtyLogRecovery(): "zap" | "in_place" {
+    return hostDirtyLogRecovery();
+  }
+
   /**
-   * Enable or set a DSL capability.
+   * Enable or set a DSL capability through its module's kvm mapping.
    *
    * @param name the DSL name
-   * @param value the DSL value
+   * @param value a word of the capability or its raw `args[0]`
    */
-  enable(name: CapName, value: string): void {
-    switch (name) {
-      case "manual_dirty_log_protect": {
-        if (value !== "on" && value !== "off") badValue(name, value, ["on", "off"]);
-        const offered = this.#vm.checkExtension(CAP.MANUAL_DIRTY_LOG_PROTECT2);
-        if ((offered & MANUAL_PROTECT_ENABLE) === 0) {
-          throw new UnsupportedError(
-            "cap manual_dirty_log_protect: this host's KVM lacks KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2",
-          );
-        }
-        // ENABLE only, not INITIALLY_SET: a first GET then reports exactly the
-        // pages written since logging started, as without the cap.
-        const on = value === "on";
-        this.#vm.enableCap(CAP.MANUAL_DIRTY_LOG_PROTECT2, on ? BigInt(MANUAL_PROTECT_ENABLE) : 0n);
-        this.manualProtect = on;
-        return;
-      }
-      case "memslot_zap_control":
-        if (value === "zap_only_memslot") return this.setQuirk("slot_zap_all", false);
-        if (value === "zap_all") return this.setQuirk("slot_zap_all", true);
-        return badValue(name, value, ["zap_only_memslot", "zap_all"]);
-      case "page_write_tracking": {
-        if (!["on", "off", "on_demand"].includes(value)) {
-          badValue(name, value, ["on", "off", "on_demand"]);
-        }
-        const host = hostWriteTracking();
-        if (value === host) return;
-        const mmu = hostMmu();
-        throw new UnsupportedError(
-          mmu.mode === "shadow"
-            ? `cap page_write_tracking ${value}: this host uses shadow paging, which always tracks writes: page_write_tracking is on (${mmu.source})`
-            : `cap page_write_tracking ${value}: KVM has no uAPI for it; this TDP host allocates write-tracking metadata ${host}`,
-        );
-      }
-      case "dirty_log_recovery": {
-        if (value !== "zap" && value !== "in_place") badValue(name, value, ["zap", "in_place"]);
-        const host = hostDirtyLogRecovery();
-        if (value === host) return;
-        throw new UnsupportedError(
-          `cap dirty_log_recovery ${value}: the host kernel decides, and this one does ${host} (${hostMmu().source})`,
-        );
-      }
-      case "memory_fault_nowait":
-      case "x86_memory_fault_exit":
-        throw new UnsupportedError(
-          `cap ${name}: not in mainline KVM (the proposal was never merged); use \`demand uffd\``,
-        );
-      default:
-        throw new UnsupportedError(`cap ${name as string} is not known to the kvm backend`);
+  enable(name: CapName, value: CapValue): void {
+    if (!Object.hasOwn(CAPS, name)) {
+      throw new UnsupportedError(`cap ${name} is not known to the kvm backend`);
     }
+    const arg0 = capArg(name, value);
+    if (arg0 === undefined) {
+      throw new VmmError(
+        `cap ${name}: unknown value "${value}" (expected ${
+          Object.keys(CAPS[name].values).join(", ")
+        })`,
+        { exitCode: 2 },
+      );
+    }
+    CAPS[name].kvm(this, arg0);
   }
 
   /**
@@ -135,9 +127,9 @@ export class CapState {
    * @param name the quirk
    * @param on true keeps (or asks for) KVM's default behaviour
    */
-  setQuirk(name: QuirkName, on: boolean): void {
-    const bit = QUIRK_BITS[name];
-    if (bit === undefined) throw new UnsupportedError(`quirk ${name} is not known`);
+  setQuirk(name: QuirkName | string, on: boolean): void {
+    if (!isQuirkName(name)) throw new UnsupportedError(`quirk ${name} is not known`);
+    const bit = QUIRKS[name].bit;
     const offered = this.#offered();
     if ((offered & bit) === 0) {
       throw new UnsupportedError(
@@ -162,10 +154,4 @@ export class CapState {
     });
     this.#disabledQuirks = mask;
   }
-}
-
-function badValue(name: string, value: string, allowed: string[]): never {
-  throw new VmmError(`cap ${name}: unknown value "${value}" (expected ${allowed.join(", ")})`, {
-    exitCode: 2,
-  });
 }

@@ -15,6 +15,7 @@ import { RunControl } from "../run_control.ts";
 import type {
   BackendKind,
   CapName,
+  CapValue,
   GuestSpec,
   MemslotFlag,
   MemslotInfo,
@@ -223,7 +224,7 @@ export class KvmVm implements Vm {
   }
 
   /** Enable or set a DSL capability (see `caps.ts` for what each maps to). */
-  enableCap(name: CapName, value: string): void {
+  enableCap(name: CapName, value: CapValue): void {
     this.#open();
     this.#caps.enable(name, value);
   }

@@ -1,0 +1,144 @@
+/**
+ * What a capability module provides: its DSL values (each a raw `args[0]`),
+ * the emulator's rules on `args[0]`, the kvm backend's mainline mapping, and
+ * its row of the docs' tables.
+ *
+ * @module
+ */
+import { ERRNO_NUMBERS, ErrnoError, VmmError } from "../errors.ts";
+import type { Mmu } from "../emu/mmu/mmu.ts";
+import type { HostMmu } from "../kvm/host.ts";
+
+/** The ioctl every capability's emulator rule answers for. */
+export const ENABLE_CAP = "KVM_ENABLE_CAP";
+
+/**
+ * The VMM's private `args[0]` bit: a value with it set selects what mainline
+ * merged instead of the proposal (e.g. `page_write_tracking on_demand`), so
+ * it never collides with a value the proposal's own rule reads.
+ */
+export const VMM_PRIVATE = 1n << 63n;
+
+/**
+ * What the kvm backend offers a capability's mapping: mainline cap numbers
+ * only (a proposal's number must never reach a kernel), quirks, and the
+ * host's fixed behaviour.
+ */
+export interface KvmCapHost {
+  /** KVM_CHECK_EXTENSION on the VM fd (a mainline `CAP.*` number). */
+  checkExtension(cap: number): number;
+  /** KVM_ENABLE_CAP on the VM fd (a mainline `CAP.*` number). */
+  enableCap(cap: number, arg0: bigint): void;
+  /** Turn a mainline quirk on or off (KVM_CAP_DISABLE_QUIRKS2). */
+  setQuirk(name: string, on: boolean): void;
+  /** The host's MMU (for messages naming why the host decides). */
+  mmu(): HostMmu;
+  /** What page write tracking the host does (no uAPI sets it). */
+  writeTracking(): "on" | "on_demand";
+  /** How the host restores huge pages when dirty logging stops. */
+  dirtyLogRecovery(): "zap" | "in_place";
+  /** Whether KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is enabled (`dirty_log clear` uses CLEAR_DIRTY_LOG). */
+  manualProtect: boolean;
+}
+
+/** A capability's row of the docs' tables (markdown, `\|` for a pipe). */
+export interface CapDoc {
+  /** The proposal (or mainline cap) the DSL name stands for. */
+  proposal: string;
+  /** The rules on `args[0]` (errnos), as the emulator applies them. */
+  rules: string;
+  /** What the emulated VM does with it. */
+  emu: string;
+  /** What the kvm backend does, and why. */
+  kvm: string;
+}
+
+/** One capability: the module owns every part of it. */
+export interface CapDef {
+  /** DSL value words → the raw `args[0]` the proposal (or mainline) gives them. */
+  readonly values: Readonly<Record<string, bigint>>;
+  /**
+   * The emulated VM's KVM_ENABLE_CAP: the proposal's errno rules on `args[0]`,
+   * then the state change.
+   *
+   * @param mmu the emulated VM's MMU
+   * @param arg0 the raw `args[0]`
+   * @throws {ErrnoError} as the proposal's `kvm_vm_ioctl_enable_cap` would fail
+   */
+  emu(mmu: Mmu, arg0: bigint): void;
+  /**
+   * The kvm backend: the mainline mechanism, the host's fixed behaviour, or
+   * an `UnsupportedError` naming why there is none.
+   *
+   * @param host what the kvm backend offers
+   * @param arg0 the raw `args[0]`
+   */
+  kvm(host: KvmCapHost, arg0: bigint): void;
+  /** Its row in the docs. */
+  readonly doc: CapDoc;
+}
+
+/** One quirk of KVM_CAP_DISABLE_QUIRKS2. */
+export interface QuirkDef {
+  /** Its KVM_X86_QUIRK_* bit. */
+  readonly bit: number;
+  /**
+   * The emulated VM's behaviour with the quirk on (KVM's default) or off.
+   *
+   * @param mmu the emulated VM's MMU
+   * @param on true keeps KVM's default
+   */
+  emu(mmu: Mmu, on: boolean): void;
+  /** What it changes, for the docs. */
+  readonly doc: string;
+}
+
+/**
+ * The EINVAL of a value a capability's rules refuse.
+ *
+ * @param name the capability
+ * @param arg0 the raw `args[0]`
+ * @param why the rule, in words
+ * @returns the error to throw
+ */
+export function invalidArg(name: string, arg0: bigint, why: string): ErrnoError {
+  return new ErrnoError(
+    ENABLE_CAP,
+    ERRNO_NUMBERS.EINVAL,
+    `${name}: args[0] = 0x${arg0.toString(16)}: ${why}`,
+  );
+}
+
+/**
+ * The word of a raw value (for messages and for backends that act on words).
+ *
+ * @param values the capability's words
+ * @param arg0 the raw `args[0]`
+ * @returns the first word with that value, or undefined
+ */
+export function wordOf(
+  values: Readonly<Record<string, bigint>>,
+  arg0: bigint,
+): string | undefined {
+  return Object.keys(values).find((w) => values[w] === arg0);
+}
+
+/**
+ * The kvm backend's refusal of a value that is none of the capability's
+ * words (a script error: exit code 2).
+ *
+ * @param name the capability
+ * @param values the capability's words
+ * @param arg0 the raw `args[0]`
+ * @returns the error to throw
+ */
+export function unknownValue(
+  name: string,
+  values: Readonly<Record<string, bigint>>,
+  arg0: bigint,
+): VmmError {
+  return new VmmError(
+    `cap ${name}: unknown value ${arg0} (expected ${Object.keys(values).join(", ")})`,
+    { exitCode: 2 },
+  );
+}

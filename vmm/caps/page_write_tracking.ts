@@ -1,0 +1,44 @@
+/**
+ * `cap page_write_tracking on|off|on_demand`: KVM_CAP_PAGE_WRITE_TRACKING
+ * (seed 000, not merged), and the on-demand allocation mainline merged
+ * instead (6.9).
+ *
+ * @module
+ */
+import { type CapDef, invalidArg, unknownValue, VMM_PRIVATE, wordOf } from "./cap.ts";
+import { UnsupportedError } from "../errors.ts";
+
+const NAME = "page_write_tracking";
+const VALUES = { on: 1n, off: 0n, on_demand: VMM_PRIVATE };
+
+/** `page_write_tracking`: args[0] 1 enables, 0 disables; `on_demand` is mainline's design. */
+export const PAGE_WRITE_TRACKING: CapDef = {
+  values: VALUES,
+  emu(mmu, arg0) {
+    if (arg0 === VMM_PRIVATE) return mmu.tracking.setPolicy("on_demand");
+    // The seed's order: unknown bits first; the EBUSY/EINVAL rules follow in setPolicy.
+    if ((arg0 & ~1n) !== 0n) throw invalidArg(NAME, arg0, "only 0 and 1 are defined");
+    mmu.tracking.setPolicy(arg0 === 1n ? "on" : "off");
+  },
+  kvm(host, arg0) {
+    const value = wordOf(VALUES, arg0);
+    if (value === undefined) throw unknownValue(NAME, VALUES, arg0);
+    const state = host.writeTracking();
+    if (value === state) return;
+    const mmu = host.mmu();
+    throw new UnsupportedError(
+      mmu.mode === "shadow"
+        ? `cap ${NAME} ${value}: this host uses shadow paging, which always tracks writes: ${NAME} is on (${mmu.source})`
+        : `cap ${NAME} ${value}: KVM has no uAPI for it; this TDP host allocates write-tracking metadata ${state}`,
+    );
+  },
+  doc: {
+    proposal: "KVM_CAP_PAGE_WRITE_TRACKING (seed 000, not merged); `on_demand` is mainline 6.9",
+    rules:
+      "`args[0] & ~1` → EINVAL; `off` under `mmu shadow` → EBUSY; `off` once a memslot or tracker exists → EINVAL",
+    emu:
+      "`on` (default): 2 B per 4K page per slot; `off`: none; `on_demand`: allocated when the first tracker registers",
+    kvm:
+      "no uAPI: the host's state is accepted (shadow paging always tracks; a TDP host ≥ 6.9 allocates on demand), another is UnsupportedError",
+  },
+};
