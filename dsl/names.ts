@@ -7,16 +7,12 @@
 import type { BackendChoice } from "../vmm/create.ts";
 import {
   type Backing,
-  EMU_ONLY_STATS,
   type ExitReason,
-  LINUX_X86_EXTRA_STATS,
   type MemslotFlag,
   type MmuMode,
   type QuirkName,
-  VCPU_STATS,
-  VM_STATS,
-  VMM_STATS,
 } from "../vmm/types.ts";
+import { STATS } from "../vmm/stats.ts";
 import { CAPS, QUIRKS as QUIRK_TABLE } from "../vmm/caps/mod.ts";
 import { SIZE_1G, SIZE_2M, SIZE_4K } from "../guest/page_tables.ts";
 
@@ -48,14 +44,8 @@ export const BACKINGS: readonly Backing[] = ["anon", "memfd", "hugetlb", "absent
 /** Host page sizes `hugepage` accepts. */
 export const HUGEPAGE_SIZES: readonly bigint[] = [SIZE_4K, SIZE_2M, SIZE_1G];
 
-/** Every stat name any backend may provide. */
-export const STAT_NAMES: ReadonlySet<string> = new Set([
-  ...VCPU_STATS,
-  ...VM_STATS,
-  ...VMM_STATS,
-  ...EMU_ONLY_STATS,
-  ...LINUX_X86_EXTRA_STATS,
-]);
+/** Every stat name any backend may provide (the registry, `vmm/stats.ts`). */
+export const STAT_NAMES: ReadonlySet<string> = new Set(Object.keys(STATS));
 
 /** Every `ExitReason` of `vmm/types.ts` (a record, so the compiler sees when one is missing). */
 const EXIT_REASON_SET: Readonly<Record<ExitReason, true>> = {

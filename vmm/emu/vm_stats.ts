@@ -1,6 +1,6 @@
 /**
- * Reading counters by name for {@linkcode EmuVm.stat}: the Linux
- * binary-stats names of `types.ts`, the VMM's own, and `instructions`.
+ * Reading counters by name for {@linkcode EmuVm.stat}: every stat whose row
+ * in the registry (`vmm/stats.ts`) says the emulator provides it.
  *
  * `exits` counts every modelled VM exit: exits to userspace (I/O, MMIO,
  * HLT, memory faults, shutdown) plus EPT violations (`pf_taken`), as KVM's
@@ -14,16 +14,15 @@
  * @module
  */
 import { UnsupportedError } from "../errors.ts";
-import { EMU_ONLY_STATS, VCPU_STATS, VM_STATS, VMM_STATS } from "../types.ts";
+import { statsProvidedBy, statUnsupported } from "../stats.ts";
 import { M, V } from "./stats.ts";
 import type { EmuVm } from "./vm.ts";
 
-/** Emulator extras beyond the contract's lists. */
-const EXTRA = ["pf_fast", "pf_guest", "invlpg", "remote_tlb_flush_requests"];
+const NAMES: readonly string[] = Object.freeze(statsProvidedBy("emu"));
 
 /** Every stat name the emulator provides. */
 export function statNames(): readonly string[] {
-  return [...VCPU_STATS, ...VM_STATS, ...VMM_STATS, ...EMU_ONLY_STATS, ...EXTRA];
+  return NAMES;
 }
 
 function perVcpu(vm: EmuVm, vcpu: number | undefined, f: (i: number) => number): number {
@@ -60,7 +59,7 @@ export function readStat(vm: EmuVm, name: string, vcpu?: number): bigint {
       n += name === "write_track_bytes" ? s.writeTrackBytes() : s.metadataBytes();
     }
   } else {
-    throw new UnsupportedError(`stat ${name} is not provided by the emu backend`);
+    throw new UnsupportedError(statUnsupported(name, "emu"));
   }
   return BigInt(n);
 }

@@ -1,22 +1,16 @@
 /**
  * The stats of one VM by name: the VMM's own counters first, then KVM's
- * binary stats (the VM fd's and each vCPU's).
+ * binary stats (the VM fd's and each vCPU's). The counters are the rows of
+ * `vmm/stats.ts` with scope `vmm` that say kvm provides them.
  *
  * @module
  */
 import { UnsupportedError } from "../errors.ts";
+import { type StatName, statUnsupported } from "../stats.ts";
 import type { StatsReader } from "./stats.ts";
 
-/** VMM counters this backend cannot measure, with the reason. */
-const UNMEASURABLE: Readonly<Record<string, string>> = {
-  sptes_zapped: "KVM does not count zapped SPTEs in its binary stats",
-  huge_pages_recovered: "KVM does not count recovered huge pages in its binary stats",
-  track_notifications: "KVM has no userspace write-tracking notifications",
-  instructions: "a hardware-virtualized guest's retired instructions are not counted",
-};
-
 /** The VMM's own counters, by stat name: each reads its current value. */
-export type VmmCounters = Readonly<Record<string, () => bigint>>;
+export type VmmCounters = Readonly<Partial<Record<StatName, () => bigint>>>;
 
 /**
  * The stats of one VM.
@@ -57,7 +51,9 @@ export class VmmStats {
    * @throws {UnsupportedError} when neither the VMM, the VM nor the vCPUs have it
    */
   read(name: string, vcpu?: number): bigint {
-    const counter = Object.hasOwn(this.#counters, name) ? this.#counters[name] : undefined;
+    const counter = Object.hasOwn(this.#counters, name)
+      ? this.#counters[name as StatName]
+      : undefined;
     if (counter) return counter();
     const v = this.#vm.read(name);
     if (v !== undefined) return v;
@@ -67,11 +63,7 @@ export class VmmStats {
       for (const s of this.#vcpus) sum += s.read(name)!;
       return sum;
     }
-    const why = UNMEASURABLE[name];
-    throw new UnsupportedError(
-      why
-        ? `stat "${name}" is not provided by the kvm backend: ${why}`
-        : `stat "${name}" is not provided by the kvm backend`,
-    );
+    // The registry's row says why (`vmm/stats.ts`).
+    throw new UnsupportedError(statUnsupported(name, "kvm"));
   }
 }
