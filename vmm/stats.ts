@@ -46,6 +46,19 @@ function linux(
   return { scope, unit: "count", kvm: true, emu: NOT_MODELLED, description, ...rest };
 }
 
+/** A vCPU stat of host scheduling, interrupts or nesting, which the emulator has no model of. */
+function hostOnly(description: string, unit: StatUnit = "count"): StatDef {
+  return linux("vcpu", description, { unit, emu: HOST_ONLY });
+}
+
+/** A Linux stat the emulator models too, with how the parity suite compares them. */
+function both(scope: "vcpu" | "vm", description: string, parity?: string): StatDef {
+  return linux(scope, description, { emu: true, parity });
+}
+
+/** The parity note of the stats kvm_pvm does not maintain. */
+const PVM_ZERO = "differs: 0 on kvm_pvm (not maintained)";
+
 function vmm(description: string, kvm: true | string, rest: Partial<StatDef> = {}): StatDef {
   return { scope: "vmm", unit: "count", kvm, emu: true, description, ...rest };
 }
@@ -53,75 +66,43 @@ function vmm(description: string, kvm: true | string, rest: Partial<StatDef> = {
 /** Every stat by name. */
 export const STATS = {
   // vCPU stats the spec names.
-  exits: linux("vcpu", "VM exits (emu: every modelled exit, EPT violations included)", {
-    emu: true,
-    parity: "differs: kvm_pvm counts a few per userspace exit; not compared (both > 0 asserted)",
-  }),
-  io_exits: linux("vcpu", "port I/O exits", {
-    emu: true,
-    parity: "differs: 0 on kvm_pvm (not maintained); recorded only",
-  }),
-  mmio_exits: linux("vcpu", "MMIO exits to userspace", { emu: true, parity: "same" }),
-  halt_exits: linux("vcpu", "HLT exits", { emu: true, parity: "same" }),
-  pf_taken: linux("vcpu", "page faults (EPT violations or shadow faults) handled by KVM", {
-    emu: true,
-    parity: "differs: 0 on kvm_pvm; emu > 0 and kvm == 0 asserted",
-  }),
-  pf_fixed: linux("vcpu", "faults that installed an SPTE", { emu: true, parity: "0 on kvm_pvm" }),
-  pf_emulate: linux("vcpu", "faults resolved by emulating the instruction", {
-    emu: true,
-    parity: "0 on kvm_pvm",
-  }),
-  pf_spurious: linux("vcpu", "faults whose SPTE was already fixed", {
-    emu: true,
-    parity: "0 on kvm_pvm",
-  }),
-  pf_mmio_spte_created: linux("vcpu", "MMIO SPTEs installed", {
-    emu: true,
-    parity: "0 on kvm_pvm",
-  }),
-  tlb_flush: linux("vcpu", "guest TLB flushes", { emu: true, parity: "differs: not compared" }),
+  exits: both(
+    "vcpu",
+    "VM exits (emu: every modelled exit, EPT violations included)",
+    "differs: kvm_pvm counts a few per userspace exit; not compared (both > 0 asserted)",
+  ),
+  io_exits: both("vcpu", "port I/O exits", "differs: 0 on kvm_pvm; recorded only"),
+  mmio_exits: both("vcpu", "MMIO exits to userspace", "same"),
+  halt_exits: both("vcpu", "HLT exits", "same"),
+  pf_taken: both(
+    "vcpu",
+    "page faults (EPT violations or shadow faults) handled by KVM",
+    "differs: 0 on kvm_pvm; emu > 0 and kvm == 0 asserted",
+  ),
+  pf_fixed: both("vcpu", "faults that installed an SPTE", PVM_ZERO),
+  pf_emulate: both("vcpu", "faults resolved by emulating the instruction", PVM_ZERO),
+  pf_spurious: both("vcpu", "faults whose SPTE was already fixed", PVM_ZERO),
+  pf_mmio_spte_created: both("vcpu", "MMIO SPTEs installed", PVM_ZERO),
+  tlb_flush: both("vcpu", "guest TLB flushes", "differs: not compared"),
   // VM stats the spec names.
-  remote_tlb_flush: linux("vm", "TLB flushes of every vCPU", {
-    emu: true,
-    parity: "differs: 0 on kvm_pvm (`remote_tlb_flush_requests` counts)",
-  }),
-  mmu_shadow_zapped: linux("vm", "shadow pages zapped", {
-    emu: true,
-    parity: "differs: direction only (zap_control example)",
-  }),
-  mmu_pte_write: linux("vm", "guest writes to shadowed page tables", {
-    emu: true,
-    parity: "differs: kvm_pvm counts every emulated guest write",
-  }),
-  mmu_pde_zapped: linux("vm", "non-leaf shadow entries zapped by guest writes", {
-    emu: true,
-    parity: "not compared",
-  }),
-  mmu_flooded: linux("vm", "shadow pages zapped for write flooding", {
-    emu: true,
-    parity: "not compared",
-  }),
-  mmu_unsync: linux("vm", "unsync shadow pages (emu: 0, unsync is not modelled)", {
-    emu: true,
-    parity: "not compared",
-  }),
-  pages_4k: linux("vm", "present 4K leaf mappings", {
-    emu: true,
-    parity: "differs: 0 on kvm_pvm",
-  }),
-  pages_2m: linux("vm", "present 2M leaf mappings", {
-    emu: true,
-    parity: "differs: 0 on kvm_pvm",
-  }),
-  pages_1g: linux("vm", "present 1G leaf mappings", {
-    emu: true,
-    parity: "differs: 0 on kvm_pvm",
-  }),
-  nx_lpage_splits: linux("vm", "huge pages split for NX (emu: 0, not modelled)", {
-    emu: true,
-    parity: "not compared",
-  }),
+  remote_tlb_flush: both(
+    "vm",
+    "TLB flushes of every vCPU",
+    "differs: 0 on kvm_pvm (`remote_tlb_flush_requests` counts)",
+  ),
+  mmu_shadow_zapped: both("vm", "shadow pages zapped", "differs: direction only (zap_control)"),
+  mmu_pte_write: both(
+    "vm",
+    "guest writes to shadowed page tables",
+    "differs: kvm_pvm counts every emulated guest write",
+  ),
+  mmu_pde_zapped: both("vm", "non-leaf shadow entries zapped by guest writes", "not compared"),
+  mmu_flooded: both("vm", "shadow pages zapped for write flooding", "not compared"),
+  mmu_unsync: both("vm", "unsync shadow pages (emu: 0, not modelled)", "not compared"),
+  pages_4k: both("vm", "present 4K leaf mappings", PVM_ZERO),
+  pages_2m: both("vm", "present 2M leaf mappings", PVM_ZERO),
+  pages_1g: both("vm", "present 1G leaf mappings", PVM_ZERO),
+  nx_lpage_splits: both("vm", "huge pages split for NX (emu: 0, not modelled)", "not compared"),
   // The VMM's own counters.
   memory_fault_exits: vmm("`memory_fault` exits", true, {
     parity: "not compared (never happens on kvm_pvm)",
@@ -162,36 +143,28 @@ export const STATS = {
     "the host cannot see the guest's effective memory type",
   ),
   // Other Linux x86 stats (arch/x86/kvm/x86.c), readable where the backend has them.
-  pf_fast: linux("vcpu", "faults fixed without taking mmu_lock", {
-    emu: true,
-    parity: "0 on kvm_pvm",
-  }),
-  pf_guest: linux("vcpu", "faults reflected to the guest", { emu: true, parity: "0 on kvm_pvm" }),
-  invlpg: linux("vcpu", "INVLPG executed by the guest", { emu: true }),
-  remote_tlb_flush_requests: linux("vm", "requests to flush every vCPU's TLB", { emu: true }),
+  pf_fast: both("vcpu", "faults fixed without taking mmu_lock", PVM_ZERO),
+  pf_guest: both("vcpu", "faults reflected to the guest", PVM_ZERO),
+  invlpg: both("vcpu", "INVLPG executed by the guest"),
+  remote_tlb_flush_requests: both("vm", "requests to flush every vCPU's TLB"),
   mmu_recycled: linux("vm", "shadow pages recycled to stay under the limit"),
   mmu_cache_miss: linux("vm", "shadow page lookups that allocated a page"),
   max_mmu_rmap_size: linux("vm", "largest rmap list seen"),
   max_mmu_page_hash_collisions: linux("vm", "longest shadow-page hash chain seen"),
-  halt_successful_poll: linux("vcpu", "halt polls that found work", { emu: HOST_ONLY }),
-  halt_attempted_poll: linux("vcpu", "halt polls attempted", { emu: HOST_ONLY }),
-  halt_poll_invalid: linux("vcpu", "halt polls ended by an invalid wakeup", { emu: HOST_ONLY }),
-  halt_wakeup: linux("vcpu", "wakeups from halt", { emu: HOST_ONLY }),
-  halt_poll_success_ns: linux("vcpu", "time in successful halt polls", {
-    unit: "ns",
-    emu: HOST_ONLY,
-  }),
-  halt_poll_fail_ns: linux("vcpu", "time in failed halt polls", { unit: "ns", emu: HOST_ONLY }),
-  halt_wait_ns: linux("vcpu", "time halted", { unit: "ns", emu: HOST_ONLY }),
-  blocking: linux("vcpu", "whether the vCPU is blocked now", { unit: "boolean", emu: HOST_ONLY }),
-  signal_exits: linux("vcpu", "exits for a pending signal", { emu: HOST_ONLY }),
-  irq_window_exits: linux("vcpu", "interrupt-window exits", { emu: HOST_ONLY }),
-  nmi_window_exits: linux("vcpu", "NMI-window exits", { emu: HOST_ONLY }),
+  halt_successful_poll: hostOnly("halt polls that found work"),
+  halt_attempted_poll: hostOnly("halt polls attempted"),
+  halt_poll_invalid: hostOnly("halt polls ended by an invalid wakeup"),
+  halt_wakeup: hostOnly("wakeups from halt"),
+  halt_poll_success_ns: hostOnly("time in successful halt polls", "ns"),
+  halt_poll_fail_ns: hostOnly("time in failed halt polls", "ns"),
+  halt_wait_ns: hostOnly("time halted", "ns"),
+  blocking: hostOnly("whether the vCPU is blocked now", "boolean"),
+  signal_exits: hostOnly("exits for a pending signal"),
+  irq_window_exits: hostOnly("interrupt-window exits"),
+  nmi_window_exits: hostOnly("NMI-window exits"),
   l1d_flush: linux("vcpu", "L1D flushes on VM entry"),
-  request_irq_exits: linux("vcpu", "exits to let userspace inject an interrupt", {
-    emu: HOST_ONLY,
-  }),
-  irq_exits: linux("vcpu", "exits for host interrupts", { emu: HOST_ONLY }),
+  request_irq_exits: hostOnly("exits to let userspace inject an interrupt"),
+  irq_exits: hostOnly("exits for host interrupts"),
   host_state_reload: linux("vcpu", "host state reloads"),
   fpu_reload: linux("vcpu", "guest FPU reloads"),
   insn_emulation: linux("vcpu", "instructions emulated by KVM", {
@@ -199,19 +172,16 @@ export const STATS = {
   }),
   insn_emulation_fail: linux("vcpu", "instructions KVM failed to emulate"),
   hypercalls: linux("vcpu", "hypercalls"),
-  irq_injections: linux("vcpu", "interrupts injected", { emu: HOST_ONLY }),
-  nmi_injections: linux("vcpu", "NMIs injected", { emu: HOST_ONLY }),
-  req_event: linux("vcpu", "KVM_REQ_EVENT requests processed", { emu: HOST_ONLY }),
-  nested_run: linux("vcpu", "nested VM entries", { emu: HOST_ONLY }),
-  directed_yield_attempted: linux("vcpu", "directed yields attempted", { emu: HOST_ONLY }),
-  directed_yield_successful: linux("vcpu", "directed yields that succeeded", { emu: HOST_ONLY }),
-  preemption_reported: linux("vcpu", "preemptions reported to the guest", { emu: HOST_ONLY }),
-  preemption_other: linux("vcpu", "preemptions not reported to the guest", { emu: HOST_ONLY }),
-  guest_mode: linux("vcpu", "whether the vCPU runs a nested guest now", {
-    unit: "boolean",
-    emu: HOST_ONLY,
-  }),
-  notify_window_exits: linux("vcpu", "notify-window exits", { emu: HOST_ONLY }),
+  irq_injections: hostOnly("interrupts injected"),
+  nmi_injections: hostOnly("NMIs injected"),
+  req_event: hostOnly("KVM_REQ_EVENT requests processed"),
+  nested_run: hostOnly("nested VM entries"),
+  directed_yield_attempted: hostOnly("directed yields attempted"),
+  directed_yield_successful: hostOnly("directed yields that succeeded"),
+  preemption_reported: hostOnly("preemptions reported to the guest"),
+  preemption_other: hostOnly("preemptions not reported to the guest"),
+  guest_mode: hostOnly("whether the vCPU runs a nested guest now", "boolean"),
+  notify_window_exits: hostOnly("notify-window exits"),
 } as const satisfies Readonly<Record<string, StatDef>>;
 
 /** A stat's name. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ERRNO_NUMBERS, ErrnoError, VmmError } from "../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError, UnsupportedError, VmmError } from "../errors.ts";
 import type { Mmu } from "../emu/mmu/mmu.ts";
 import type { HostMmu } from "../kvm/host.ts";
 
@@ -106,6 +106,36 @@ export function invalidArg(name: string, arg0: bigint, why: string): ErrnoError 
     ENABLE_CAP,
     ERRNO_NUMBERS.EINVAL,
     `${name}: args[0] = 0x${arg0.toString(16)}: ${why}`,
+  );
+}
+
+/**
+ * The common first rule of a flag-set `args[0]`: a bit outside `allowed` is
+ * EINVAL (`if (cap->args[0] & ~FLAGS) return -EINVAL;`).
+ *
+ * @param name the capability
+ * @param arg0 the raw `args[0]`
+ * @param allowed the defined bits
+ * @throws {ErrnoError} EINVAL naming the capability and the value
+ */
+export function onlyBits(name: string, arg0: bigint, allowed: bigint): void {
+  if ((arg0 & ~allowed) !== 0n) {
+    throw invalidArg(name, arg0, `only bits 0x${allowed.toString(16)} are defined`);
+  }
+}
+
+/**
+ * The kvm backend's answer for a proposal that mainline never merged.
+ *
+ * @param name the capability
+ * @param instead what a script can use instead, if anything
+ * @returns the error to throw
+ */
+export function notInMainline(name: string, instead?: string): UnsupportedError {
+  return new UnsupportedError(
+    `cap ${name}: not in mainline KVM (the proposal was never merged)${
+      instead ? `; use ${instead}` : ""
+    }`,
   );
 }
 

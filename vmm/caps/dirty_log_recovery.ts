@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type CapDef, invalidArg, unknownValue, wordOf } from "./cap.ts";
+import { type CapDef, onlyBits, unknownValue, wordOf } from "./cap.ts";
 import { UnsupportedError } from "../errors.ts";
 
 const NAME = "dirty_log_recovery";
@@ -16,7 +16,7 @@ const VALUES = { zap: 0n, in_place: 1n };
 export const DIRTY_LOG_RECOVERY: CapDef = {
   values: VALUES,
   emu(mmu, arg0) {
-    if ((arg0 & ~1n) !== 0n) throw invalidArg(NAME, arg0, "only 0 (zap) and 1 (in_place)");
+    onlyBits(NAME, arg0, VALUES.in_place);
     mmu.caps.recoverInPlace = arg0 === VALUES.in_place;
   },
   kvm(host, arg0) {

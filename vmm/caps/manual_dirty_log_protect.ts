@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type CapDef, invalidArg, unknownValue, wordOf } from "./cap.ts";
+import { type CapDef, onlyBits, unknownValue, wordOf } from "./cap.ts";
 import { UnsupportedError } from "../errors.ts";
 import { CAP, MANUAL_PROTECT_ENABLE } from "../kvm/uapi.ts";
 
@@ -18,7 +18,7 @@ export const MANUAL_DIRTY_LOG_PROTECT: CapDef = {
   values: VALUES,
   emu(mmu, arg0) {
     // INITIALLY_SET (2) is not modelled: refused rather than ignored.
-    if ((arg0 & ~ENABLE) !== 0n) throw invalidArg(NAME, arg0, "only MANUAL_PROTECT_ENABLE");
+    onlyBits(NAME, arg0, ENABLE);
     mmu.caps.manualProtect = arg0 === ENABLE;
   },
   kvm(host, arg0) {

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { type CapDef, invalidArg } from "./cap.ts";
-import { UnsupportedError } from "../errors.ts";
+import { type CapDef, notInMainline, onlyBits } from "./cap.ts";
 
 const NAME = "memory_fault_nowait";
 
@@ -14,13 +13,11 @@ const NAME = "memory_fault_nowait";
 export const MEMORY_FAULT_NOWAIT: CapDef = {
   values: { on: 1n, off: 0n },
   emu(mmu, arg0) {
-    if ((arg0 & ~1n) !== 0n) throw invalidArg(NAME, arg0, "only 0 and 1 are defined");
+    onlyBits(NAME, arg0, 1n);
     mmu.caps.memoryFaultNowait = arg0 === 1n;
   },
   kvm() {
-    throw new UnsupportedError(
-      `cap ${NAME}: not in mainline KVM (the proposal was never merged); use \`demand uffd\``,
-    );
+    throw notInMainline(NAME, "`demand uffd`");
   },
   doc: {
     proposal: "KVM_CAP_MEMORY_FAULT_NOWAIT + slot flag KVM_MEM_ABSENT_MAPPING_FAULT (seed 003)",

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type CapDef, invalidArg, unknownValue } from "./cap.ts";
+import { type CapDef, onlyBits, unknownValue } from "./cap.ts";
 
 const NAME = "memslot_zap_control";
 /** KVM_ZAP_ONLY_MEMSLOT_SPTES, the proposal's only flag. */
@@ -15,9 +15,7 @@ const VALUES = { zap_only_memslot: ZAP_ONLY_MEMSLOT_SPTES, zap_all: 0n };
 export const MEMSLOT_ZAP_CONTROL: CapDef = {
   values: VALUES,
   emu(mmu, arg0) {
-    if ((arg0 & ~ZAP_ONLY_MEMSLOT_SPTES) !== 0n) {
-      throw invalidArg(NAME, arg0, "unknown flag bits");
-    }
+    onlyBits(NAME, arg0, ZAP_ONLY_MEMSLOT_SPTES);
     mmu.caps.zapOnlyMemslot = (arg0 & ZAP_ONLY_MEMSLOT_SPTES) !== 0n;
   },
   kvm(host, arg0) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type CapDef, invalidArg, unknownValue, VMM_PRIVATE, wordOf } from "./cap.ts";
+import { type CapDef, onlyBits, unknownValue, VMM_PRIVATE, wordOf } from "./cap.ts";
 import { UnsupportedError } from "../errors.ts";
 
 const NAME = "page_write_tracking";
@@ -17,7 +17,7 @@ export const PAGE_WRITE_TRACKING: CapDef = {
   emu(mmu, arg0) {
     if (arg0 === VMM_PRIVATE) return mmu.tracking.setPolicy("on_demand");
     // The seed's order: unknown bits first; the EBUSY/EINVAL rules follow in setPolicy.
-    if ((arg0 & ~1n) !== 0n) throw invalidArg(NAME, arg0, "only 0 and 1 are defined");
+    onlyBits(NAME, arg0, 1n);
     mmu.tracking.setPolicy(arg0 === 1n ? "on" : "off");
   },
   kvm(host, arg0) {

@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { type CapDef, invalidArg } from "./cap.ts";
-import { UnsupportedError } from "../errors.ts";
+import { type CapDef, notInMainline, onlyBits } from "./cap.ts";
 
 const NAME = "x86_memory_fault_exit";
 /** KVM_MEMFAULT_REASON_UNKNOWN. */
@@ -19,15 +18,11 @@ const REASON_ABSENT_MAPPING = 1n << 1n;
 export const X86_MEMORY_FAULT_EXIT: CapDef = {
   values: { absent_mapping: REASON_ABSENT_MAPPING },
   emu(mmu, arg0) {
-    if ((arg0 & ~(REASON_UNKNOWN | REASON_ABSENT_MAPPING)) !== 0n) {
-      throw invalidArg(NAME, arg0, "unknown memory-fault reason bits");
-    }
+    onlyBits(NAME, arg0, REASON_UNKNOWN | REASON_ABSENT_MAPPING);
     mmu.caps.memoryFaultExit = (arg0 & REASON_ABSENT_MAPPING) !== 0n;
   },
   kvm() {
-    throw new UnsupportedError(
-      `cap ${NAME}: not in mainline KVM (the proposal was never merged); use \`demand uffd\``,
-    );
+    throw notInMainline(NAME, "`demand uffd`");
   },
   doc: {
     proposal: "KVM_CAP_X86_MEMORY_FAULT_EXIT, reason KVM_MEMFAULT_REASON_ABSENT_MAPPING (seed 003)",
