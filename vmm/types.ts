@@ -52,7 +52,18 @@ export interface MemslotInfo {
 }
 
 // Capabilities and quirks: one module each in `caps/` (the registry is `caps/mod.ts`).
-export type { CapName, CapValue, QuirkName } from "./caps/mod.ts";
+export { CAPS, QUIRKS } from "./caps/mod.ts";
+export type {
+  CapDef,
+  CapDoc,
+  CapName,
+  CapValue,
+  EmuCapState,
+  EmuCapTarget,
+  KvmCapHost,
+  QuirkDef,
+  QuirkName,
+} from "./caps/mod.ts";
 import type { CapName, CapValue, QuirkName } from "./caps/mod.ts";
 
 /** The guest payload to boot: a built-in payload or a flat binary. */

@@ -6,8 +6,7 @@
  * @module
  */
 import { ERRNO_NUMBERS, ErrnoError, UnsupportedError, VmmError } from "../errors.ts";
-import type { Mmu } from "../emu/mmu/mmu.ts";
-import type { HostMmu } from "../kvm/host.ts";
+import type { MmuMode } from "../types.ts";
 
 /** The ioctl every capability's emulator rule answers for. */
 export const ENABLE_CAP = "KVM_ENABLE_CAP";
@@ -18,6 +17,34 @@ export const ENABLE_CAP = "KVM_ENABLE_CAP";
  * it never collides with a value the proposal's own rule reads.
  */
 export const VMM_PRIVATE = 1n << 63n;
+
+/**
+ * The emulated VM's capability state: set by the capability modules, read
+ * by the MMU where it models each behaviour (a new capability's state is a
+ * field here).
+ */
+export class EmuCapState {
+  /** KVM_CAP_MEMORY_FAULT_NOWAIT. */
+  memoryFaultNowait = false;
+  /** KVM_CAP_X86_MEMORY_FAULT_EXIT with `absent_mapping`. */
+  memoryFaultExit = false;
+  /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2. */
+  manualProtect = false;
+  /** `dirty_log_recovery in_place`. */
+  recoverInPlace = false;
+  /** `memslot_zap_control zap_only_memslot` / quirk `slot_zap_all off`. */
+  zapOnlyMemslot = false;
+}
+
+/** What a capability's or quirk's emulator hook may change (the emulated VM's MMU provides it). */
+export interface EmuCapTarget {
+  /** The capability state. */
+  readonly caps: EmuCapState;
+  /** Page write tracking (`page_write_tracking`). */
+  readonly tracking: { setPolicy(policy: "on" | "off" | "on_demand"): void };
+  /** The memory-type policy (quirks `ignore_guest_pat`, `cd_nw_cleared`). */
+  readonly memtype: { ignoreGuestPat: boolean; cdNwCleared: boolean };
+}
 
 /**
  * What the kvm backend offers a capability's mapping: mainline cap numbers
@@ -31,8 +58,8 @@ export interface KvmCapHost {
   enableCap(cap: number, arg0: bigint): void;
   /** Turn a mainline quirk on or off (KVM_CAP_DISABLE_QUIRKS2). */
   setQuirk(name: string, on: boolean): void;
-  /** The host's MMU (for messages naming why the host decides). */
-  mmu(): HostMmu;
+  /** The host's MMU and where that answer came from (for messages naming why the host decides). */
+  mmu(): { mode: MmuMode; source: string };
   /** What page write tracking the host does (no uAPI sets it). */
   writeTracking(): "on" | "on_demand";
   /** How the host restores huge pages when dirty logging stops. */
@@ -61,11 +88,11 @@ export interface CapDef {
    * The emulated VM's KVM_ENABLE_CAP: the proposal's errno rules on `args[0]`,
    * then the state change.
    *
-   * @param mmu the emulated VM's MMU
+   * @param mmu what the hook may change in the emulated VM
    * @param arg0 the raw `args[0]`
    * @throws {ErrnoError} as the proposal's `kvm_vm_ioctl_enable_cap` would fail
    */
-  emu(mmu: Mmu, arg0: bigint): void;
+  emu(mmu: EmuCapTarget, arg0: bigint): void;
   /**
    * The kvm backend: the mainline mechanism, the host's fixed behaviour, or
    * an `UnsupportedError` naming why there is none.
@@ -85,10 +112,10 @@ export interface QuirkDef {
   /**
    * The emulated VM's behaviour with the quirk on (KVM's default) or off.
    *
-   * @param mmu the emulated VM's MMU
+   * @param mmu what the hook may change in the emulated VM
    * @param on true keeps KVM's default
    */
-  emu(mmu: Mmu, on: boolean): void;
+  emu(mmu: EmuCapTarget, on: boolean): void;
   /** What it changes, for the docs. */
   readonly doc: string;
 }

@@ -10,7 +10,7 @@
  */
 import { ERRNO_NUMBERS, ErrnoError } from "../errors.ts";
 import { capArg, type CapName, CAPS, type CapValue, type QuirkName, QUIRKS } from "../caps/mod.ts";
-import type { Mmu } from "./mmu/mmu.ts";
+import type { EmuCapTarget } from "../caps/mod.ts";
 
 const { EINVAL } = ERRNO_NUMBERS;
 
@@ -22,7 +22,7 @@ const { EINVAL } = ERRNO_NUMBERS;
  * @param value a word of the capability or its raw `args[0]`
  * @throws {ErrnoError} EINVAL for an unknown capability or word, else as the capability's rules say
  */
-export function enableCap(mmu: Mmu, name: CapName, value: CapValue): void {
+export function enableCap(mmu: EmuCapTarget, name: CapName, value: CapValue): void {
   if (!Object.hasOwn(CAPS, name)) {
     throw new ErrnoError("KVM_ENABLE_CAP", EINVAL, `unknown capability ${name}`);
   }
@@ -41,7 +41,7 @@ export function enableCap(mmu: Mmu, name: CapName, value: CapValue): void {
  * @param on true keeps KVM's default
  * @throws {ErrnoError} EINVAL for an unknown quirk
  */
-export function setQuirk(mmu: Mmu, name: QuirkName, on: boolean): void {
+export function setQuirk(mmu: EmuCapTarget, name: QuirkName, on: boolean): void {
   if (!Object.hasOwn(QUIRKS, name)) {
     throw new ErrnoError("KVM_CAP_DISABLE_QUIRKS2", EINVAL, `unknown quirk ${name}`);
   }

@@ -8,6 +8,7 @@
  * @module
  */
 import { UnsupportedError, VmmError } from "../errors.ts";
+import type { MmuMode } from "../types.ts";
 import {
   capArg,
   type CapName,
@@ -18,7 +19,7 @@ import {
   type QuirkName,
   QUIRKS,
 } from "../caps/mod.ts";
-import { type HostMmu, hostMmu, kernelAtLeast } from "./host.ts";
+import { hostMmu, kernelAtLeast } from "./host.ts";
 import { CAP } from "./uapi.ts";
 import type { VmFd } from "./vm_fd.ts";
 
@@ -85,7 +86,7 @@ export class CapState implements KvmCapHost {
   }
 
   /** {@inheritDoc KvmCapHost.mmu} */
-  mmu(): HostMmu {
+  mmu(): { mode: MmuMode; source: string } {
     return hostMmu();
   }
 

@@ -46,6 +46,7 @@ import { TdpMmu } from "./tdp_mmu.ts";
 import { MemtypePolicy, patEntry } from "./memtype.ts";
 import type { ShadowMmu } from "./shadow_mmu.ts";
 import { WriteTracking } from "./write_track.ts";
+import { EmuCapState } from "../../caps/cap.ts";
 
 /** Resolution outcomes of a guest-physical access (internal codes). */
 export const RES_OK = 0;
@@ -58,20 +59,6 @@ export const RES_EFAULT = 3;
 /** The vCPU waits for the modelled userfaultfd handler (`demand uffd`). */
 export const RES_UFFD = 4;
 
-/** Capability state the fault path consults. */
-export class MmuCaps {
-  /** KVM_CAP_MEMORY_FAULT_NOWAIT. */
-  memoryFaultNowait = false;
-  /** KVM_CAP_X86_MEMORY_FAULT_EXIT with `absent_mapping`. */
-  memoryFaultExit = false;
-  /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2. */
-  manualProtect = false;
-  /** `dirty_log_recovery in_place`. */
-  recoverInPlace = false;
-  /** `memslot_zap_control zap_only_memslot` / quirk `slot_zap_all off`. */
-  zapOnlyMemslot = false;
-}
-
 const WB_IPAT = (6 << SPTE_MT_SHIFT) | SPTE_IPAT;
 const WB = 6 << SPTE_MT_SHIFT;
 
@@ -83,8 +70,8 @@ export class Mmu implements MmuPort {
   readonly tdp: TdpMmu;
   /** Counters. */
   readonly stats: EmuStats;
-  /** Capability state. */
-  readonly caps: MmuCaps = new MmuCaps();
+  /** Capability state (set by the capability modules of `vmm/caps/`). */
+  readonly caps: EmuCapState = new EmuCapState();
   /** Memory-type policy. */
   readonly memtype: MemtypePolicy = new MemtypePolicy();
   /** Page write tracking (policy, external trackers). */
