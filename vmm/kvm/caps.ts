@@ -16,7 +16,6 @@ import {
   type CapValue,
   isQuirkName,
   type KvmCapHost,
-  type QuirkName,
   QUIRKS,
 } from "../caps/mod.ts";
 import { hostMmu, kernelAtLeast } from "./host.ts";
@@ -128,7 +127,7 @@ export class CapState implements KvmCapHost {
    * @param name the quirk
    * @param on true keeps (or asks for) KVM's default behaviour
    */
-  setQuirk(name: QuirkName | string, on: boolean): void {
+  setQuirk(name: string, on: boolean): void {
     if (!isQuirkName(name)) throw new UnsupportedError(`quirk ${name} is not known`);
     const bit = QUIRKS[name].bit;
     const offered = this.#offered();
