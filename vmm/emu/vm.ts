@@ -35,6 +35,7 @@ import { enableCap, setQuirk } from "./caps.ts";
 import { runVcpus } from "./scheduler.ts";
 import { copyFromGuest, copyToGuest, guestByte, noteHostRead } from "./guest_memory.ts";
 import { readStat, statNames } from "./vm_stats.ts";
+import { labelFrom } from "../ucall.ts";
 
 const { EINVAL, EFAULT } = ERRNO_NUMBERS;
 
@@ -309,8 +310,8 @@ export class EmuVm implements Vm {
       cpus: this.cpus,
       stats: this.stats,
       done: this.done,
-      readU64: (gpa) => this.#readU64(gpa),
-      readByte: (gpa) => guestByte(this.memory, gpa),
+      u64: (gpa) => this.#readU64(gpa),
+      label: (gpa) => labelFrom(gpa, (b) => guestByte(this.memory, b)),
       serveUffd: (gpa) => this.#serveUffd(gpa),
     }, options);
   }

@@ -11,7 +11,7 @@
 import { buildBootImage } from "../../guest/boot.ts";
 import type { BootImage } from "../../guest/image.ts";
 import { UnsupportedError, VmmError } from "../errors.ts";
-import { RunControl } from "../run_control.ts";
+import { nothingToRun, RunControl, runnableVcpus } from "../run_control.ts";
 import type {
   BackendKind,
   CapName,
@@ -440,11 +440,8 @@ export class KvmVm implements Vm {
   }
 
   async #run(options: RunOptions): Promise<VcpuExit> {
-    if (options.vcpu !== undefined) this.#checkVcpu(options.vcpu);
-    const vcpus = (options.vcpu !== undefined ? [options.vcpu] : [...Array(this.vcpuCount).keys()])
-      .filter((i) => !this.#parked.has(i));
-    // Every vCPU taking part has already reported done: nothing can run.
-    if (vcpus.length === 0) return { reason: "done", vcpu: options.vcpu ?? this.vcpuCount - 1 };
+    const vcpus = runnableVcpus(options, this.vcpuCount, (i) => this.#parked.has(i));
+    if (vcpus.length === 0) return nothingToRun(options);
     const rc = new RunControl(options, vcpus);
     if (this.#timer) {
       const exit = await runSync(
