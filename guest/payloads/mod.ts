@@ -1,5 +1,8 @@
 /**
- * The built-in guest payloads and the validation of their parameters.
+ * The registry of built-in guest payloads and the validation of their
+ * parameters. Adding a payload = one module exporting its
+ * {@linkcode PayloadDef} (parameters, sync labels, needs, code) + one line
+ * in {@linkcode PAYLOADS}.
  *
  * @module
  */
@@ -7,7 +10,13 @@
 import { BOOT_SIM } from "./boot_sim.ts";
 import { DIRTY_WRITER } from "./dirty_writer.ts";
 import { GPU_FILL } from "./gpu_fill.ts";
-import { type Resolution, resolveParams, type SlotRef } from "./params.ts";
+import {
+  PayloadParamError,
+  type Resolution,
+  type ResolvedParams,
+  resolveParams,
+  type SlotRef,
+} from "./params.ts";
 import type { PayloadDef } from "./payload.ts";
 import { PT_WRITE } from "./pt_write.ts";
 import { READ_SWEEP } from "./read_sweep.ts";
@@ -63,6 +72,36 @@ export function resolvePayloadParams(
   if (!r.params) return r;
   const errors = def.check(r.params, options.vcpus);
   return errors.length ? { errors } : r;
+}
+
+/** A payload with its parameters resolved: what the boot image is built from. */
+export interface ResolvedPayload {
+  /** The payload. */
+  def: PayloadDef;
+  /** Its parameters, defaults applied and slots looked up. */
+  params: ResolvedParams;
+}
+
+/**
+ * Resolves a payload's parameters (see {@linkcode resolvePayloadParams}),
+ * throwing when they do not fit.
+ *
+ * @param name the payload
+ * @param params the parameters as the DSL gives them
+ * @param slots the VM's memslots (a device's shm memslot named `<device>.shm`)
+ * @param options the vCPU count
+ * @returns the payload and its resolved parameters
+ * @throws {PayloadParamError} with every problem
+ */
+export function resolvePayload(
+  name: string,
+  params: Readonly<Record<string, bigint | string>>,
+  slots: readonly SlotRef[],
+  options: PayloadCheckOptions = {},
+): ResolvedPayload {
+  const r = resolvePayloadParams(name, params, slots, options);
+  if (!r.params) throw new PayloadParamError(r.errors);
+  return { def: PAYLOADS[name], params: r.params };
 }
 
 /**

@@ -1,6 +1,13 @@
 /**
- * Payload parameter schemas (plain data the DSL checker reads) and their
- * resolution against the VM's memslots.
+ * Payload parameter schemas and their resolution against the VM's memslots.
+ *
+ * A payload declares each parameter once, in its own module
+ * (`guest/payloads/<name>.ts`, `params`): its name, type (which ones name a
+ * memslot or a device), default, allowed words and range. The same schema
+ * serves the DSL's static checker (`dsl/check_guest.ts`, for what is known
+ * before the run) and the boot-image builder at run time
+ * ({@linkcode resolveParams}, called once per `loadGuest`); checks that
+ * relate several parameters or the memslots stay in the payload's `check`.
  *
  * @module
  */
@@ -18,6 +25,12 @@ export interface ParamSpec {
   readonly default?: bigint | string;
   /** The allowed words of an `enum`. */
   readonly values?: readonly string[];
+  /** `size`/`int`: the smallest value allowed (message: "must be at least N"). */
+  readonly min?: bigint;
+  /** `size`/`int`: the value must fit this many bits (message: "does not fit N bits"). */
+  readonly bits?: number;
+  /** `size`/`int`: the value must be a non-zero multiple of this (a stride). */
+  readonly multipleOf?: bigint;
   /** One line for help and error messages. */
   readonly doc: string;
 }
@@ -188,7 +201,11 @@ export function resolveParams(
           errors.push(`${payload}: parameter "${key}" must be an integer, not "${raw}"`);
         } else if (raw < 0n) {
           errors.push(`${payload}: parameter "${key}" must not be negative (${raw})`);
-        } else values.set(key, raw);
+        } else {
+          const wrong = rangeProblem(spec, raw);
+          if (wrong) errors.push(`${payload}: parameter "${key}" ${wrong}`);
+          else values.set(key, raw);
+        }
         break;
       case "enum":
         if (typeof raw !== "string" || !spec.values?.includes(raw)) {
@@ -202,4 +219,36 @@ export function resolveParams(
     }
   }
   return errors.length ? { errors } : { params: new ResolvedParams(values), errors };
+}
+
+/** What is wrong with an integer under a spec's range, as the end of a sentence. */
+function rangeProblem(spec: ParamSpec, v: bigint): string | undefined {
+  if (spec.multipleOf !== undefined) {
+    if (v === 0n) return "must not be 0";
+    if (v % spec.multipleOf !== 0n) return `(${v}) is not a multiple of ${spec.multipleOf}`;
+  }
+  if (spec.min !== undefined && v < spec.min) return `must be at least ${spec.min}`;
+  if (spec.bits !== undefined && v >= 1n << BigInt(spec.bits)) {
+    return `does not fit ${spec.bits} bits`;
+  }
+  return undefined;
+}
+
+/**
+ * A payload's parameters do not fit the VM (wrong type, unknown name, out of
+ * range, a memslot that does not exist): every problem, each naming the
+ * payload and the parameter.
+ */
+export class PayloadParamError extends RangeError {
+  /** Each problem, as a sentence naming the payload and the parameter. */
+  readonly problems: readonly string[];
+
+  /**
+   * @param problems the problems (the message joins them with "; ")
+   */
+  constructor(problems: readonly string[]) {
+    super(problems.join("; "));
+    this.name = "PayloadParamError";
+    this.problems = problems;
+  }
 }

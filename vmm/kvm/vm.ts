@@ -8,14 +8,12 @@
  *
  * @module
  */
-import { buildBootImage } from "../../guest/boot.ts";
 import type { BootImage } from "../../guest/image.ts";
 import { UnsupportedError, VmmError } from "../errors.ts";
 import { nothingToRun, RunControl, runnableVcpus } from "../run_control.ts";
 import type {
   BackendKind,
   CapName,
-  GuestSpec,
   MemslotFlag,
   MemslotInfo,
   MemslotSpec,
@@ -56,27 +54,6 @@ export interface DemandPagingOptions {
    * the call is made); pages past them are served as zeros.
    */
   source?: Uint8Array;
-}
-
-/** Builds a boot image for a guest spec (guest/boot.ts's `buildBootImage` by default). */
-export type ImageBuilder = (args: {
-  guest: GuestSpec;
-  slots: readonly MemslotInfo[];
-  vcpus: number;
-  system: { gpa: bigint; size: bigint };
-  allow1G: boolean;
-}) => BootImage;
-
-let imageBuilder: ImageBuilder = buildBootImage;
-
-/**
- * Replace the function `loadGuest` uses to build boot images (default:
- * `buildBootImage` from `guest/boot.ts`).
- *
- * @param b the builder
- */
-export function setImageBuilder(b: ImageBuilder): void {
-  imageBuilder = b;
 }
 
 /**
@@ -387,18 +364,6 @@ export class KvmVm implements Vm {
   /** Effective memory types are only modelled by the emulator. */
   memtype(_gpa: bigint): { type: string; ipat: boolean } {
     throw new UnsupportedError("memtype is provided by the emu backend only, not by kvm");
-  }
-
-  /** Build the guest's boot image (guest/boot.ts) and load it. */
-  loadGuest(guest: GuestSpec): void {
-    this.#open();
-    this.loadImage(imageBuilder({
-      guest,
-      slots: this.#slots.infos(),
-      vcpus: this.vcpuCount,
-      system: this.system,
-      allow1G: this.allow1G,
-    }));
   }
 
   /**
