@@ -11,6 +11,7 @@ import { BOOT_SIM } from "./boot_sim.ts";
 import { DIRTY_WRITER } from "./dirty_writer.ts";
 import { GPU_FILL } from "./gpu_fill.ts";
 import {
+  type GivenParams,
   PayloadParamError,
   type Resolution,
   type ResolvedParams,
@@ -49,19 +50,20 @@ export interface PayloadCheckOptions {
 }
 
 /**
- * Resolves a payload's parameters: types, defaults, slot/device names, then
- * the payload's own checks.
+ * Resolves a payload's parameters: types, defaults, ranges, slot/device
+ * names, then the payload's own checks (those only when every value and the
+ * memslots are known).
  *
  * @param name the payload
- * @param params the parameters as the DSL gives them
- * @param slots the VM's memslots (a device's shm memslot named `<device>.shm`)
+ * @param params the parameters as the DSL gives them (`null`: not known yet)
+ * @param slots the VM's memslots (a device's shm memslot named `<device>.shm`), null when not known
  * @param options the vCPU count when known
  * @returns the resolved parameters, or errors
  */
 export function resolvePayloadParams(
   name: string,
-  params: Readonly<Record<string, bigint | string>>,
-  slots: readonly SlotRef[],
+  params: GivenParams,
+  slots: readonly SlotRef[] | null,
   options: PayloadCheckOptions = {},
 ): Resolution {
   const def = Object.hasOwn(PAYLOADS, name) ? PAYLOADS[name] : undefined;
@@ -105,11 +107,12 @@ export function resolvePayload(
 }
 
 /**
- * Checks a payload's parameters for the DSL checker.
+ * Checks a payload's parameters for the DSL checker: as much as is known
+ * before the run (see {@linkcode resolvePayloadParams}).
  *
  * @param name the payload
- * @param params the parameters as the DSL gives them
- * @param slots the VM's memslots (a device's shm memslot named `<device>.shm`)
+ * @param params the parameters as the DSL gives them (`null`: not known yet)
+ * @param slots the VM's memslots (a device's shm memslot named `<device>.shm`), null when not known
  * @param options the vCPU count when known
  * @returns error messages naming the parameter (empty when valid)
  *
@@ -126,8 +129,8 @@ export function resolvePayload(
  */
 export function validatePayloadParams(
   name: string,
-  params: Readonly<Record<string, bigint | string>>,
-  slots: readonly SlotRef[],
+  params: GivenParams,
+  slots: readonly SlotRef[] | null,
   options: PayloadCheckOptions = {},
 ): string[] {
   return resolvePayloadParams(name, params, slots, options).errors;

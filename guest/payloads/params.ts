@@ -133,29 +133,40 @@ export class ResolvedParams {
 
 /** The result of {@linkcode resolveParams}. */
 export interface Resolution {
-  /** The resolved parameters, when there are no errors. */
+  /** The resolved parameters, when there are no errors and every value was known. */
   params?: ResolvedParams;
   /** Error messages, each naming the payload and the parameter. */
   errors: string[];
 }
 
 /**
+ * Parameters as the DSL gives them: integers, words (slot names, enums) and
+ * strings; `null` for a parameter that is given but whose value is not known
+ * yet (the static checker's view of `$var`).
+ */
+export type GivenParams = Readonly<Record<string, bigint | string | null>>;
+
+/**
  * Checks given parameters against a schema, applies defaults and looks up
- * slot and device names.
+ * slot and device names. What is not known (a `null` value, or `null`
+ * slots) is skipped: the result then has the errors found in the rest and
+ * no parameters.
  *
  * @param payload the payload name (for messages)
  * @param schema the payload's schema
  * @param given the parameters as the DSL gives them
- * @param slots the VM's memslots (for a device, its shm memslot: see {@linkcode deviceSlotNames})
+ * @param slots the VM's memslots (for a device, its shm memslot: see
+ *   {@linkcode deviceSlotNames}), or null when not known
  * @returns the resolved parameters or the errors
  */
 export function resolveParams(
   payload: string,
   schema: ParamSchema,
-  given: Readonly<Record<string, bigint | string>>,
-  slots: readonly SlotRef[],
+  given: GivenParams,
+  slots: readonly SlotRef[] | null,
 ): Resolution {
   const errors: string[] = [];
+  let complete = true;
   const values = new Map<string, bigint | string | SlotRef>();
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(schema, key)) {
@@ -172,13 +183,18 @@ export function resolveParams(
       if (spec.required) errors.push(`${payload}: parameter "${key}" is required (${spec.doc})`);
       continue;
     }
+    const needsSlots = spec.type === "slot" || spec.type === "device";
+    if (raw === null || (needsSlots && slots === null && typeof raw === "string")) {
+      complete = false;
+      continue;
+    }
     switch (spec.type) {
       case "slot": {
         if (typeof raw !== "string") {
           errors.push(`${payload}: parameter "${key}" must name a memslot, not ${raw}`);
           break;
         }
-        const slot = slots.find((s) => s.name === raw);
+        const slot = slots!.find((s) => s.name === raw);
         if (!slot) errors.push(`${payload}: parameter "${key}" names no memslot "${raw}"`);
         else values.set(key, slot);
         break;
@@ -189,7 +205,7 @@ export function resolveParams(
           break;
         }
         const names = deviceSlotNames(raw);
-        const slot = names.map((n) => slots.find((s) => s.name === n)).find((s) => s);
+        const slot = names.map((n) => slots!.find((s) => s.name === n)).find((s) => s);
         if (!slot) {
           errors.push(`${payload}: parameter "${key}" names no device "${raw}" with a shm memslot`);
         } else values.set(key, slot);
@@ -218,7 +234,8 @@ export function resolveParams(
         break;
     }
   }
-  return errors.length ? { errors } : { params: new ResolvedParams(values), errors };
+  if (errors.length || !complete) return { errors };
+  return { params: new ResolvedParams(values), errors };
 }
 
 /** What is wrong with an integer under a spec's range, as the end of a sentence. */
