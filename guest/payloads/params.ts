@@ -261,6 +261,8 @@ export class PayloadParamError extends RangeError {
   readonly problems: readonly string[];
 
   /**
+   * Collects the problems.
+   *
    * @param problems the problems (the message joins them with "; ")
    */
   constructor(problems: readonly string[]) {
