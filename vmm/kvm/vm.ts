@@ -1,10 +1,12 @@
 /**
  * `KvmVm`: the {@linkcode Vm} contract on a real `/dev/kvm`.
  *
- * Construction order (one place, as Firecracker's builder): open /dev/kvm →
- * KVM_CREATE_VM → TSS (Intel) → system region at slot 0 → vCPUs (CPUID from
- * KVM_GET_SUPPORTED_CPUID) → stats fds. Every resource goes on a release
- * list as soon as it exists, so a failure halfway releases what was made.
+ * Construction of the fds (step 1 of the boot order of `vmm/builder.ts`,
+ * which applies caps, quirks, memslots and the guest afterwards): open
+ * /dev/kvm → KVM_CREATE_VM → TSS (Intel) → system region at slot 0 → vCPUs
+ * (CPUID from KVM_GET_SUPPORTED_CPUID) → stats fds. Every resource goes on
+ * a release list as soon as it exists, so a failure halfway releases what
+ * was made.
  *
  * @module
  */
