@@ -34,6 +34,7 @@
 import { KvmVm, probeKvm } from "../vmm/kvm/mod.ts";
 import { probeUserfaultfd } from "../vmm/kvm/uffd.ts";
 import { argValue, median, medianRatio } from "./_table.ts";
+import { loadGuest } from "../vmm/builder.ts";
 
 const GIB = 1n << 30n;
 const PAGE = 4096n;
@@ -77,13 +78,13 @@ async function measure(
     name: "touch",
     params: { slot: "ram", count: BigInt(pages), pattern: "seq", write: "on" },
   };
-  vm.loadGuest(guest);
+  loadGuest(vm, guest);
   const first = await timedRun(vm);
   const faults = vm.stat("uffd_faults");
   if (handlers > 0 && faults !== BigInt(pages)) {
     throw new Error(`expected ${pages} uffd faults, counted ${faults}`);
   }
-  vm.loadGuest(guest);
+  loadGuest(vm, guest);
   const present = await timedRun(vm);
   return { first, present, faults };
 }

@@ -14,6 +14,7 @@ import { emuBackend } from "../vmm/emu/mod.ts";
 import { ACCESS_WRITE } from "../vmm/emu/port.ts";
 import { GuestTables, PAGING_OFF } from "../tests/support/emu_tables.ts";
 import { argValue, median } from "./_table.ts";
+import { loadGuest } from "../vmm/builder.ts";
 
 const G = 1n << 30n;
 
@@ -92,7 +93,7 @@ async function faultRatePayload(pages: number): Promise<[number, number, number]
   const rates: number[] = [];
   let ips = 0;
   for (let pass = 0; pass < 2; pass++) {
-    vm.loadGuest(guest);
+    loadGuest(vm, guest);
     const before = Number(vm.stat("pf_taken"));
     const insn0 = Number(vm.stat("instructions"));
     const t = performance.now();

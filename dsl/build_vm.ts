@@ -1,21 +1,28 @@
 /**
- * Builds the VM of a `vm NAME { … }` block: evaluates the declarations,
- * re-checks a layout that depended on variables, opens the VM on the chosen
- * backend, then applies capabilities, quirks, memslots, devices and the
- * guest in that order. A VM that fails half-way is closed before the error
- * propagates.
+ * Evaluates a `vm NAME { … }` block into a VM description and hands it to
+ * `vmm/builder.ts`, the one place that knows the boot order (capabilities,
+ * quirks, memslots, devices, then the guest, whatever order the block was
+ * written in). Layouts that depended on variables are re-checked first;
+ * each failure is attributed to the declaration it came from.
  *
  * @module
  */
 import { dirname, resolve } from "node:path";
-import type { Decl, Expr, MemslotDecl, VmStmt } from "./ast.ts";
+import type { Decl, Expr, Loc, MemslotDecl, VmStmt } from "./ast.ts";
 import { evaluate, ScriptRuntimeError, type Variables } from "./evaluate.ts";
 import { checkLayout, declaredLayout } from "./layout.ts";
-import { deviceShmSlot, payloadParam, payloadProblems } from "./payloads.ts";
-import { at, StepError, u64 } from "./runtime.ts";
+import { payloadParam } from "./payloads.ts";
+import { StepError, u64 } from "./runtime.ts";
 import { typeName } from "./values.ts";
+import { PayloadParamError } from "../guest/payloads/mod.ts";
+import {
+  type BuildStep,
+  buildVm as buildVmOf,
+  type DeviceMemory,
+  type VmDescription,
+} from "../vmm/builder.ts";
 import type { BackendChoice } from "../vmm/create.ts";
-import { BackendUnavailableError, UnsupportedError } from "../vmm/errors.ts";
+import { BackendUnavailableError } from "../vmm/errors.ts";
 import type {
   CapName,
   GuestSpec,
@@ -62,100 +69,102 @@ export function slotSpec(slot: MemslotDecl, vars: Variables): MemslotSpec {
 }
 
 /**
- * Builds and configures the VM of a vm block.
+ * Evaluates a vm block into a {@linkcode VmDescription} and builds it with
+ * `vmm/builder.ts` (which owns the boot order), attributing each failure to
+ * the declaration it came from.
  *
  * @param stmt the block
  * @param env variables, backend choice, VM opener
  * @returns the configured VM
  */
-export async function buildVm(stmt: VmStmt, env: BuildEnv): Promise<Vm> {
+export function buildVm(stmt: VmStmt, env: BuildEnv): Vm {
   const int = u64Of(env.vars);
   const decls = stmt.decls;
   const find = <K extends Decl["kind"]>(kind: K) =>
     decls.find((d) => d.kind === kind) as (Decl & { kind: K }) | undefined;
+  const all = <K extends Decl["kind"]>(kind: K) =>
+    decls.filter((d) => d.kind === kind) as (Decl & { kind: K })[];
   const backendDecl = find("backend");
   const systemDecl = find("system");
   const vcpusDecl = find("vcpus");
-  const config: VmConfig = {
-    name: stmt.name.text,
-    vcpus: vcpusDecl ? Number(int(vcpusDecl.count, "vcpus")) : 1,
-    mmu: find("mmu")?.value.text as MmuMode | undefined,
-    system: systemDecl
-      ? { gpa: int(systemDecl.gpa, "gpa"), size: int(systemDecl.size, "size") }
-      : undefined,
-  };
+  const mmuDecl = find("mmu");
+  const vcpus = vcpusDecl ? Number(int(vcpusDecl.count, "vcpus")) : 1;
+  const systemRegion = systemDecl
+    ? { gpa: int(systemDecl.gpa, "gpa"), size: int(systemDecl.size, "size") }
+    : undefined;
   // Layouts that depend on variables could not be checked statically: check them now.
   const { system, regions } = declaredLayout(stmt, int);
   const problem = checkLayout(system, regions)[0];
   if (problem) throw new ScriptRuntimeError(problem.loc, problem.message);
 
-  const choice = env.backend ??
-    (backendDecl?.value.text as BackendChoice | undefined) ?? "auto";
-  let vm: Vm;
-  try {
-    vm = env.openVm(config, choice);
-  } catch (e) {
-    // Point at what most likely caused it: the backend asked for, else the
-    // mmu the host was checked against, else the vm block.
-    const mmuDecl = find("mmu");
-    const loc = e instanceof BackendUnavailableError
-      ? (backendDecl?.loc ?? stmt.loc)
-      : (mmuDecl?.loc ?? stmt.loc);
-    throw new StepError(e, loc);
-  }
-  env.onOpen(vm);
-  try {
-    await configure(vm, stmt, env);
-  } catch (e) {
-    // The VM never became current: close it here, then report the failure.
-    vm.close();
-    throw e;
-  }
-  return vm;
-}
-
-/** Applies the declarations in the order KVM needs, whatever order the block was written in. */
-async function configure(vm: Vm, stmt: VmStmt, env: BuildEnv): Promise<void> {
-  const decls = stmt.decls;
-  const vars = env.vars;
-  const int = u64Of(vars);
-  for (const d of decls) {
-    if (d.kind === "cap") {
-      await at(d.loc, () => vm.enableCap(d.name.text as CapName, d.value.text));
-    }
-  }
-  for (const d of decls) {
-    if (d.kind === "quirk") {
-      await at(d.loc, () => vm.setQuirk(d.name.text as QuirkName, d.value.text === "on"));
-    }
-  }
-  for (const d of decls) {
-    if (d.kind === "memslot") {
-      await at(d.loc, () => vm.addMemslot(slotSpec(d.slot, vars)));
-    }
-  }
-  for (const d of decls) {
-    if (d.kind !== "device") continue;
-    await at(d.loc, () => {
-      if (d.noncoherent && d.via?.text === "kvm_device") {
-        throw new UnsupportedError(
-          `device ${d.name.text}: 'noncoherent via kvm_device' needs a VM-wide device registration, ` +
-            "which the Vm interface (vmm/types.ts) does not offer yet; use 'via memslot_flag'",
-        );
+  const caps = all("cap");
+  const quirks = all("quirk");
+  const memslots = all("memslot");
+  const devices = all("device");
+  const guest = find("guest");
+  const description: VmDescription = {
+    name: stmt.name.text,
+    backend: env.backend ?? (backendDecl?.value.text as BackendChoice | undefined) ?? "auto",
+    vcpus,
+    mmu: mmuDecl?.value.text as MmuMode | undefined,
+    system: systemRegion,
+    caps: caps.map((d) => [d.name.text as CapName, d.value.text]),
+    quirks: quirks.map((d) => [d.name.text as QuirkName, d.value.text === "on"]),
+    memslots: memslots.map((d) => slotSpec(d.slot, env.vars)),
+    devices: devices.map((d) => ({
+      name: d.name.text,
+      gpa: int(d.shmGpa!, "gpa"),
+      size: int(d.shmSize!, "size"),
+      noncoherent: d.noncoherent !== undefined,
+      via: d.via?.text as DeviceMemory["via"],
+    })),
+    // Evaluated when the builder reaches the guest, after the memslots.
+    guest: guest ? () => guestSpec(guest, env) : undefined,
+  };
+  const locOf = (step: BuildStep): Loc =>
+    step.kind === "guest" ? guest!.loc : ({
+      cap: caps,
+      quirk: quirks,
+      memslot: memslots,
+      device: devices,
+    }[step.kind][step.index] as Decl).loc;
+  return buildVmOf(description, {
+    openVm: (config, choice) => {
+      try {
+        return env.openVm(config, choice);
+      } catch (e) {
+        // Point at what most likely caused it: the backend asked for, else
+        // the mmu the host was checked against, else the vm block.
+        const loc = e instanceof BackendUnavailableError
+          ? (backendDecl?.loc ?? stmt.loc)
+          : (mmuDecl?.loc ?? stmt.loc);
+        throw new StepError(e, loc);
       }
-      vm.addMemslot({
-        name: deviceShmSlot(d.name.text),
-        gpa: int(d.shmGpa!, "gpa"),
-        size: int(d.shmSize!, "size"),
-        flags: d.noncoherent ? ["noncoherent_dma"] : [],
-      });
-    });
-  }
-  const guest = decls.find((d) => d.kind === "guest");
-  if (guest?.kind === "guest") await at(guest.loc, () => vm.loadGuest(guestSpec(guest, vm, env)));
+    },
+    onOpen: env.onOpen,
+    step: (step, run) => {
+      try {
+        return run();
+      } catch (e) {
+        // Parameters that do not fit the payload point at the payload's name.
+        if (e instanceof PayloadParamError && step.kind === "guest") {
+          throw new StepError(e, guest!.payload.loc);
+        }
+        throw attributed(e, locOf(step));
+      }
+    },
+  });
 }
 
-function guestSpec(decl: Decl & { kind: "guest" }, vm: Vm, env: BuildEnv): GuestSpec {
+/** The error of a failed step, located: as `at` of `runtime.ts` does for async steps. */
+function attributed(e: unknown, loc: Loc): StepError {
+  if (e instanceof StepError) return e;
+  if (e instanceof ScriptRuntimeError) return new StepError(e, e.loc);
+  return new StepError(e, loc);
+}
+
+/** The guest of a `guest` declaration (its payload parameters are checked by the builder). */
+function guestSpec(decl: Decl & { kind: "guest" }, env: BuildEnv): GuestSpec {
   const params: Record<string, bigint | string> = {};
   for (const p of decl.params) {
     const v = evaluate(p.value, env.vars);
@@ -188,7 +197,5 @@ function guestSpec(decl: Decl & { kind: "guest" }, vm: Vm, env: BuildEnv): Guest
       mode: (params["mode"] as "long" | "real" | undefined) ?? "long",
     };
   }
-  const problems = payloadProblems(decl.payload.text, params, vm.memslots(), vm.vcpuCount);
-  if (problems.length > 0) throw new ScriptRuntimeError(decl.payload.loc, problems.join("; "));
   return { kind: "payload", name: decl.payload.text, params };
 }

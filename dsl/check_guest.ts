@@ -1,7 +1,10 @@
 /**
  * Checks of a `guest` declaration: a flat binary's parameters, or a
- * built-in payload's name and parameters (through the payload module's own
- * validation, so the checker and the payloads never disagree).
+ * built-in payload's name and parameters, through the parameters each
+ * payload declares (`guest/payloads/<name>.ts`), so the checker and the
+ * builder never disagree: every constant value is checked (name, type,
+ * range, allowed words), memslot names when the layout is constant, and the
+ * payload's own checks when everything is.
  *
  * @module
  */
@@ -34,16 +37,14 @@ const FILE_PARAMS: readonly string[] = ["load", "entry", "mode"];
  */
 export function checkGuest(decl: Decl & { kind: "guest" }, env: GuestCheckEnv): void {
   const { report, types, regions } = env;
-  const given: Record<string, bigint | string> = {};
-  let allConstant = true;
+  // A value not known before the run is null: the payload's schema checks the rest.
+  const given: Record<string, bigint | string | null> = {};
   for (const p of decl.params) {
     if (Object.hasOwn(given, p.key.text)) {
       report(p.key.loc, `parameter '${p.key.text}' given twice`);
     }
     types.expr(p.value);
-    const v = payloadParam(types.constant(p.value));
-    if (v !== undefined) given[p.key.text] = v;
-    else allConstant = false;
+    given[p.key.text] = payloadParam(types.constant(p.value)) ?? null;
   }
   if (decl.file) {
     if (decl.payload.text !== "file") return;
@@ -59,7 +60,7 @@ export function checkGuest(decl: Decl & { kind: "guest" }, env: GuestCheckEnv): 
       report(decl.payload.loc, "guest file needs 'load ADDRESS'");
     }
     const mode = given["mode"];
-    if (mode !== undefined && mode !== "long" && mode !== "real") {
+    if (mode !== undefined && mode !== null && mode !== "long" && mode !== "real") {
       const p = decl.params.find((p) => p.key.text === "mode")!;
       report(p.value.loc, `guest file: mode must be long or real, not '${p.value.source}'`);
     }
@@ -74,8 +75,8 @@ export function checkGuest(decl: Decl & { kind: "guest" }, env: GuestCheckEnv): 
     );
     return;
   }
-  if (!allConstant || !regions) return;
-  const slots = regions.map((r) => ({ name: r.slot ?? r.label, gpa: r.gpa, size: r.size }));
+  const slots = regions?.map((r) => ({ name: r.slot ?? r.label, gpa: r.gpa, size: r.size })) ??
+    null;
   for (const message of payloadProblems(decl.payload.text, given, slots, env.vcpus)) {
     // Point at the parameter the message names (its value, unless the key
     // itself is unknown), else at the payload.

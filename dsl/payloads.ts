@@ -1,12 +1,13 @@
 /**
- * The DSL's view of the built-in guest payloads (`guest/payloads/mod.ts`):
- * which names exist, how script values become parameters, and whether a
- * parameter set is valid. Kept in one file so the checker and the
- * interpreter ask the same question the same way.
+ * The DSL's view of the built-in guest payloads (`guest/payloads/mod.ts`,
+ * where each payload declares its parameters): which names exist, how
+ * script values become parameters, and what the static checker can tell
+ * about a parameter set before the run. At run time the same declarations
+ * are checked once, by the builder (`vmm/builder.ts` → `guest/boot.ts`).
  *
  * @module
  */
-import { PAYLOADS, validatePayloadParams } from "../guest/payloads/mod.ts";
+import { type GivenParams, PAYLOADS, validatePayloadParams } from "../guest/payloads/mod.ts";
 import { type Value, Word } from "./values.ts";
 
 export { deviceShmSlot } from "../guest/payloads/mod.ts";
@@ -25,14 +26,16 @@ export function isPayload(name: string): boolean {
  * Problems with a payload's parameters, as sentences naming the parameter.
  *
  * @param name the payload
- * @param params the parameters (integers as bigint, words and strings as string)
- * @param slots the VM's memslots, device shm regions included (named `DEVICE.shm`)
+ * @param params the parameters (integers as bigint, words and strings as
+ *   string, null when not known before the run)
+ * @param slots the VM's memslots, device shm regions included (named
+ *   `DEVICE.shm`), or null when their layout is not known before the run
  * @param vcpus the vCPU count when known
  */
 export function payloadProblems(
   name: string,
-  params: Readonly<Record<string, bigint | string>>,
-  slots: readonly { name: string; gpa: bigint; size: bigint }[],
+  params: GivenParams,
+  slots: readonly { name: string; gpa: bigint; size: bigint }[] | null,
   vcpus?: number,
 ): string[] {
   return validatePayloadParams(name, params, slots, { vcpus });

@@ -51,7 +51,7 @@ import {
   tablePagesUpperBound,
   VA_LIMIT,
 } from "./page_tables.ts";
-import { PAT_RESET, PAYLOADS, resolvePayloadParams } from "./payloads/mod.ts";
+import { PAT_RESET, type ResolvedPayload, resolvePayload } from "./payloads/mod.ts";
 import type { PayloadLayout } from "./payloads/payload.ts";
 import {
   codeSegment64,
@@ -134,9 +134,11 @@ export interface BootOptions {
  *
  * @param options guest, slots, vCPU count, system region, 1G-page permission
  * @returns what the backends load
- * @throws {RangeError} for invalid payload parameters (the messages of
- *   `validatePayloadParams`), a file outside guest memory, or a system
- *   region too small for what it must hold (the message says how to grow it)
+ * @throws {PayloadParamError} for payload parameters that do not fit (the
+ *   payload's schema and checks, `guest/payloads/`: resolved here, before
+ *   anything else, and nowhere else at run time)
+ * @throws {RangeError} for a file outside guest memory, or a system region
+ *   too small for what it must hold (the message says how to grow it)
  *
  * @example Usage
  * ```ts
@@ -157,6 +159,9 @@ export interface BootOptions {
 export function buildBootImage(options: BootOptions): BootImage {
   const system = options.system ?? DEFAULT_SYSTEM_REGION;
   const { vcpus, guest } = options;
+  const payload = guest.kind === "payload"
+    ? resolvePayload(guest.name, guest.params, options.slots, { vcpus })
+    : undefined;
   const allow1G = options.allow1G ?? false;
   if (!Number.isInteger(vcpus) || vcpus < 1) {
     throw new RangeError(`Cannot boot ${vcpus} vCPUs: need a positive integer`);
@@ -191,7 +196,7 @@ export function buildBootImage(options: BootOptions): BootImage {
 
   const ctx: LayoutContext = { system, slots: options.slots, vcpus, allow1G, region };
   const { entry, tables, mapped, code } = guest.kind === "payload"
-    ? layoutPayload(guest, ctx)
+    ? layoutPayload(payload!, ctx)
     : layoutFile(guest, ctx);
   if (code) chunks.push(code);
 
@@ -238,13 +243,11 @@ interface Layout {
   code?: { gpa: bigint; bytes: Uint8Array };
 }
 
-/** Resolves a payload, maps what it needs, and assembles it into the code area. */
-function layoutPayload(guest: Extract<GuestSpec, { kind: "payload" }>, ctx: LayoutContext): Layout {
+/** Maps what a resolved payload needs, and assembles it into the code area. */
+function layoutPayload(payload: ResolvedPayload, ctx: LayoutContext): Layout {
   const { region, vcpus, allow1G } = ctx;
-  const res = resolvePayloadParams(guest.name, guest.params, ctx.slots, { vcpus });
-  if (!res.params) throw new RangeError(res.errors.join("; "));
-  const def = PAYLOADS[guest.name];
-  const needs = def.needs(res.params, vcpus);
+  const { def, params } = payload;
+  const needs = def.needs(params, vcpus);
   const scratchPages = needs.scratchPtePerVcpu
     ? region.take(SCRATCH_PAGES_PER_VCPU * BigInt(vcpus), "the payload's scratch pages")
     : 0n;
@@ -271,10 +274,10 @@ function layoutPayload(guest: Extract<GuestSpec, { kind: "payload" }>, ctx: Layo
   buildTables(tables, maps, region, allow1G);
   if (layout.scratch) layout.scratch.pteGpa = tables.pteAddress(layout.scratch.va);
   const a = new Assembler();
-  def.emit(a, res.params, layout);
+  def.emit(a, params, layout);
   const bytes = a.assemble(entry).bytes;
   if (BigInt(bytes.length) > CODE_AREA_SIZE) {
-    throw new RangeError(`Cannot fit payload "${guest.name}": ${bytes.length} bytes of code`);
+    throw new RangeError(`Cannot fit payload "${def.name}": ${bytes.length} bytes of code`);
   }
   return {
     entry,

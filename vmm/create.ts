@@ -9,12 +9,7 @@ import type { BackendFactory } from "./backend.ts";
 import { BackendUnavailableError } from "./errors.ts";
 import type { BackendKind, Vm, VmConfig } from "./types.ts";
 import { emuBackend } from "./emu/mod.ts";
-import { kvmBackend, setImageBuilder } from "./kvm/mod.ts";
-import { buildBootImage } from "../guest/boot.ts";
-
-// The kvm backend builds boot images through an injected builder (it does not
-// import guest/ itself); this module is where backends and guest meet.
-setImageBuilder(buildBootImage);
+import { kvmBackend } from "./kvm/mod.ts";
 
 /** What a script or caller may ask for. */
 export type BackendChoice = "auto" | BackendKind;

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { BootImage } from "../guest/image.ts";
 
 /** Which implementation runs the VM. */
 export type BackendKind = "kvm" | "emu";
@@ -192,6 +193,10 @@ export interface Vm {
   readonly vcpuCount: number;
   /** The MMU in force (emu: the modelled one; kvm: the host's). */
   readonly mmu: MmuMode;
+  /** The VMM's system region (memslot 0): GDT, ucall slots, stacks, code, page tables. */
+  readonly system: { gpa: bigint; size: bigint };
+  /** Whether guest page tables may use 1 GiB pages (kvm: the host's CPUID has pdpe1gb). */
+  readonly allow1G: boolean;
 
   /** Enable or set a capability: one of its words, or its raw `args[0]`. */
   enableCap(name: CapName, value: CapValue): void;
@@ -241,8 +246,12 @@ export interface Vm {
   /** Effective memory type of a guest-physical page (emu only). */
   memtype(gpa: bigint): { type: string; ipat: boolean };
 
-  /** Load the guest (payload or flat binary) and set up every vCPU to run it. */
-  loadGuest(guest: GuestSpec): void;
+  /**
+   * Copy a boot image into guest memory and set every vCPU's entry state
+   * from it; every vCPU becomes runnable. Images come from `guest/boot.ts`
+   * through `loadGuest` of `vmm/builder.ts` (or are hand-made by tests).
+   */
+  loadImage(image: BootImage): void;
 
   /** Run the vCPUs; see {@linkcode RunOptions}. */
   run(options?: RunOptions): Promise<VcpuExit>;

@@ -153,21 +153,6 @@ export function checkRange(payload: string, p: ResolvedParams, align: bigint): s
 }
 
 /**
- * Checks a stride: non-zero and a multiple of the word size.
- *
- * @param payload the payload name
- * @param stride the stride
- * @returns error messages
- */
-export function checkStride(payload: string, stride: bigint): string[] {
-  if (stride === 0n) return [`${payload}: parameter "stride" must not be 0`];
-  if (stride % WORD_SIZE !== 0n) {
-    return [`${payload}: parameter "stride" (${stride}) is not a multiple of ${WORD_SIZE}`];
-  }
-  return [];
-}
-
-/**
  * Formats a value as `0x…` for messages.
  *
  * @param v the value

@@ -11,23 +11,29 @@
 import type { Assembler } from "../assembler.ts";
 import type { GpaRange } from "../image.ts";
 import { imm, mem, R } from "../operands.ts";
-import {
-  checkRange,
-  checkStride,
-  emitDone,
-  emitSync,
-  PAGE_SIZE,
-  RANGE_PARAMS,
-  WORD_SIZE,
-} from "./_common.ts";
+import { checkRange, emitDone, emitSync, PAGE_SIZE, RANGE_PARAMS, WORD_SIZE } from "./_common.ts";
 import type { ParamSchema, ResolvedParams } from "./params.ts";
 
 /** Parameters of both sweeps. */
 export const SWEEP_PARAMS: ParamSchema = {
   ...RANGE_PARAMS,
-  stride: { type: "size", default: PAGE_SIZE, doc: "bytes between accessed words (multiple of 8)" },
-  passes: { type: "int", default: 1n, doc: "number of passes over the range (at least 1)" },
-  value: { type: "int", doc: "write_sweep: the word written (default: the pass number, from 1)" },
+  stride: {
+    type: "size",
+    default: PAGE_SIZE,
+    multipleOf: WORD_SIZE,
+    doc: "bytes between accessed words (multiple of 8)",
+  },
+  passes: {
+    type: "int",
+    default: 1n,
+    min: 1n,
+    doc: "number of passes over the range (at least 1)",
+  },
+  value: {
+    type: "int",
+    bits: 64,
+    doc: "write_sweep: the word written (default: the pass number, from 1)",
+  },
 };
 
 /** What a sweep does per word. */
@@ -41,12 +47,7 @@ export type SweepMode = { kind: "write"; value?: bigint } | { kind: "read" };
  * @returns error messages
  */
 export function checkSweep(payload: string, p: ResolvedParams): string[] {
-  const errors = [...checkRange(payload, p, WORD_SIZE), ...checkStride(payload, p.int("stride"))];
-  if (p.int("passes") < 1n) errors.push(`${payload}: parameter "passes" must be at least 1`);
-  if (p.has("value") && p.int("value") >= 1n << 64n) {
-    errors.push(`${payload}: parameter "value" does not fit 64 bits`);
-  }
-  return errors;
+  return checkRange(payload, p, WORD_SIZE);
 }
 
 /**

@@ -73,6 +73,7 @@ export const BOOT_SIM: PayloadDef = {
       doc: "RAM bytes written per round (default 16M, capped at the slot size)",
     },
   },
+  syncLabels: ["remap"],
   check(p) {
     const errors: string[] = [];
     const ram = p.slot("ram");

@@ -8,7 +8,7 @@
 
 import type { Assembler } from "../assembler.ts";
 import { imm, mem, R } from "../operands.ts";
-import { checkStride, emitDone, emitSync, hex, PAGE_SIZE } from "./_common.ts";
+import { emitDone, emitSync, hex, PAGE_SIZE, WORD_SIZE } from "./_common.ts";
 import type { ResolvedParams } from "./params.ts";
 import type { PayloadDef } from "./payload.ts";
 
@@ -60,18 +60,22 @@ export const DIRTY_WRITER: PayloadDef = {
     'vCPU k writes the iteration number i (from 1) to one word per stride over its share [slot.gpa + k*share, +share), share = slot size / vCPUs rounded down to 4 KiB; `sync "iter" i` after each iteration; then `done`.',
   params: {
     slot: { type: "slot", required: true, doc: "the memslot the vCPUs share" },
-    iterations: { type: "int", default: 1n, doc: 'iterations, each ending with sync "iter"' },
+    iterations: {
+      type: "int",
+      default: 1n,
+      min: 1n,
+      doc: 'iterations, each ending with sync "iter"',
+    },
     stride: {
       type: "size",
       default: PAGE_SIZE,
+      multipleOf: WORD_SIZE,
       doc: "bytes between written words (multiple of 8)",
     },
   },
+  syncLabels: ["iter"],
   check(p, vcpus) {
-    const errors = checkStride("dirty_writer", p.int("stride"));
-    if (p.int("iterations") < 1n) {
-      errors.push(`dirty_writer: parameter "iterations" must be at least 1`);
-    }
+    const errors: string[] = [];
     const slot = p.slot("slot");
     if (vcpus !== undefined && dirtyWriterShare(slot.size, vcpus) === 0n) {
       errors.push(

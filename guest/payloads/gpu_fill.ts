@@ -64,8 +64,9 @@ export const GPU_FILL: PayloadDef = {
       doc: "memory type of the mapping",
     },
     size: { type: "size", doc: "bytes to fill (default: the whole region)" },
-    value: { type: "int", default: DEFAULT_FILL, doc: "the 8-byte fill pattern" },
+    value: { type: "int", default: DEFAULT_FILL, bits: 64, doc: "the 8-byte fill pattern" },
   },
+  syncLabels: [],
   check(p) {
     const errors: string[] = [];
     if (p.has("device") === p.has("slot")) {
@@ -81,9 +82,6 @@ export const GPU_FILL: PayloadDef = {
     }
     if (size % WORD_SIZE !== 0n) {
       errors.push(`gpu_fill: parameter "size" (${hex(size)}) is not a multiple of ${WORD_SIZE}`);
-    }
-    if (p.int("value") >= 1n << 64n) {
-      errors.push(`gpu_fill: parameter "value" does not fit 64 bits`);
     }
     return errors;
   },

@@ -1,5 +1,8 @@
 /**
- * The built-in guest payloads and the validation of their parameters.
+ * The registry of built-in guest payloads and the validation of their
+ * parameters. Adding a payload = one module exporting its
+ * {@linkcode PayloadDef} (parameters, sync labels, needs, code) + one line
+ * in {@linkcode PAYLOADS}.
  *
  * @module
  */
@@ -7,7 +10,14 @@
 import { BOOT_SIM } from "./boot_sim.ts";
 import { DIRTY_WRITER } from "./dirty_writer.ts";
 import { GPU_FILL } from "./gpu_fill.ts";
-import { type Resolution, resolveParams, type SlotRef } from "./params.ts";
+import {
+  type GivenParams,
+  PayloadParamError,
+  type Resolution,
+  type ResolvedParams,
+  resolveParams,
+  type SlotRef,
+} from "./params.ts";
 import type { PayloadDef } from "./payload.ts";
 import { PT_WRITE } from "./pt_write.ts";
 import { READ_SWEEP } from "./read_sweep.ts";
@@ -40,19 +50,20 @@ export interface PayloadCheckOptions {
 }
 
 /**
- * Resolves a payload's parameters: types, defaults, slot/device names, then
- * the payload's own checks.
+ * Resolves a payload's parameters: types, defaults, ranges, slot/device
+ * names, then the payload's own checks (those only when every value and the
+ * memslots are known).
  *
  * @param name the payload
- * @param params the parameters as the DSL gives them
- * @param slots the VM's memslots (a device's shm memslot named `<device>.shm`)
+ * @param params the parameters as the DSL gives them (`null`: not known yet)
+ * @param slots the VM's memslots (a device's shm memslot named `<device>.shm`), null when not known
  * @param options the vCPU count when known
  * @returns the resolved parameters, or errors
  */
 export function resolvePayloadParams(
   name: string,
-  params: Readonly<Record<string, bigint | string>>,
-  slots: readonly SlotRef[],
+  params: GivenParams,
+  slots: readonly SlotRef[] | null,
   options: PayloadCheckOptions = {},
 ): Resolution {
   const def = Object.hasOwn(PAYLOADS, name) ? PAYLOADS[name] : undefined;
@@ -65,12 +76,43 @@ export function resolvePayloadParams(
   return errors.length ? { errors } : r;
 }
 
+/** A payload with its parameters resolved: what the boot image is built from. */
+export interface ResolvedPayload {
+  /** The payload. */
+  def: PayloadDef;
+  /** Its parameters, defaults applied and slots looked up. */
+  params: ResolvedParams;
+}
+
 /**
- * Checks a payload's parameters for the DSL checker.
+ * Resolves a payload's parameters (see {@linkcode resolvePayloadParams}),
+ * throwing when they do not fit.
  *
  * @param name the payload
  * @param params the parameters as the DSL gives them
  * @param slots the VM's memslots (a device's shm memslot named `<device>.shm`)
+ * @param options the vCPU count
+ * @returns the payload and its resolved parameters
+ * @throws {PayloadParamError} with every problem
+ */
+export function resolvePayload(
+  name: string,
+  params: Readonly<Record<string, bigint | string>>,
+  slots: readonly SlotRef[],
+  options: PayloadCheckOptions = {},
+): ResolvedPayload {
+  const r = resolvePayloadParams(name, params, slots, options);
+  if (!r.params) throw new PayloadParamError(r.errors);
+  return { def: PAYLOADS[name], params: r.params };
+}
+
+/**
+ * Checks a payload's parameters for the DSL checker: as much as is known
+ * before the run (see {@linkcode resolvePayloadParams}).
+ *
+ * @param name the payload
+ * @param params the parameters as the DSL gives them (`null`: not known yet)
+ * @param slots the VM's memslots (a device's shm memslot named `<device>.shm`), null when not known
  * @param options the vCPU count when known
  * @returns error messages naming the parameter (empty when valid)
  *
@@ -87,8 +129,8 @@ export function resolvePayloadParams(
  */
 export function validatePayloadParams(
   name: string,
-  params: Readonly<Record<string, bigint | string>>,
-  slots: readonly SlotRef[],
+  params: GivenParams,
+  slots: readonly SlotRef[] | null,
   options: PayloadCheckOptions = {},
 ): string[] {
   return resolvePayloadParams(name, params, slots, options).errors;

@@ -1,6 +1,13 @@
 /**
- * Payload parameter schemas (plain data the DSL checker reads) and their
- * resolution against the VM's memslots.
+ * Payload parameter schemas and their resolution against the VM's memslots.
+ *
+ * A payload declares each parameter once, in its own module
+ * (`guest/payloads/<name>.ts`, `params`): its name, type (which ones name a
+ * memslot or a device), default, allowed words and range. The same schema
+ * serves the DSL's static checker (`dsl/check_guest.ts`, for what is known
+ * before the run) and the boot-image builder at run time
+ * ({@linkcode resolveParams}, called once per `loadGuest`); checks that
+ * relate several parameters or the memslots stay in the payload's `check`.
  *
  * @module
  */
@@ -18,6 +25,12 @@ export interface ParamSpec {
   readonly default?: bigint | string;
   /** The allowed words of an `enum`. */
   readonly values?: readonly string[];
+  /** `size`/`int`: the smallest value allowed (message: "must be at least N"). */
+  readonly min?: bigint;
+  /** `size`/`int`: the value must fit this many bits (message: "does not fit N bits"). */
+  readonly bits?: number;
+  /** `size`/`int`: the value must be a non-zero multiple of this (a stride). */
+  readonly multipleOf?: bigint;
   /** One line for help and error messages. */
   readonly doc: string;
 }
@@ -120,29 +133,40 @@ export class ResolvedParams {
 
 /** The result of {@linkcode resolveParams}. */
 export interface Resolution {
-  /** The resolved parameters, when there are no errors. */
+  /** The resolved parameters, when there are no errors and every value was known. */
   params?: ResolvedParams;
   /** Error messages, each naming the payload and the parameter. */
   errors: string[];
 }
 
 /**
+ * Parameters as the DSL gives them: integers, words (slot names, enums) and
+ * strings; `null` for a parameter that is given but whose value is not known
+ * yet (the static checker's view of `$var`).
+ */
+export type GivenParams = Readonly<Record<string, bigint | string | null>>;
+
+/**
  * Checks given parameters against a schema, applies defaults and looks up
- * slot and device names.
+ * slot and device names. What is not known (a `null` value, or `null`
+ * slots) is skipped: the result then has the errors found in the rest and
+ * no parameters.
  *
  * @param payload the payload name (for messages)
  * @param schema the payload's schema
  * @param given the parameters as the DSL gives them
- * @param slots the VM's memslots (for a device, its shm memslot: see {@linkcode deviceSlotNames})
+ * @param slots the VM's memslots (for a device, its shm memslot: see
+ *   {@linkcode deviceSlotNames}), or null when not known
  * @returns the resolved parameters or the errors
  */
 export function resolveParams(
   payload: string,
   schema: ParamSchema,
-  given: Readonly<Record<string, bigint | string>>,
-  slots: readonly SlotRef[],
+  given: GivenParams,
+  slots: readonly SlotRef[] | null,
 ): Resolution {
   const errors: string[] = [];
+  let complete = true;
   const values = new Map<string, bigint | string | SlotRef>();
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(schema, key)) {
@@ -159,13 +183,18 @@ export function resolveParams(
       if (spec.required) errors.push(`${payload}: parameter "${key}" is required (${spec.doc})`);
       continue;
     }
+    const needsSlots = spec.type === "slot" || spec.type === "device";
+    if (raw === null || (needsSlots && slots === null && typeof raw === "string")) {
+      complete = false;
+      continue;
+    }
     switch (spec.type) {
       case "slot": {
         if (typeof raw !== "string") {
           errors.push(`${payload}: parameter "${key}" must name a memslot, not ${raw}`);
           break;
         }
-        const slot = slots.find((s) => s.name === raw);
+        const slot = slots!.find((s) => s.name === raw);
         if (!slot) errors.push(`${payload}: parameter "${key}" names no memslot "${raw}"`);
         else values.set(key, slot);
         break;
@@ -176,7 +205,7 @@ export function resolveParams(
           break;
         }
         const names = deviceSlotNames(raw);
-        const slot = names.map((n) => slots.find((s) => s.name === n)).find((s) => s);
+        const slot = names.map((n) => slots!.find((s) => s.name === n)).find((s) => s);
         if (!slot) {
           errors.push(`${payload}: parameter "${key}" names no device "${raw}" with a shm memslot`);
         } else values.set(key, slot);
@@ -188,7 +217,11 @@ export function resolveParams(
           errors.push(`${payload}: parameter "${key}" must be an integer, not "${raw}"`);
         } else if (raw < 0n) {
           errors.push(`${payload}: parameter "${key}" must not be negative (${raw})`);
-        } else values.set(key, raw);
+        } else {
+          const wrong = rangeProblem(spec, raw);
+          if (wrong) errors.push(`${payload}: parameter "${key}" ${wrong}`);
+          else values.set(key, raw);
+        }
         break;
       case "enum":
         if (typeof raw !== "string" || !spec.values?.includes(raw)) {
@@ -201,5 +234,40 @@ export function resolveParams(
         break;
     }
   }
-  return errors.length ? { errors } : { params: new ResolvedParams(values), errors };
+  if (errors.length || !complete) return { errors };
+  return { params: new ResolvedParams(values), errors };
+}
+
+/** What is wrong with an integer under a spec's range, as the end of a sentence. */
+function rangeProblem(spec: ParamSpec, v: bigint): string | undefined {
+  if (spec.multipleOf !== undefined) {
+    if (v === 0n) return "must not be 0";
+    if (v % spec.multipleOf !== 0n) return `(${v}) is not a multiple of ${spec.multipleOf}`;
+  }
+  if (spec.min !== undefined && v < spec.min) return `must be at least ${spec.min}`;
+  if (spec.bits !== undefined && v >= 1n << BigInt(spec.bits)) {
+    return `does not fit ${spec.bits} bits`;
+  }
+  return undefined;
+}
+
+/**
+ * A payload's parameters do not fit the VM (wrong type, unknown name, out of
+ * range, a memslot that does not exist): every problem, each naming the
+ * payload and the parameter.
+ */
+export class PayloadParamError extends RangeError {
+  /** Each problem, as a sentence naming the payload and the parameter. */
+  readonly problems: readonly string[];
+
+  /**
+   * Collects the problems.
+   *
+   * @param problems the problems (the message joins them with "; ")
+   */
+  constructor(problems: readonly string[]) {
+    super(problems.join("; "));
+    this.name = "PayloadParamError";
+    this.problems = problems;
+  }
 }

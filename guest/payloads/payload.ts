@@ -1,6 +1,9 @@
 /**
- * The shape of a built-in payload: its parameter schema, what the boot image
- * must map for it, and the code it emits.
+ * The shape of a built-in payload: its parameter schema, the sync labels it
+ * reports, what the boot image must map for it, and the code it emits. Each
+ * payload is one module (`guest/payloads/<name>.ts`) exporting one
+ * {@linkcode PayloadDef}, plus one line in the `PAYLOADS` registry of
+ * `guest/payloads/mod.ts`.
  *
  * @module
  */
@@ -43,12 +46,15 @@ export interface PayloadDef {
   readonly name: string;
   /** One paragraph: what it does, in which order it reports. */
   readonly doc: string;
-  /** Its parameters: types, defaults, docs. */
+  /** Its parameters: types, defaults, ranges, docs (the one declaration of them). */
   readonly params: ParamSchema;
+  /** The labels of the `sync` ucalls it makes (`run until sync "L"`, `on sync "L"`). */
+  readonly syncLabels: readonly string[];
   /**
-   * Payload-specific checks once types and names resolved (ranges inside
-   * slots, alignment, counts), as messages naming the parameter. `vcpus`
-   * is known when the boot image is built, not when a script is checked.
+   * Checks the schema cannot express, once types, names and ranges
+   * resolved (ranges inside slots, alignment, parameters that depend on
+   * each other), as messages naming the parameter. `vcpus` is known when
+   * the boot image is built, not always when a script is checked.
    */
   check(p: ResolvedParams, vcpus?: number): string[];
   /** What to map, given valid parameters. */

@@ -30,11 +30,11 @@ export const PT_WRITE: PayloadDef = {
   doc:
     'Each vCPU rewrites the PTE of its own scratch page `count` times (alternating between two data pages), with invlpg and a store through it after each write, checked through the identity map; then `done` (or `fail "pt_write readback"`).',
   params: {
-    count: { type: "int", default: 1n, doc: "page-table writes per vCPU" },
+    count: { type: "int", default: 1n, min: 1n, doc: "page-table writes per vCPU" },
   },
-  check(p, vcpus) {
+  syncLabels: [],
+  check(_, vcpus) {
     const errors: string[] = [];
-    if (p.int("count") < 1n) errors.push(`pt_write: parameter "count" must be at least 1`);
     if (vcpus !== undefined && vcpus > PT_WRITE_MAX_VCPUS) {
       errors.push(`pt_write: supports at most ${PT_WRITE_MAX_VCPUS} vCPUs, not ${vcpus}`);
     }

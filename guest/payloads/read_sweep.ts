@@ -14,6 +14,7 @@ export const READ_SWEEP: PayloadDef = {
   doc:
     'Reads one 8-byte word per stride over [slot.gpa+offset, +size) and sums them (wrapping at 64 bits); after each pass `sync "sum" <sum of that pass>`; then `done`. `value` is ignored.',
   params: SWEEP_PARAMS,
+  syncLabels: ["sum"],
   check: (p) => checkSweep("read_sweep", p),
   needs: (p) => ({ identity: [rangeOf(p)] }),
   emit(a, p) {

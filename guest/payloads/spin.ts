@@ -11,6 +11,7 @@ export const SPIN: PayloadDef = {
   name: "spin",
   doc: "Loops forever on `pause; jmp`; never reports.",
   params: {},
+  syncLabels: [],
   check: () => [],
   needs: () => ({ identity: [] }),
   emit(a) {

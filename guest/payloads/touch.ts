@@ -147,17 +147,17 @@ export const TOUCH: PayloadDef = {
     'Touches `count` 4 KiB pages of [slot.gpa+offset, +size): `seq` in order from the start, `random` at pages chosen by xorshift64 from `seed`; `write on` stores the page\'s GPA in its first word, `off` loads it. Then `done` (or `fail "readback"`).',
   params: {
     ...RANGE_PARAMS,
-    count: { type: "int", doc: "pages to touch (default: every page of the range)" },
+    count: { type: "int", min: 1n, doc: "pages to touch (default: every page of the range)" },
     pattern: { type: "enum", values: ["seq", "random"], default: "seq", doc: "page order" },
     seed: { type: "int", default: 1n, doc: "xorshift64 seed for `random` (non-zero)" },
     write: { type: "enum", values: ["on", "off"], default: "on", doc: "write (on) or read (off)" },
   },
+  syncLabels: [],
   check(p) {
     const errors = checkRange("touch", p, PAGE_SIZE);
     if (errors.length) return errors;
     const pages = rangeOf(p).size / PAGE_SIZE;
     const n = count(p);
-    if (n < 1n) errors.push(`touch: parameter "count" must be at least 1`);
     if (p.word("pattern") === "seq" && n > pages) {
       errors.push(
         `touch: parameter "count" (${n}) exceeds the ${pages} pages of the range (${

@@ -14,6 +14,7 @@ export const WRITE_SWEEP: PayloadDef = {
   doc:
     'Writes one 8-byte word per stride over [slot.gpa+offset, +size), `passes` times; after pass n (from 1) `sync "pass" n`; then `done`. The word is `value`, or n when `value` is not given.',
   params: SWEEP_PARAMS,
+  syncLabels: ["pass"],
   check: (p) => checkSweep("write_sweep", p),
   needs: (p) => ({ identity: [rangeOf(p)] }),
   emit(a, p) {

@@ -157,3 +157,19 @@ expect error EINVAL { memslot y gpa 0x2000000 size 2M hugepage 3K }
     ["4:42 hugepage must be 4K, 2M or 1G, not 3K"],
   );
 });
+
+Deno.test("checkScript() checks the payload parameters it knows when the layout is not constant", () => {
+  // The layout depends on $s: memslot names and the payload's own checks wait
+  // for the run; names, types and ranges of constant values do not.
+  assertEquals(
+    problems(`for $s in [4K, 8K] {
+  vm v { memslot m gpa 1G size $s; guest write_sweep { slot m  passes 0  stride $s  color 1 } }
+  run timeout 10ms
+}
+`),
+    [
+      '2:71 write_sweep: parameter "passes" must be at least 1',
+      '2:85 write_sweep: unknown parameter "color" (known: slot, offset, size, stride, passes, value)',
+    ],
+  );
+});

@@ -610,6 +610,62 @@ Deno.test("every payload's code is in the image and its labels are NUL-terminate
   }
 });
 
+Deno.test("every payload declares exactly the sync labels it reports", () => {
+  // Parameters under which each payload reaches every sync it can make.
+  const params: Record<string, Record<string, bigint | string>> = {
+    write_sweep: { slot: "ram", size: 64n * KiB },
+    read_sweep: { slot: "rom" },
+    touch: { slot: "ram", count: 4n },
+    boot_sim: { ram: "ram", rom: "rom", touch: 64n * KiB },
+    dirty_writer: { slot: "ram", stride: 64n * KiB },
+    pt_write: { count: 3n },
+    gpu_fill: { slot: "gpu.shm", size: 64n * KiB },
+  };
+  for (const [name, def] of Object.entries(PAYLOADS)) {
+    if (name === "spin") {
+      assertEquals(def.syncLabels, [], "spin never reports");
+      continue;
+    }
+    const { cpus } = boot(name, params[name]);
+    cpus[0].run();
+    assertEquals(cpus[0].events.at(-1), { cmd: "done" }, name);
+    const seen = new Set(cpus[0].events.flatMap((e) => e.cmd === "sync" ? [e.label] : []));
+    assertEquals([...seen].sort(), [...def.syncLabels].sort(), name);
+  }
+});
+
+Deno.test("parameter ranges are declared once and checked with the types", () => {
+  const v = (name: string, p: Record<string, bigint | string>) =>
+    validatePayloadParams(name, p, SLOTS);
+  assertEquals(v("write_sweep", { slot: "ram", passes: 0n }), [
+    'write_sweep: parameter "passes" must be at least 1',
+  ]);
+  assertEquals(v("gpu_fill", { slot: "gpu.shm", value: 1n << 64n }), [
+    'gpu_fill: parameter "value" does not fit 64 bits',
+  ]);
+  assertEquals(v("dirty_writer", { slot: "ram", iterations: 0n, stride: 0n }), [
+    'dirty_writer: parameter "iterations" must be at least 1',
+    'dirty_writer: parameter "stride" must not be 0',
+  ]);
+  assertEquals(PAYLOADS.write_sweep.params.stride.multipleOf, 8n);
+});
+
+Deno.test("what is not known yet is skipped, the rest still checked", () => {
+  // A value the checker cannot know (null) and memslots it cannot know (null).
+  assertEquals(validatePayloadParams("write_sweep", { slot: "ram", passes: null }, null), []);
+  assertEquals(validatePayloadParams("write_sweep", { slot: "ram", passes: 0n }, null), [
+    'write_sweep: parameter "passes" must be at least 1',
+  ]);
+  assertEquals(validatePayloadParams("write_sweep", { slot: 5n }, null), [
+    'write_sweep: parameter "slot" must name a memslot, not 5',
+  ]);
+  // The payload's own checks need every value: none run while one is unknown.
+  assertEquals(
+    validatePayloadParams("boot_sim", { ram: "ram", rom: "ram", remaps: null }, SLOTS),
+    [],
+  );
+});
+
 // ------------------------------------------------------------------ validation
 
 Deno.test("validatePayloadParams names the parameter at fault", () => {

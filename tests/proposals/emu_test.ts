@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import { emuBackend } from "../../vmm/emu/mod.ts";
 import type { Vm } from "../../vmm/types.ts";
+import { loadGuest } from "../../vmm/builder.ts";
 
 const M = 1n << 20n;
 
@@ -13,7 +14,7 @@ async function bootSim(policy: "zap_all" | "zap_only_memslot"): Promise<Record<s
   vm.enableCap("memslot_zap_control", policy);
   vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 32n * M });
   vm.addMemslot({ name: "rom", gpa: 0xfff00000n, size: M, flags: ["readonly"] });
-  vm.loadGuest({
+  loadGuest(vm, {
     kind: "payload",
     name: "boot_sim",
     params: { ram: "ram", rom: "rom", remaps: 6n, touch: 16n * M },
@@ -45,7 +46,7 @@ async function recovery(mode: "zap" | "in_place"): Promise<Record<string, number
   // Manual protect: GET does not re-protect, so the split leaves stay writable.
   vm.enableCap("manual_dirty_log_protect", "on");
   vm.addMemslot({ name: "ram", gpa: 0x200000n, size: 8n * M });
-  vm.loadGuest({
+  loadGuest(vm, {
     kind: "payload",
     name: "write_sweep",
     params: { slot: "ram", stride: 4096n, passes: 3n },
@@ -100,7 +101,7 @@ Deno.test("proposal 4: memory-fault exits replace blocking on absent pages", asy
     flags: ["absent_fault"],
     backing: "absent",
   });
-  vm.loadGuest({ kind: "payload", name: "touch", params: { slot: "ram", count: 64n } });
+  loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 64n } });
   const exit = await vm.run({
     handleMemoryFault: true,
     onExit: (e) => {

@@ -6,12 +6,11 @@
  */
 import type { BackendFactory } from "../backend.ts";
 import type { Vm, VmConfig } from "../types.ts";
-import { buildBootImage } from "../../guest/boot.ts";
 import { createCpu } from "./cpu/mod.ts";
 import { EmuVm } from "./vm.ts";
 
 export { EmuVm } from "./vm.ts";
-export type { BootImageBuilder, CpuFactory, EmuDeps } from "./vm.ts";
+export type { CpuFactory, EmuDeps } from "./vm.ts";
 
 /** The emulator as a {@linkcode BackendFactory}. */
 export const emuBackend: BackendFactory = {
@@ -20,6 +19,6 @@ export const emuBackend: BackendFactory = {
     return { ok: true };
   },
   createVm(config: VmConfig): Vm {
-    return new EmuVm(config, { createCpu, buildBootImage });
+    return new EmuVm(config, { createCpu });
   },
 };

@@ -2,15 +2,16 @@
  * The run loop of the emulated VM: vCPUs interleaved round-robin in vCPU
  * order with a fixed instruction quantum, so a script gives the same
  * result on every run; every exit decoded once into a {@linkcode VcpuExit}
- * and fed to the shared {@linkcode RunControl}. Wall-clock limits
- * (`timeoutMs`, the watchdog) are checked between quanta, and the loop
- * yields a macrotask every {@linkcode SLICE_MS} so timers keep firing.
+ * (ucalls by the shared `vmm/ucall.ts`) and fed to the shared
+ * {@linkcode RunControl}, whose time bound is checked between quanta; the
+ * loop yields a macrotask every {@linkcode SLICE_MS} so timers keep firing.
  *
  * @module
  */
-import { decodeUcall, UCALL_PORT } from "../../guest/ucall.ts";
-import { ERRNO_NUMBERS, ErrnoError, GuestError, WatchdogError } from "../errors.ts";
-import { DEFAULT_WATCHDOG_MS, RunControl } from "../run_control.ts";
+import { UCALL_PORT } from "../../guest/ucall.ts";
+import { ERRNO_NUMBERS, ErrnoError, GuestError } from "../errors.ts";
+import { nothingToRun, RunControl, runnableVcpus } from "../run_control.ts";
+import { ucallExit, type UcallReader } from "../ucall.ts";
 import type { RunOptions, VcpuExit } from "../types.ts";
 import type { CpuStop, EmuCpu } from "./port.ts";
 import { type EmuStats, V } from "./stats.ts";
@@ -20,18 +21,14 @@ export const QUANTUM = 10_000;
 /** Longest stretch of interpretation between two macrotask yields. */
 export const SLICE_MS = 50;
 
-/** What the loop needs from the VM. */
-export interface RunHost {
+/** What the loop needs from the VM (ucall slots and labels are read through it). */
+export interface RunHost extends UcallReader {
   /** The vCPUs, by index. */
   readonly cpus: readonly EmuCpu[];
   /** Counters (exits, ucalls). */
   readonly stats: EmuStats;
   /** Per vCPU: reported `done` (excluded from later runs). */
   readonly done: boolean[];
-  /** Host-side 8-byte read of guest-physical memory (0 when unbacked). */
-  readU64(gpa: bigint): bigint;
-  /** Host-side byte read (-1 when unbacked). */
-  readByte(gpa: bigint): number;
   /** The modelled userfaultfd handler: make the page at `gpa` present. */
   serveUffd(gpa: bigint): void;
 }
@@ -51,29 +48,21 @@ export function step(host: RunHost, v: number): VcpuExit | null {
     case "io": {
       vs[V.exits]++;
       vs[V.io_exits]++;
-      if (stop.port === UCALL_PORT && stop.isWrite) {
-        vs[V.ucalls]++;
-        const slot = cpu.gpr(15);
-        const u = decodeUcall(
-          Number(stop.value & 0xffffffffn),
-          (off) => host.readU64(slot + BigInt(off)),
-          (gpa) => host.readByte(gpa),
-        );
-        if (u.cmd === "done") return { reason: "done", vcpu: v };
-        if (u.cmd === "sync") return { reason: "sync", vcpu: v, label: u.label, value: u.value };
-        if (u.cmd === "fail") {
-          return { reason: "fail", vcpu: v, message: u.message, value: u.value };
-        }
-      }
+      if (stop.port === UCALL_PORT && stop.isWrite) vs[V.ucalls]++;
       if (!stop.isWrite) cpu.completeIn(0n);
-      return {
-        reason: "io",
-        vcpu: v,
-        port: stop.port,
-        size: stop.size,
-        isWrite: stop.isWrite,
-        data: stop.isWrite ? stop.value : 0n,
-      };
+      // The ucall slot is where r15 points (the boot image's convention).
+      return ucallExit(
+        {
+          reason: "io",
+          vcpu: v,
+          port: stop.port,
+          size: stop.size,
+          isWrite: stop.isWrite,
+          data: stop.isWrite ? stop.value : 0n,
+        },
+        cpu.gpr(15),
+        host,
+      );
     }
     case "hlt":
       vs[V.exits]++;
@@ -142,16 +131,8 @@ function macrotask(): Promise<void> {
 
 /** `Vm.run` for the emulator. */
 export async function runVcpus(host: RunHost, options: RunOptions): Promise<VcpuExit> {
-  const ids: number[] = [];
-  if (options.vcpu !== undefined) {
-    if (options.vcpu < 0 || options.vcpu >= host.cpus.length) {
-      throw new RangeError(`Cannot run vCPU ${options.vcpu}: the VM has ${host.cpus.length}`);
-    }
-    if (!host.done[options.vcpu]) ids.push(options.vcpu);
-  } else {
-    for (let i = 0; i < host.cpus.length; i++) if (!host.done[i]) ids.push(i);
-  }
-  if (ids.length === 0) return { reason: "done", vcpu: options.vcpu ?? 0 };
+  const ids = runnableVcpus(options, host.cpus.length, (i) => host.done[i]);
+  if (ids.length === 0) return nothingToRun(options);
   const rc = new RunControl(options, ids);
   const active = [...ids];
   const start = performance.now();
@@ -172,15 +153,11 @@ export async function runVcpus(host: RunHost, options: RunOptions): Promise<Vcpu
       }
     }
     const now = performance.now();
-    if (options.timeoutMs !== undefined) {
-      if (now - start >= options.timeoutMs) {
-        return { reason: "timeout", vcpu: active[0], rip: host.cpus[active[0]].rip() };
-      }
-    } else {
-      const limit = options.watchdogMs ?? DEFAULT_WATCHDOG_MS;
-      if (now - start >= limit) {
-        throw new WatchdogError(active[0], host.cpus[active[0]].rip(), limit);
-      }
+    if (now - start >= rc.limitMs) {
+      // Let due timers and signal handlers run before the run ends, even when a
+      // loaded host let the whole limit pass within one slice.
+      await macrotask();
+      return rc.expired(active[0], host.cpus[active[0]].rip());
     }
     if (now - lastYield >= SLICE_MS) {
       await macrotask();

@@ -11,7 +11,6 @@ import { ERRNO_NUMBERS, ErrnoError, VmmError } from "../errors.ts";
 import type {
   CapName,
   CapValue,
-  GuestSpec,
   MemslotFlag,
   MemslotInfo,
   MemslotSpec,
@@ -36,27 +35,17 @@ import { enableCap, setQuirk } from "./caps.ts";
 import { runVcpus } from "./scheduler.ts";
 import { copyFromGuest, copyToGuest, guestByte, noteHostRead } from "./guest_memory.ts";
 import { readStat, statNames } from "./vm_stats.ts";
+import { labelFrom } from "../ucall.ts";
 
 const { EINVAL, EFAULT } = ERRNO_NUMBERS;
 
 /** Builds a vCPU (`createCpu` of `vmm/emu/cpu/mod.ts`). */
 export type CpuFactory = (index: number, port: MmuPort, state: VcpuBootState) => EmuCpu;
 
-/** Builds the boot image (`buildBootImage` of `guest/boot.ts`). */
-export type BootImageBuilder = (options: {
-  guest: GuestSpec;
-  slots: readonly MemslotInfo[];
-  vcpus: number;
-  system: { gpa: bigint; size: bigint };
-  allow1G: boolean;
-}) => BootImage;
-
-/** What {@linkcode EmuVm} needs from the CPU and guest modules. */
+/** What {@linkcode EmuVm} needs from the CPU module. */
 export interface EmuDeps {
-  /** Builds each vCPU (required by `loadGuest`). */
+  /** Builds each vCPU (required by `loadImage`). */
   createCpu?: CpuFactory;
-  /** Builds the boot image (required by `loadGuest`). */
-  buildBootImage?: BootImageBuilder;
 }
 
 /** Name of the VMM's system region memslot (slot id 0). */
@@ -74,6 +63,8 @@ export class EmuVm implements Vm {
   readonly mmu: MmuMode;
   /** The VMM's reserved region. */
   readonly system: { gpa: bigint; size: bigint };
+  /** The modelled CPUID offers no 1 GiB pages: guest page tables use 2 MiB and 4 KiB. */
+  readonly allow1G = false;
   /** The memory model (exposed for tests and the bench). */
   readonly memory: Mmu;
   /** Counters. */
@@ -88,7 +79,7 @@ export class EmuVm implements Vm {
   /**
    * Creates the instance.
    * @param config the VM's configuration
-   * @param deps CPU and boot-image builders
+   * @param deps the CPU factory
    */
   constructor(config: VmConfig, deps: EmuDeps = {}) {
     this.name = config.name;
@@ -274,20 +265,16 @@ export class EmuVm implements Vm {
     );
   }
 
-  /** {@inheritDoc Vm.loadGuest} */
-  loadGuest(guest: GuestSpec): void {
+  /** {@inheritDoc Vm.loadImage} */
+  loadImage(image: BootImage): void {
     const mmu = this.#live();
-    const { createCpu, buildBootImage } = this.#deps;
-    if (createCpu === undefined || buildBootImage === undefined) {
-      throw new VmmError("the emulated CPU or the boot image builder is not available");
+    const { createCpu } = this.#deps;
+    if (createCpu === undefined) throw new VmmError("the emulated CPU is not available");
+    if (image.vcpus.length !== this.vcpuCount) {
+      throw new VmmError(
+        `boot image has ${image.vcpus.length} vCPU states; the VM has ${this.vcpuCount}`,
+      );
     }
-    const image = buildBootImage({
-      guest,
-      slots: this.memslots(),
-      vcpus: this.vcpuCount,
-      system: this.system,
-      allow1G: false,
-    });
     for (const w of image.writes) this.writeGuest(w.gpa, w.bytes);
     this.cpus = image.vcpus.map((st, i) => createCpu(i, mmu, st));
     mmu.cpus = this.cpus;
@@ -310,8 +297,8 @@ export class EmuVm implements Vm {
       cpus: this.cpus,
       stats: this.stats,
       done: this.done,
-      readU64: (gpa) => this.#readU64(gpa),
-      readByte: (gpa) => guestByte(this.memory, gpa),
+      u64: (gpa) => this.#readU64(gpa),
+      label: (gpa) => labelFrom(gpa, (b) => guestByte(this.memory, b)),
       serveUffd: (gpa) => this.#serveUffd(gpa),
     }, options);
   }

@@ -1,19 +1,14 @@
 /**
  * Decodes `kvm_run` after KVM_RUN into the backend-neutral
  * {@linkcode VcpuExit} union: the one place that reads the exit union
- * (kvm-ioctls' `VcpuFd::run`, kvmtool's `kvm_cpu__start` switch).
+ * (kvm-ioctls' `VcpuFd::run`, kvmtool's `kvm_cpu__start` switch). It
+ * decodes raw exits only (`io` and `mmio` with their data); whether an `io`
+ * exit is a ucall is `vmm/ucall.ts`'s question, shared with the emulator.
  *
  * @module
  */
 import { ERRNO_NUMBERS, ErrnoError, errnoName, VmmError } from "../errors.ts";
 import type { VcpuExit } from "../types.ts";
-import {
-  UCALL_LABEL_OFFSET,
-  UCALL_MAX_LABEL,
-  UCALL_PORT,
-  UCALL_VALUE_OFFSET,
-  UcallCmd,
-} from "../../guest/ucall.ts";
 import { EXIT, KVM_EXIT_IO_OUT, MEMORY_EXIT_FLAG_PRIVATE, RUN, SYSTEM_EVENT } from "./uapi.ts";
 import type { VcpuFd } from "./vcpu_fd.ts";
 
@@ -22,17 +17,6 @@ export const EINTR: number = ERRNO_NUMBERS.EINTR;
 // A memory_fault exit comes with EFAULT (EHWPOISON for a poisoned page);
 // EFAULT alone is a host mapping KVM could not use.
 const { EFAULT, EHWPOISON } = ERRNO_NUMBERS;
-
-/** Reads guest-physical memory for ucall slots and labels. */
-export interface GuestReader {
-  /** u64 at `gpa` (0n when not backed). */
-  u64(gpa: bigint): bigint;
-  /** The NUL-terminated label at `gpa` (at most 63 bytes; "" for 0 or unbacked). */
-  label(gpa: bigint): string;
-}
-
-const LABEL_OFF = BigInt(UCALL_LABEL_OFFSET);
-const VALUE_OFF = BigInt(UCALL_VALUE_OFFSET);
 
 /** Names of the `kvm_run.exit_reason` values, for messages. */
 const EXIT_NAMES: Record<number, string> = Object.fromEntries(
@@ -45,56 +29,18 @@ function exitName(reason: number): string {
 }
 
 /**
- * Read a NUL-terminated label of at most {@linkcode UCALL_MAX_LABEL} bytes
- * from `bytes` at `offset` (a helper for {@linkcode GuestReader.label}).
- */
-export function labelAt(bytes: Uint8Array, offset: number): string {
-  if (offset === cachedOffset && bytes === cachedBytes && sameLabel(bytes, offset, cachedLabel)) {
-    return cachedLabel;
-  }
-  let s = "";
-  const end = Math.min(bytes.length, offset + UCALL_MAX_LABEL);
-  for (let i = offset; i < end; i++) {
-    const b = bytes[i];
-    if (b === 0) break;
-    s += String.fromCharCode(b);
-  }
-  cachedBytes = bytes;
-  cachedOffset = offset;
-  cachedLabel = s;
-  return s;
-}
-
-// The last label read: a guest making the same ucall in a loop gets the
-// same string back without building it again (the bytes are still compared).
-let cachedBytes: Uint8Array | undefined;
-let cachedOffset = -1;
-let cachedLabel = "";
-
-function sameLabel(bytes: Uint8Array, offset: number, label: string): boolean {
-  const n = label.length;
-  if (offset + n > bytes.length) return false;
-  for (let i = 0; i < n; i++) if (bytes[offset + i] !== label.charCodeAt(i)) return false;
-  return n === UCALL_MAX_LABEL || offset + n === bytes.length || bytes[offset + n] === 0;
-}
-
-/**
  * Decode the exit of one KVM_RUN.
  *
  * @param index the vCPU index (for the exit object)
  * @param ret what {@linkcode VcpuFd.run} returned: 0 or an errno other than EINTR
  * @param vcpu the vCPU (its `runView`; GET_REGS only for rare exits that report RIP)
- * @param ucallSlot the guest-physical address of this vCPU's ucall slot
- * @param mem guest memory for the ucall slot and label
- * @returns the decoded exit
+ * @returns the decoded exit (a ucall is an `io` exit here: `vmm/ucall.ts` decodes it)
  * @throws {ErrnoError} when KVM_RUN failed without an exit to report
  */
 export function decodeExit(
   index: number,
   ret: number,
   vcpu: VcpuFd,
-  ucallSlot: bigint,
-  mem: GuestReader,
 ): VcpuExit {
   const v = vcpu.runView;
   const reason = v.getUint32(RUN.exit_reason, true);
@@ -139,17 +85,6 @@ export function decodeExit(
           : size === 2
           ? BigInt(v.getUint16(dataOff, true))
           : BigInt(v.getUint32(dataOff, true));
-      }
-      if (port === UCALL_PORT && isWrite && size === 4) {
-        const cmd = Number(data);
-        if (cmd === UcallCmd.DONE) return { reason: "done", vcpu: index };
-        if (cmd === UcallCmd.SYNC || cmd === UcallCmd.FAIL) {
-          const label = mem.label(mem.u64(ucallSlot + LABEL_OFF));
-          const value = mem.u64(ucallSlot + VALUE_OFF);
-          return cmd === UcallCmd.SYNC
-            ? { reason: "sync", vcpu: index, label, value }
-            : { reason: "fail", vcpu: index, message: label, value };
-        }
       }
       return { reason: "io", vcpu: index, port, size, isWrite, data };
     }

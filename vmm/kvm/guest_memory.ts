@@ -7,7 +7,7 @@
  */
 import { UCALL_MAX_LABEL } from "../../guest/ucall.ts";
 import { VmmError } from "../errors.ts";
-import { type GuestReader, labelAt } from "./exit_decoder.ts";
+import { labelAt, type UcallReader } from "../ucall.ts";
 
 /** One guest-physical range and the host memory behind it. */
 export interface GuestRange {
@@ -22,7 +22,7 @@ export interface GuestRange {
 /**
  * Guest memory as the VMM sees it.
  */
-export class GuestMemory implements GuestReader {
+export class GuestMemory implements UcallReader {
   #ranges: GuestRange[] = [];
   #sysGpa: bigint;
   #sysEnd: bigint;
@@ -123,7 +123,7 @@ export class GuestMemory implements GuestReader {
  * A reader over the system region only, for vCPU workers: an access outside
  * it sets `missed`, and the worker hands the raw exit to the main thread.
  */
-export class SystemReader implements GuestReader {
+export class SystemReader implements UcallReader {
   #gpa: bigint;
   #end: bigint;
   #view: DataView;

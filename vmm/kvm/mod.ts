@@ -20,8 +20,7 @@ import { BackendUnavailableError } from "../errors.ts";
 import { KvmSystem } from "./system.ts";
 import { KvmVm } from "./vm.ts";
 
-export { KvmVm, setImageBuilder } from "./vm.ts";
-export type { ImageBuilder } from "./vm.ts";
+export { KvmVm } from "./vm.ts";
 export { KvmSystem } from "./system.ts";
 export type { CpuidEntry } from "./system.ts";
 export { VmFd } from "./vm_fd.ts";

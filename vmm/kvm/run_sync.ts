@@ -6,10 +6,11 @@
  *
  * @module
  */
-import { VmmError, WatchdogError } from "../errors.ts";
+import { VmmError } from "../errors.ts";
 import type { RunOptions, VcpuExit } from "../types.ts";
-import { DEFAULT_WATCHDOG_MS, type RunControl } from "../run_control.ts";
-import { decodeExit, EINTR, type GuestReader } from "./exit_decoder.ts";
+import type { RunControl } from "../run_control.ts";
+import { ucallExit, type UcallReader } from "../ucall.ts";
+import { decodeExit, EINTR } from "./exit_decoder.ts";
 import type { ThreadTimer } from "./kick.ts";
 import type { VcpuFd } from "./vcpu_fd.ts";
 
@@ -19,31 +20,6 @@ export interface RunCounters {
   ucalls: number;
   /** `memory_fault` exits. */
   memoryFaultExits: number;
-}
-
-/**
- * The run's time bound: its `timeout`, else its watchdog.
- *
- * @param options the run's options
- * @returns milliseconds
- */
-export function runLimitMs(options: RunOptions): number {
-  return options.timeoutMs ?? options.watchdogMs ?? DEFAULT_WATCHDOG_MS;
-}
-
-/**
- * How a run that reached its time bound ends: with a `timeout` exit when the
- * run asked for a timeout, else with the watchdog's error.
- *
- * @param options the run's options
- * @param vcpu the vCPU reported
- * @param rip its RIP
- * @returns the `timeout` exit
- * @throws {WatchdogError} when the bound was the watchdog
- */
-export function expiredExit(options: RunOptions, vcpu: number, rip: bigint): VcpuExit {
-  if (options.timeoutMs !== undefined) return { reason: "timeout", vcpu, rip };
-  throw new WatchdogError(vcpu, rip, runLimitMs(options));
 }
 
 /** Count a decoded exit in the VMM's own counters. */
@@ -79,12 +55,12 @@ export interface SyncVcpu {
  */
 export async function runSync(
   v: SyncVcpu,
-  mem: GuestReader,
+  mem: UcallReader,
   options: RunOptions,
   rc: RunControl,
   counters: RunCounters,
 ): Promise<VcpuExit> {
-  const ms = runLimitMs(options);
+  const ms = rc.limitMs;
   const deadline = performance.now() + ms;
   const fd = v.fd;
   fd.setImmediateExit(false);
@@ -97,7 +73,7 @@ export async function runSync(
         if (performance.now() < deadline) continue; // a stray signal
         break;
       }
-      const exit = decodeExit(v.index, ret, fd, v.ucallSlot, mem);
+      const exit = ucallExit(decodeExit(v.index, ret, fd), v.ucallSlot, mem);
       countExit(counters, exit);
       const action = rc.classify(exit);
       if (action === "continue") {
@@ -114,7 +90,7 @@ export async function runSync(
       }
       return exit; // park (the last running vCPU) or stop
     }
-    return expiredExit(options, v.index, fd.rip());
+    return rc.expired(v.index, fd.rip());
   } finally {
     if (!v.closed()) v.timer.disarm();
   }

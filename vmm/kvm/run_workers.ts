@@ -9,9 +9,10 @@
 import { ErrnoError, VmmError } from "../errors.ts";
 import type { RunOptions, VcpuExit } from "../types.ts";
 import type { RunControl } from "../run_control.ts";
-import { decodeExit, type GuestReader } from "./exit_decoder.ts";
+import { ucallExit, type UcallReader } from "../ucall.ts";
+import { decodeExit } from "./exit_decoder.ts";
 import { kickThread } from "./kick.ts";
-import { countExit, expiredExit, type RunCounters, runLimitMs } from "./run_sync.ts";
+import { countExit, type RunCounters } from "./run_sync.ts";
 import type { VcpuFd } from "./vcpu_fd.ts";
 import {
   CMD,
@@ -158,13 +159,13 @@ export class WorkerPool {
   run(
     vcpus: readonly number[],
     ucallSlots: readonly bigint[],
-    mem: GuestReader,
+    mem: UcallReader,
     options: RunOptions,
     rc: RunControl,
     counters: RunCounters,
     parked: Set<number>,
   ): Promise<VcpuExit> {
-    const ms = runLimitMs(options);
+    const ms = rc.limitMs;
     const active = new Set(vcpus);
     let stopping = false;
     let outcome: { exit: VcpuExit } | { error: unknown } | { timedOut: number } | undefined;
@@ -192,7 +193,7 @@ export class WorkerPool {
           rip = this.#workers[v].fd.rip();
         } catch { /* keep 0 */ }
         try {
-          resolve(expiredExit(options, v, rip));
+          resolve(rc.expired(v, rip));
         } catch (e) {
           reject(e);
         }
@@ -237,7 +238,7 @@ export class WorkerPool {
               break;
             case "raw":
               try {
-                void onExit(w, decodeExit(i, 0, w.fd, ucallSlots[i], mem));
+                void onExit(w, ucallExit(decodeExit(i, 0, w.fd), ucallSlots[i], mem));
               } catch (e) {
                 outcome ??= { error: e };
                 stopAll();

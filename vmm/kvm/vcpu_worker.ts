@@ -8,6 +8,7 @@
 /// <reference lib="deno.worker" />
 import { ErrnoError } from "../errors.ts";
 import { RunControl } from "../run_control.ts";
+import { ucallExit } from "../ucall.ts";
 import { decodeExit, EINTR } from "./exit_decoder.ts";
 import { SystemReader } from "./guest_memory.ts";
 import { gettid } from "./kick.ts";
@@ -52,7 +53,7 @@ function runLoop(m: RunMessage): void {
     reader.missed = false;
     let exit;
     try {
-      exit = decodeExit(index, ret, vcpu, m.ucallSlot, reader);
+      exit = ucallExit(decodeExit(index, ret, vcpu), m.ucallSlot, reader);
     } catch (e) {
       return post(
         e instanceof ErrnoError

@@ -1,22 +1,22 @@
 /**
  * `KvmVm`: the {@linkcode Vm} contract on a real `/dev/kvm`.
  *
- * Construction order (one place, as Firecracker's builder): open /dev/kvm →
- * KVM_CREATE_VM → TSS (Intel) → system region at slot 0 → vCPUs (CPUID from
- * KVM_GET_SUPPORTED_CPUID) → stats fds. Every resource goes on a release
- * list as soon as it exists, so a failure halfway releases what was made.
+ * Construction of the fds (step 1 of the boot order of `vmm/builder.ts`,
+ * which applies caps, quirks, memslots and the guest afterwards): open
+ * /dev/kvm → KVM_CREATE_VM → TSS (Intel) → system region at slot 0 → vCPUs
+ * (CPUID from KVM_GET_SUPPORTED_CPUID) → stats fds. Every resource goes on
+ * a release list as soon as it exists, so a failure halfway releases what
+ * was made.
  *
  * @module
  */
-import { buildBootImage } from "../../guest/boot.ts";
 import type { BootImage } from "../../guest/image.ts";
 import { UnsupportedError, VmmError } from "../errors.ts";
-import { RunControl } from "../run_control.ts";
+import { nothingToRun, RunControl, runnableVcpus } from "../run_control.ts";
 import type {
   BackendKind,
   CapName,
   CapValue,
-  GuestSpec,
   MemslotFlag,
   MemslotInfo,
   MemslotSpec,
@@ -57,27 +57,6 @@ export interface DemandPagingOptions {
    * the call is made); pages past them are served as zeros.
    */
   source?: Uint8Array;
-}
-
-/** Builds a boot image for a guest spec (guest/boot.ts's `buildBootImage` by default). */
-export type ImageBuilder = (args: {
-  guest: GuestSpec;
-  slots: readonly MemslotInfo[];
-  vcpus: number;
-  system: { gpa: bigint; size: bigint };
-  allow1G: boolean;
-}) => BootImage;
-
-let imageBuilder: ImageBuilder = buildBootImage;
-
-/**
- * Replace the function `loadGuest` uses to build boot images (default:
- * `buildBootImage` from `guest/boot.ts`).
- *
- * @param b the builder
- */
-export function setImageBuilder(b: ImageBuilder): void {
-  imageBuilder = b;
 }
 
 /**
@@ -390,18 +369,6 @@ export class KvmVm implements Vm {
     throw new UnsupportedError("memtype is provided by the emu backend only, not by kvm");
   }
 
-  /** Build the guest's boot image (guest/boot.ts) and load it. */
-  loadGuest(guest: GuestSpec): void {
-    this.#open();
-    this.loadImage(imageBuilder({
-      guest,
-      slots: this.#slots.infos(),
-      vcpus: this.vcpuCount,
-      system: this.system,
-      allow1G: this.allow1G,
-    }));
-  }
-
   /**
    * Copy a boot image into guest memory and set every vCPU's registers,
    * system registers and IA32_PAT from it. Every vCPU becomes runnable.
@@ -441,11 +408,8 @@ export class KvmVm implements Vm {
   }
 
   async #run(options: RunOptions): Promise<VcpuExit> {
-    if (options.vcpu !== undefined) this.#checkVcpu(options.vcpu);
-    const vcpus = (options.vcpu !== undefined ? [options.vcpu] : [...Array(this.vcpuCount).keys()])
-      .filter((i) => !this.#parked.has(i));
-    // Every vCPU taking part has already reported done: nothing can run.
-    if (vcpus.length === 0) return { reason: "done", vcpu: options.vcpu ?? this.vcpuCount - 1 };
+    const vcpus = runnableVcpus(options, this.vcpuCount, (i) => this.#parked.has(i));
+    if (vcpus.length === 0) return nothingToRun(options);
     const rc = new RunControl(options, vcpus);
     if (this.#timer) {
       const exit = await runSync(

@@ -40,6 +40,24 @@ function ucall(cmd: number): CpuStop {
   return { kind: "io", port: UCALL_PORT, size: 4, isWrite: true, value: BigInt(cmd) };
 }
 
+/** Ucall slots at SLOT whose label is "pass" and whose value is 40 + the vCPU index. */
+function fakeImage(vcpus: number): BootImage {
+  const label = new TextEncoder().encode("pass\0");
+  const slots = new Uint8Array(64 * vcpus);
+  const dv = new DataView(slots.buffer);
+  for (let v = 0; v < vcpus; v++) {
+    dv.setBigUint64(v * 64 + 8, LABEL, true);
+    dv.setBigUint64(v * 64 + 16, BigInt(v + 40), true);
+  }
+  return {
+    writes: [{ gpa: SLOT, bytes: slots }, { gpa: LABEL, bytes: label }],
+    vcpus: new Array(vcpus).fill({} as VcpuBootState),
+    mapped: [],
+    ucallSlots: [],
+    pageTablePages: [],
+  };
+}
+
 function vmWith(script: CpuStop[][]): { vm: EmuVm; cpus: FakeCpu[] } {
   const cpus: FakeCpu[] = [];
   const vm = new EmuVm({ name: "sched", vcpus: script.length }, {
@@ -48,24 +66,8 @@ function vmWith(script: CpuStop[][]): { vm: EmuVm; cpus: FakeCpu[] } {
       cpus.push(c);
       return c;
     },
-    buildBootImage: (o) => {
-      const label = new TextEncoder().encode("pass\0");
-      const slots = new Uint8Array(64 * o.vcpus);
-      const dv = new DataView(slots.buffer);
-      for (let v = 0; v < o.vcpus; v++) {
-        dv.setBigUint64(v * 64 + 8, LABEL, true);
-        dv.setBigUint64(v * 64 + 16, BigInt(v + 40), true);
-      }
-      return {
-        writes: [{ gpa: SLOT, bytes: slots }, { gpa: LABEL, bytes: label }],
-        vcpus: new Array(o.vcpus).fill({} as VcpuBootState),
-        mapped: [],
-        ucallSlots: [],
-        pageTablePages: [],
-      } satisfies BootImage;
-    },
   });
-  vm.loadGuest({ kind: "payload", name: "x", params: {} });
+  vm.loadImage(fakeImage(script.length));
   return { vm, cpus };
 }
 
@@ -162,7 +164,7 @@ Deno.test("run(): memory faults stop unless handled; a closed VM refuses to run"
     "done",
   );
   assertEquals(handled, 1);
-  vm.loadGuest({ kind: "payload", name: "x", params: {} });
+  vm.loadImage(fakeImage(1));
   vm.close();
   await assertRejects(() => vm.run());
 });

@@ -12,6 +12,7 @@ import { VmmError } from "../../../vmm/errors.ts";
 import { KvmVm } from "../../../vmm/kvm/mod.ts";
 import { probeUserfaultfd } from "../../../vmm/kvm/uffd.ts";
 import { UFFD_SIZEOF, UFFDIO } from "../../../vmm/kvm/uapi.ts";
+import { loadGuest } from "../../../vmm/builder.ts";
 
 const ignore = skipKvm("kvm uffd tests", probeUserfaultfd);
 
@@ -50,7 +51,7 @@ for (const handlers of [1, 2]) {
     using vm = vmWithAbsent(`touch${handlers}`, 8n * MIB);
     vm.demandUffd("ram", handlers);
     const params = { slot: "ram", count: 1500n, pattern: "random", seed: 11n };
-    vm.loadGuest({ kind: "payload", name: "touch", params });
+    loadGuest(vm, { kind: "payload", name: "touch", params });
     const pages = new Set(
       touchedPages({ gpa: GIB, size: 8n * MIB }, { ...params, pattern: "random" }),
     );
@@ -74,7 +75,7 @@ Deno.test(
   { name: "uffd: an absent slot without demand uffd faults in zero pages", ignore },
   async () => {
     using vm = vmWithAbsent("plain", 4n * MIB);
-    vm.loadGuest({ kind: "payload", name: "touch", params: { slot: "ram", count: 512n } });
+    loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 512n } });
     assertEquals((await vm.run()).reason, "done");
     assertEquals(vm.stat("uffd_faults"), 0n);
     assertEquals(vm.readSlot("ram", 7n * PAGE), GIB + 7n * PAGE);
@@ -90,7 +91,7 @@ Deno.test(
     // The whole touched range [0, 512 pages), in two calls; the second overlaps.
     vm.populate("ram", 0n, 300n * PAGE);
     vm.populate("ram", 256n * PAGE, 256n * PAGE);
-    vm.loadGuest({ kind: "payload", name: "touch", params: { slot: "ram", count: 512n } });
+    loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 512n } });
     assertEquals((await vm.run()).reason, "done");
     assertEquals(vm.stat("uffd_faults"), 0n);
     assertEquals(vm.readSlot("ram", 511n * PAGE), GIB + 511n * PAGE);
@@ -103,7 +104,7 @@ Deno.test(
     using vm = vmWithAbsent("half", 4n * MIB);
     vm.demandUffd("ram", 2);
     vm.populate("ram", 0n, 100n * PAGE);
-    vm.loadGuest({ kind: "payload", name: "touch", params: { slot: "ram", count: 400n } });
+    loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 400n } });
     assertEquals((await vm.run()).reason, "done");
     assertEquals(vm.stat("uffd_faults"), 300n);
     // populate over pages that are already present is a no-op (EEXIST skipped).
@@ -122,7 +123,7 @@ Deno.test({ name: "uffd: pages are served from a source buffer", ignore }, async
   const dv = new DataView(source.buffer);
   for (let i = 0; i < pages - 1; i++) dv.setBigUint64(i * 4096, BigInt(i + 1) * 0x1111n, true);
   vm.demandUffd("ram", 1, { source });
-  vm.loadGuest({
+  loadGuest(vm, {
     kind: "payload",
     name: "read_sweep",
     params: { slot: "ram", size: BigInt(pages) * PAGE + 4n * PAGE },
@@ -151,7 +152,7 @@ Deno.test({ name: "uffd: pages are served from a source buffer", ignore }, async
 Deno.test({ name: "uffd: two vCPUs fault concurrently", ignore }, async () => {
   using vm = vmWithAbsent("dw", 4n * MIB, 2);
   vm.demandUffd("ram", 2);
-  vm.loadGuest({ kind: "payload", name: "dirty_writer", params: { slot: "ram", iterations: 2n } });
+  loadGuest(vm, { kind: "payload", name: "dirty_writer", params: { slot: "ram", iterations: 2n } });
   const exit = await vm.run({ handledSyncLabels: new Set(["iter"]), onExit: () => {} });
   assertEquals(exit.reason, "done");
   assertEquals(vm.stat("uffd_faults"), 1024n);
@@ -160,7 +161,7 @@ Deno.test({ name: "uffd: two vCPUs fault concurrently", ignore }, async () => {
 Deno.test({ name: "uffd: delete stops the handlers and keeps the count", ignore }, async () => {
   using vm = vmWithAbsent("del", 2n * MIB);
   vm.demandUffd("ram", 1);
-  vm.loadGuest({ kind: "payload", name: "touch", params: { slot: "ram", count: 10n } });
+  loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 10n } });
   assertEquals((await vm.run()).reason, "done");
   vm.deleteMemslot("ram");
   assertEquals(vm.stat("uffd_faults"), 10n);
@@ -221,6 +222,7 @@ print $f
 
 const VM_URL = new URL("../../../vmm/kvm/vm.ts", import.meta.url).href;
 const TESTING_URL = new URL("../../support/kvm_guests.ts", import.meta.url).href;
+const BUILDER_URL = new URL("../../../vmm/builder.ts", import.meta.url).href;
 
 interface Counts {
   fds: number;
@@ -231,6 +233,7 @@ interface Counts {
 const PRELUDE = `
 import { KvmVm } from "${VM_URL}";
 import { flatLongModeImage, spinGuest } from "${TESTING_URL}";
+import { loadGuest } from "${BUILDER_URL}";
 function counts() {
   let fds = 0, uffds = 0;
   for (const e of Deno.readDirSync("/proc/self/fd")) {
@@ -279,7 +282,7 @@ for (const handlers of [1, 2, 4]) {
     vm.addMemslot({ name: "ram2", gpa: 2n * GIB, size: 4n << 20n, backing: "absent" });
     vm.demandUffd("ram", handlers);
     vm.demandUffd("ram2", 1);
-    vm.loadGuest({ kind: "payload", name: "touch", params: { slot: "ram", count: 64n } });
+    loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 64n } });
     const exit = await vm.run();
     if (exit.reason !== "done") throw new Error("run: " + exit.reason);
     if (vm.stat("uffd_faults") !== 64n) throw new Error("faults " + vm.stat("uffd_faults"));
