@@ -9,43 +9,15 @@
  *
  * @module
  */
-import { ERRNO_NUMBERS, ErrnoError } from "../errors.ts";
+import { forEachPiece } from "../memory/guest_range.ts";
 import { type Memslot, SLOT_NONCOHERENT } from "./memory/memslot.ts";
 import type { Mmu } from "./mmu/mmu.ts";
 import { M } from "./stats.ts";
 
-const { EFAULT } = ERRNO_NUMBERS;
-
-/**
- * Call `fn` for each memslot piece of `[gpa, gpa + length)`, in address
- * order, with the slot's byte offset and the piece's offset and length.
- * Throws EFAULT (as `op`) at the first byte in no memslot.
- */
-function forEachPiece(
-  mmu: Mmu,
-  op: string,
-  gpa: bigint,
-  length: number,
-  fn: (s: Memslot, slotOffset: number, done: number, n: number) => void,
-): void {
-  let done = 0;
-  while (done < length) {
-    const at = Number(gpa) + done;
-    const s = mmu.slots.find(Math.floor(at / 4096));
-    if (s === null) {
-      throw new ErrnoError(op, EFAULT, `gpa 0x${at.toString(16)} is in no memslot`);
-    }
-    const off = at - s.baseGfn * 4096;
-    const n = Math.min(length - done, s.npages * 4096 - off);
-    fn(s, off, done, n);
-    done += n;
-  }
-}
-
 /** Copy `length` bytes at `gpa` out of guest memory (every byte must be in a memslot). */
 export function copyFromGuest(mmu: Mmu, gpa: bigint, length: number): Uint8Array {
   const out = new Uint8Array(length);
-  forEachPiece(mmu, "readGuest", gpa, length, (s, off, done, n) => {
+  forEachPiece((g) => mmu.slots.find(g), "readGuest", gpa, length, (s, off, done, n) => {
     out.set(s.host.read(off, n), done);
   });
   return out;
@@ -53,7 +25,7 @@ export function copyFromGuest(mmu: Mmu, gpa: bigint, length: number): Uint8Array
 
 /** Copy `bytes` into guest memory at `gpa` (every byte must be in a memslot). */
 export function copyToGuest(mmu: Mmu, gpa: bigint, bytes: Uint8Array): void {
-  forEachPiece(mmu, "writeGuest", gpa, bytes.length, (s, off, done, n) => {
+  forEachPiece((g) => mmu.slots.find(g), "writeGuest", gpa, bytes.length, (s, off, done, n) => {
     s.host.write(off, bytes.subarray(done, done + n));
   });
 }
