@@ -34,6 +34,7 @@ import {
 } from "./names.ts";
 import { checkGuest } from "./check_guest.ts";
 import { ERRNO_NUMBERS } from "../vmm/errors.ts";
+import { KVM_MAX_VCPUS } from "../vmm/limits.ts";
 import { SIZE_4K } from "../guest/page_tables.ts";
 import type { Value } from "./values.ts";
 
@@ -165,8 +166,11 @@ class Checker {
           break;
         case "vcpus": {
           const n = this.expectInt(decl.count, "vcpus");
-          if (n !== undefined && (n < 1n || n > 255n)) {
-            this.error(decl.count.loc, `vcpus must be between 1 and 255, not ${n}`);
+          if (n !== undefined && (n < 1n || n > BigInt(KVM_MAX_VCPUS))) {
+            this.error(
+              decl.count.loc,
+              `vcpus must be between 1 and ${KVM_MAX_VCPUS} (KVM_MAX_VCPUS on x86), not ${n}`,
+            );
           }
           vm.vcpus = n;
           break;

@@ -11,14 +11,12 @@ import {
   EMU_ONLY_STATS,
   type ExitReason,
   LINUX_X86_EXTRA_STATS,
-  type MemslotFlag,
   type MmuMode,
   type QuirkName,
   VCPU_STATS,
   VM_STATS,
   VMM_STATS,
 } from "../vmm/types.ts";
-import { SIZE_1G, SIZE_2M, SIZE_4K } from "../guest/page_tables.ts";
 
 /** What a vm block's `backend` may say. */
 export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "kvm", "emu"];
@@ -39,19 +37,14 @@ export const CAP_VALUES: Readonly<Record<CapName, readonly string[]>> = {
 /** The quirks `quirk NAME on|off` knows. */
 export const QUIRKS: readonly QuirkName[] = ["slot_zap_all", "ignore_guest_pat", "cd_nw_cleared"];
 
-/** Memslot flags. */
-export const MEMSLOT_FLAGS: readonly MemslotFlag[] = [
-  "dirty_log",
-  "readonly",
-  "absent_fault",
-  "noncoherent_dma",
-];
+/** Memslot flags (one list, shared with the backends' memslot rules). */
+export { MEMSLOT_FLAGS } from "../vmm/memory/slot_rules.ts";
 
 /** Memslot backings. */
 export const BACKINGS: readonly Backing[] = ["anon", "memfd", "hugetlb", "absent"];
 
 /** Host page sizes `hugepage` accepts. */
-export const HUGEPAGE_SIZES: readonly bigint[] = [SIZE_4K, SIZE_2M, SIZE_1G];
+export { HUGEPAGE_SIZES } from "../vmm/memory/layout.ts";
 
 /** Every stat name any backend may provide. */
 export const STAT_NAMES: ReadonlySet<string> = new Set([

@@ -9,13 +9,15 @@
  *
  * @module
  */
-import { forEachPiece } from "../memory/guest_range.ts";
-import { type Memslot, SLOT_NONCOHERENT } from "./memory/memslot.ts";
+import { checkGuestLength, forEachPiece } from "../memory/guest_range.ts";
+import { PAGE_SHIFT, PAGE_SIZE } from "../memory/layout.ts";
+import { SLOT_NONCOHERENT } from "./memory/memslot.ts";
 import type { Mmu } from "./mmu/mmu.ts";
 import { M } from "./stats.ts";
 
 /** Copy `length` bytes at `gpa` out of guest memory (every byte must be in a memslot). */
 export function copyFromGuest(mmu: Mmu, gpa: bigint, length: number): Uint8Array {
+  checkGuestLength("readGuest", length);
   const out = new Uint8Array(length);
   forEachPiece((g) => mmu.slots.find(g), "readGuest", gpa, length, (s, off, done, n) => {
     out.set(s.host.read(off, n), done);
@@ -32,15 +34,15 @@ export function copyToGuest(mmu: Mmu, gpa: bigint, bytes: Uint8Array): void {
 
 /** One guest byte, or -1 when `gpa` is in no memslot (for ucall labels). */
 export function guestByte(mmu: Mmu, gpa: bigint): number {
-  const s = mmu.slots.find(Number(gpa / 4096n));
+  const s = mmu.slots.find(Number(gpa >> BigInt(PAGE_SHIFT)));
   if (s === null) return -1;
-  return s.host.read(Number(gpa) - s.baseGfn * 4096, 1)[0];
+  return s.host.read(Number(gpa) - s.baseGfn * PAGE_SIZE, 1)[0];
 }
 
 /** Count host reads of `[gpa, gpa + length)` pages that the guest maps with a non-WB type. */
 export function noteHostRead(mmu: Mmu, gpa: number, length: number): void {
   const mt = mmu.memtype;
-  for (let g = Math.floor(gpa / 4096); g * 4096 < gpa + length; g++) {
+  for (let g = Math.floor(gpa / PAGE_SIZE); g * PAGE_SIZE < gpa + length; g++) {
     const s = mmu.slots.find(g);
     if (s === null || (!mt.honorAll && (s.flags & SLOT_NONCOHERENT) === 0)) continue;
     if (mt.effective(g, true, (s.flags & SLOT_NONCOHERENT) !== 0).type !== "WB") {

@@ -36,7 +36,7 @@ import { runVcpus } from "./scheduler.ts";
 import { copyFromGuest, copyToGuest, guestByte, noteHostRead } from "./guest_memory.ts";
 import { readStat, statNames } from "./vm_stats.ts";
 import { checkVcpuCount, KVM_MAX_VCPUS } from "../limits.ts";
-import { PAGE_BYTES } from "../memory/layout.ts";
+import { PAGE_BYTES, PAGE_SIZE } from "../memory/layout.ts";
 import {
   checkDemandUffd,
   checkHostAccess,
@@ -207,7 +207,7 @@ export class EmuVm implements Vm {
   /** {@inheritDoc Vm.readSlot} */
   readSlot(name: string, offset: bigint): bigint {
     const [s, o] = this.#hostRange(name, offset, 8, "pread");
-    noteHostRead(this.memory, s.baseGfn * 4096 + o, 8);
+    noteHostRead(this.memory, s.baseGfn * PAGE_SIZE + o, 8);
     const b = s.host.read(o, 8);
     return new DataView(b.buffer).getBigUint64(0, true);
   }
@@ -251,7 +251,7 @@ export class EmuVm implements Vm {
 
   /** {@inheritDoc Vm.memtype} */
   memtype(gpa: bigint): { type: string; ipat: boolean } {
-    const gfn = Number(gpa / 4096n);
+    const gfn = Number(gpa / PAGE_BYTES);
     const s = this.#live().slots.find(gfn);
     return this.memory.memtype.effective(
       gfn,
@@ -303,7 +303,7 @@ export class EmuVm implements Vm {
   }
 
   #serveUffd(gpa: bigint): void {
-    const gfn = Number(gpa / 4096n);
+    const gfn = Number(gpa / PAGE_BYTES);
     const s = this.memory.slots.find(gfn);
     if (s !== null) s.host.populate(gfn - s.baseGfn, 1);
   }
@@ -352,10 +352,10 @@ function info(s: Memslot): MemslotInfo {
   return {
     name: s.name,
     id: s.id,
-    gpa: BigInt(s.baseGfn) * 4096n,
-    size: BigInt(s.npages) * 4096n,
+    gpa: BigInt(s.baseGfn) * PAGE_BYTES,
+    size: BigInt(s.npages) * PAGE_BYTES,
     flags: flagNames(s.flags),
     backing: s.backing,
-    hugepage: BigInt(ENTRY_PAGES[s.hostLevel] * 4096),
+    hugepage: BigInt(ENTRY_PAGES[s.hostLevel] * PAGE_SIZE),
   };
 }

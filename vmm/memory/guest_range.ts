@@ -10,6 +10,16 @@ import { PAGE_SHIFT, PAGE_SIZE } from "./layout.ts";
 import type { IndexedSlot } from "./slot_index.ts";
 
 /**
+ * A host copy's length must be a byte count: anything else is EINVAL (as
+ * `op`), checked before a buffer is made for it.
+ */
+export function checkGuestLength(op: string, length: number): void {
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new ErrnoError(op, ERRNO_NUMBERS.EINVAL, `length ${length} is not a byte count`);
+  }
+}
+
+/**
  * Call `fn` for each memslot piece of `[gpa, gpa + length)`, in address
  * order, with the slot, the piece's byte offset in the slot, the bytes done
  * so far and the piece's length. Throws EFAULT (as `op`) at the first byte
@@ -25,9 +35,7 @@ export function forEachPiece<S extends IndexedSlot>(
   length: number,
   fn: (s: S, slotOffset: number, done: number, n: number) => void,
 ): void {
-  if (!Number.isSafeInteger(length) || length < 0) {
-    throw new ErrnoError(op, ERRNO_NUMBERS.EINVAL, `length ${length} is not a byte count`);
-  }
+  checkGuestLength(op, length);
   const pieces: [S, number, number, number][] = [];
   let done = 0;
   while (done < length) {

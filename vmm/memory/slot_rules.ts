@@ -38,6 +38,13 @@ export const KVM_USER_MEM_SLOTS = KVM_MEM_SLOTS_NUM - KVM_INTERNAL_MEM_SLOTS;
 export const KVM_MEM_MAX_NR_PAGES = 2 ** 31 - 1;
 /** The slot name of the VMM's system region (slot id 0). */
 export const SYSTEM_SLOT_NAME = "system";
+/** Every memslot flag the `Vm` contract names (the DSL's list too). */
+export const MEMSLOT_FLAGS: readonly MemslotFlag[] = [
+  "dirty_log",
+  "readonly",
+  "absent_fault",
+  "noncoherent_dma",
+];
 /** Flags that may change on an existing slot: KVM forbids READONLY (and GUEST_MEMFD) changes. */
 export const MUTABLE_FLAGS: readonly MemslotFlag[] = ["dirty_log"];
 

@@ -13,26 +13,26 @@ import {
   checkFlagsChange,
   checkGpaWidth,
   checkMove,
+  MEMSLOT_FLAGS,
   MEMSLOT_OP,
   slotLabel,
 } from "../../memory/slot_rules.ts";
+import { SIZE_1G, SIZE_2M, SIZE_4K } from "../../memory/layout.ts";
 import { GPA_BITS, SHADOW_GPA_BITS } from "../memory/memslots.ts";
 import { FLAG_BITS, flagNames, Memslot, SLOT_DIRTY_LOG } from "../memory/memslot.ts";
 import { startDirtyLog, stopDirtyLog } from "./dirty_log.ts";
 import type { Mmu } from "./mmu.ts";
 
 const { EINVAL } = ERRNO_NUMBERS;
-/** The flags the emulator models (the proposals' included). */
-const EMU_FLAGS: readonly string[] = Object.keys(FLAG_BITS);
 
 /** Host page size in bytes to mapping level. */
 function hostLevel(hugepage: bigint | undefined, name: string): number {
-  switch (hugepage ?? 2097152n) {
-    case 4096n:
+  switch (hugepage ?? SIZE_2M) {
+    case SIZE_4K:
       return 1;
-    case 2097152n:
+    case SIZE_2M:
       return 2;
-    case 1073741824n:
+    case SIZE_1G:
       return 3;
     default:
       throw new ErrnoError(MEMSLOT_OP, EINVAL, `memslot ${name}: hugepage must be 4K, 2M or 1G`);
@@ -57,7 +57,7 @@ function gpaBits(mmu: Mmu): number {
  * system region (id 0); user slots get the lowest free id after it.
  */
 export function createSlot(mmu: Mmu, spec: MemslotSpec): Memslot {
-  const r = checkCreate(mmu.slots.index, spec, EMU_FLAGS);
+  const r = checkCreate(mmu.slots.index, spec, MEMSLOT_FLAGS);
   checkGpaWidth(r, gpaBits(mmu), slotLabel(r.id, spec.name));
   const slot = new Memslot({
     id: r.id,
@@ -115,7 +115,7 @@ export function setSlotFlags(
   add: readonly MemslotFlag[],
   remove: readonly MemslotFlag[],
 ): void {
-  const next = flagBits(checkFlagsChange(slot, flagNames(slot.flags), add, remove, EMU_FLAGS));
+  const next = flagBits(checkFlagsChange(slot, flagNames(slot.flags), add, remove, MEMSLOT_FLAGS));
   const changed = next ^ slot.flags;
   slot.flags = next;
   if (changed & SLOT_DIRTY_LOG) {
