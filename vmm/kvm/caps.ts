@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { UnsupportedError, VmmError } from "../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError, UnsupportedError, VmmError } from "../errors.ts";
 import type { CapName, QuirkName } from "../types.ts";
 import { hostMmu, kernelAtLeast } from "./host.ts";
 import { CAP, MANUAL_PROTECT_ENABLE, QUIRK } from "./uapi.ts";
@@ -165,7 +165,10 @@ export class CapState {
 }
 
 function badValue(name: string, value: string, allowed: string[]): never {
-  throw new VmmError(`cap ${name}: unknown value "${value}" (expected ${allowed.join(", ")})`, {
-    exitCode: 2,
-  });
+  // KVM_ENABLE_CAP answers an argument it does not know with EINVAL, as the emulator does.
+  throw new ErrnoError(
+    "KVM_ENABLE_CAP",
+    ERRNO_NUMBERS.EINVAL,
+    `cap ${name}: unknown value "${value}" (expected ${allowed.join(", ")})`,
+  );
 }
