@@ -79,6 +79,8 @@ class Checker {
    * address or size, is the point of the test (the kernel answers with an errno).
    */
   #lenient = false;
+  /** Slots a `memslot NAME delete` step freed, per vm: their names may be declared again. */
+  #deleted = new WeakMap<VmInfo, Set<string>>();
   readonly #vars = new Map<string, SType>();
   readonly #types = new ExprTyper(
     (loc, message) => this.error(loc, message),
@@ -256,7 +258,9 @@ class Checker {
   }
 
   declareSlot(vm: VmInfo, name: Name): void {
-    if (!this.#lenient && (vm.slots.has(name.text) || vm.devices.has(name.text))) {
+    // A deleted slot's name is free again (KVM_MR_DELETE frees the slot; dsl.md allows re-adding).
+    const freed = this.#deleted.get(vm)?.delete(name.text) ?? false;
+    if (!this.#lenient && !freed && (vm.slots.has(name.text) || vm.devices.has(name.text))) {
       this.error(name.loc, `memslot '${name.text}' is declared twice in vm '${vm.name}'`);
     }
     vm.slots.add(name.text);
@@ -498,6 +502,12 @@ class Checker {
     }
     this.knownSlot(vm, step.slot);
     switch (op.kind) {
+      case "delete":
+        if (vm) {
+          const set = this.#deleted.get(vm) ?? new Set<string>();
+          this.#deleted.set(vm, set.add(step.slot.text));
+        }
+        break;
       case "move": {
         const gpa = this.expectInt(op.gpa, "gpa");
         if (gpa !== undefined && gpa % SIZE_4K !== 0n && !this.#lenient) {
