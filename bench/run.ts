@@ -23,6 +23,7 @@ export const BENCHMARKS: readonly string[] = [
   "demand_paging.ts",
   "backends.ts",
   "proposals.ts",
+  "memslot_fill.ts",
 ];
 
 async function main(): Promise<number> {

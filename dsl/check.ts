@@ -34,6 +34,7 @@ import {
 } from "./names.ts";
 import { checkGuest } from "./check_guest.ts";
 import { ERRNO_NUMBERS } from "../vmm/errors.ts";
+import { KVM_MAX_VCPUS } from "../vmm/limits.ts";
 import { SIZE_4K } from "../guest/page_tables.ts";
 import type { Value } from "./values.ts";
 
@@ -78,6 +79,8 @@ class Checker {
    * address or size, is the point of the test (the kernel answers with an errno).
    */
   #lenient = false;
+  /** Slots a `memslot NAME delete` step freed, per vm: their names may be declared again. */
+  #deleted = new WeakMap<VmInfo, Set<string>>();
   readonly #vars = new Map<string, SType>();
   readonly #types = new ExprTyper(
     (loc, message) => this.error(loc, message),
@@ -165,8 +168,11 @@ class Checker {
           break;
         case "vcpus": {
           const n = this.expectInt(decl.count, "vcpus");
-          if (n !== undefined && (n < 1n || n > 255n)) {
-            this.error(decl.count.loc, `vcpus must be between 1 and 255, not ${n}`);
+          if (n !== undefined && (n < 1n || n > BigInt(KVM_MAX_VCPUS))) {
+            this.error(
+              decl.count.loc,
+              `vcpus must be between 1 and ${KVM_MAX_VCPUS} (KVM_MAX_VCPUS on x86), not ${n}`,
+            );
           }
           vm.vcpus = n;
           break;
@@ -252,7 +258,9 @@ class Checker {
   }
 
   declareSlot(vm: VmInfo, name: Name): void {
-    if (!this.#lenient && (vm.slots.has(name.text) || vm.devices.has(name.text))) {
+    // A deleted slot's name is free again (KVM_MR_DELETE frees the slot; dsl.md allows re-adding).
+    const freed = this.#deleted.get(vm)?.delete(name.text) ?? false;
+    if (!this.#lenient && !freed && (vm.slots.has(name.text) || vm.devices.has(name.text))) {
       this.error(name.loc, `memslot '${name.text}' is declared twice in vm '${vm.name}'`);
     }
     vm.slots.add(name.text);
@@ -494,6 +502,12 @@ class Checker {
     }
     this.knownSlot(vm, step.slot);
     switch (op.kind) {
+      case "delete":
+        if (vm) {
+          const set = this.#deleted.get(vm) ?? new Set<string>();
+          this.#deleted.set(vm, set.add(step.slot.text));
+        }
+        break;
       case "move": {
         const gpa = this.expectInt(op.gpa, "gpa");
         if (gpa !== undefined && gpa % SIZE_4K !== 0n && !this.#lenient) {

@@ -13,10 +13,10 @@
  * @module
  */
 
+import { PAGE_SIZE } from "../../memory/layout.ts";
 import type { Translation } from "../port.ts";
 
-/** Bytes per guest page. */
-export const PAGE_SIZE = 4096;
+export { PAGE_SIZE };
 /** Pages per 32 MiB chunk. */
 const CHUNK_PAGES = 8192;
 const CHUNK_SHIFT = 13;
