@@ -24,10 +24,9 @@ import type {
 import type { BootImage, VcpuBootState } from "../../guest/image.ts";
 import type { EmuCpu, MmuPort } from "./port.ts";
 import { EmuStats } from "./stats.ts";
-import { MAX_GFN, MEMSLOT_OP } from "./memory/memslots.ts";
+import { MEMSLOT_OP } from "./memory/memslots.ts";
 import { Mmu } from "./mmu/mmu.ts";
 import { ENTRY_PAGES } from "./mmu/spte.ts";
-import { ShadowMmu } from "./mmu/shadow_mmu.ts";
 import { createSlot, deleteSlot, moveSlot, setSlotFlags } from "./mmu/slot_ops.ts";
 import { getDirtyLog } from "./mmu/dirty_log.ts";
 import { flagNames, type Memslot, SLOT_NONCOHERENT } from "./memory/memslot.ts";
@@ -98,8 +97,7 @@ export class EmuVm implements Vm {
     this.mmu = config.mmu ?? "tdp";
     this.system = config.system ?? { gpa: 0n, size: 0x100000n };
     this.stats = new EmuStats(this.vcpuCount);
-    this.memory = new Mmu(this.stats);
-    if (this.mmu === "shadow") this.memory.shadow = new ShadowMmu(this.memory);
+    this.memory = new Mmu(this.stats, this.mmu);
     this.done = new Array(this.vcpuCount).fill(false);
     this.#deps = deps;
     createSlot(this.memory, { name: SYSTEM_SLOT, ...this.system }, 0);
@@ -212,9 +210,7 @@ export class EmuVm implements Vm {
   }
 
   #zapForMemtype(): void {
-    const mmu = this.memory;
-    const n = mmu.shadow !== null ? mmu.shadow.zapAll() : mmu.tdp.zapRange(0, MAX_GFN);
-    if (n > 0) mmu.flushAll();
+    if (this.memory.paging.zapAllGfns() > 0) this.memory.flushAll();
   }
 
   /** {@inheritDoc Vm.readSlot} */
@@ -349,8 +345,7 @@ export class EmuVm implements Vm {
     this.memory.memtype.clear();
     this.memory.cpus = [];
     this.memory.uffdSlots.clear();
-    this.memory.tdp.zapAll();
-    if (this.memory.shadow !== null) this.memory.shadow.zapAll();
+    this.memory.paging.zapAll();
     this.cpus = [];
   }
 

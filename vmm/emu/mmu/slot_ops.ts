@@ -8,14 +8,7 @@
  */
 import { ERRNO_NUMBERS, ErrnoError } from "../../errors.ts";
 import type { MemslotFlag, MemslotSpec } from "../../types.ts";
-import {
-  describeSlot,
-  GPA_BITS,
-  MEMSLOT_OP,
-  MemslotTable,
-  SHADOW_GPA_BITS,
-  slotLabel,
-} from "../memory/memslots.ts";
+import { describeSlot, MEMSLOT_OP, MemslotTable, slotLabel } from "../memory/memslots.ts";
 import { FLAG_BITS, Memslot, SLOT_DIRTY_LOG } from "../memory/memslot.ts";
 import { startDirtyLog, stopDirtyLog } from "./dirty_log.ts";
 import type { Mmu } from "./mmu.ts";
@@ -47,18 +40,13 @@ function flagBits(flags: readonly MemslotFlag[] | undefined): number {
   return b;
 }
 
-/** The guest-physical width the modelled MMU maps: 4-level EPT or shadow pages. */
-function gpaBits(mmu: Mmu): number {
-  return mmu.shadow !== null ? SHADOW_GPA_BITS : GPA_BITS;
-}
-
 /** KVM_MR_CREATE. */
 export function createSlot(mmu: Mmu, spec: MemslotSpec, id: number): Memslot {
   const who = slotLabel(id, spec.name);
   if (mmu.slots.byName(spec.name) !== null) {
     throw new ErrnoError(MEMSLOT_OP, EEXIST, `a memslot named ${spec.name} exists`);
   }
-  MemslotTable.checkRange(spec.gpa, spec.size, who, gpaBits(mmu));
+  MemslotTable.checkRange(spec.gpa, spec.size, who, mmu.paging.gpaBits);
   const baseGfn = Number(spec.gpa / 4096n);
   const npages = Number(spec.size / 4096n);
   mmu.slots.checkOverlap(baseGfn, npages, who, null);
@@ -72,7 +60,7 @@ export function createSlot(mmu: Mmu, spec: MemslotSpec, id: number): Memslot {
     hostLevel: hostLevel(spec.hugepage, spec.name),
   });
   if (mmu.tracking.enabled) slot.allocWriteTrack();
-  if (mmu.shadow !== null) slot.allocRmap();
+  if (mmu.paging.needsRmap) slot.allocRmap();
   mmu.slots.insert(slot);
   if (slot.flags & SLOT_DIRTY_LOG) startDirtyLog(mmu, slot);
   return slot;
@@ -82,11 +70,9 @@ export function createSlot(mmu: Mmu, spec: MemslotSpec, id: number): Memslot {
 function zapSlot(mmu: Mmu, slot: Memslot): void {
   const start = slot.baseGfn, end = start + slot.npages;
   if (mmu.caps.zapOnlyMemslot) {
-    const n = mmu.shadow !== null ? mmu.shadow.zapRange(start, end) : mmu.tdp.zapRange(start, end);
-    if (n > 0) mmu.flushAll();
+    if (mmu.paging.zapRange(start, end) > 0) mmu.flushAll();
   } else {
-    if (mmu.shadow !== null) mmu.shadow.zapAll();
-    else mmu.tdp.zapAll();
+    mmu.paging.zapAll();
     mmu.flushAll();
   }
 }
@@ -103,7 +89,7 @@ export function deleteSlot(mmu: Mmu, slot: Memslot): void {
 /** KVM_MR_MOVE (data and host mapping move with the slot). */
 export function moveSlot(mmu: Mmu, slot: Memslot, gpa: bigint): void {
   const size = BigInt(slot.npages) * 4096n;
-  MemslotTable.checkRange(gpa, size, `memslot ${slot.name}`, gpaBits(mmu));
+  MemslotTable.checkRange(gpa, size, `memslot ${slot.name}`, mmu.paging.gpaBits);
   const baseGfn = Number(gpa / 4096n);
   mmu.slots.checkOverlap(baseGfn, slot.npages, `memslot ${slot.name}`, slot);
   slot.invalid = true;
