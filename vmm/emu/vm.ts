@@ -24,10 +24,8 @@ import type {
 import type { BootImage, VcpuBootState } from "../../guest/image.ts";
 import type { EmuCpu, MmuPort } from "./port.ts";
 import { EmuStats } from "./stats.ts";
-import { MAX_GFN } from "./memory/memslots.ts";
 import { Mmu } from "./mmu/mmu.ts";
 import { ENTRY_PAGES } from "./mmu/spte.ts";
-import { ShadowMmu } from "./mmu/shadow_mmu.ts";
 import { createSlot, deleteSlot, moveSlot, setSlotFlags } from "./mmu/slot_ops.ts";
 import { getDirtyLog } from "./mmu/dirty_log.ts";
 import { flagNames, type Memslot, SLOT_NONCOHERENT } from "./memory/memslot.ts";
@@ -96,8 +94,7 @@ export class EmuVm implements Vm {
     this.mmu = config.mmu ?? "tdp";
     this.system = config.system ?? { gpa: 0n, size: 0x100000n };
     this.stats = new EmuStats(this.vcpuCount);
-    this.memory = new Mmu(this.stats);
-    if (this.mmu === "shadow") this.memory.shadow = new ShadowMmu(this.memory);
+    this.memory = new Mmu(this.stats, this.mmu);
     this.done = new Array(this.vcpuCount).fill(false);
     this.#deps = deps;
     createSlot(this.memory, { name: SYSTEM_SLOT, ...this.system });
@@ -191,9 +188,7 @@ export class EmuVm implements Vm {
   }
 
   #zapForMemtype(): void {
-    const mmu = this.memory;
-    const n = mmu.shadow !== null ? mmu.shadow.zapAll() : mmu.tdp.zapRange(0, MAX_GFN);
-    if (n > 0) mmu.flushAll();
+    if (this.memory.paging.zapAllGfns() > 0) this.memory.flushAll();
   }
 
   /** {@inheritDoc Vm.readSlot} */
@@ -324,8 +319,7 @@ export class EmuVm implements Vm {
     this.memory.memtype.clear();
     this.memory.cpus = [];
     this.memory.uffdSlots.clear();
-    this.memory.tdp.zapAll();
-    if (this.memory.shadow !== null) this.memory.shadow.zapAll();
+    this.memory.paging.zapAll();
     this.cpus = [];
   }
 

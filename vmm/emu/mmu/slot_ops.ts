@@ -18,7 +18,6 @@ import {
   slotLabel,
 } from "../../memory/slot_rules.ts";
 import { SIZE_1G, SIZE_2M, SIZE_4K } from "../../memory/layout.ts";
-import { GPA_BITS, SHADOW_GPA_BITS } from "../memory/memslots.ts";
 import { FLAG_BITS, flagNames, Memslot, SLOT_DIRTY_LOG } from "../memory/memslot.ts";
 import { startDirtyLog, stopDirtyLog } from "./dirty_log.ts";
 import type { Mmu } from "./mmu.ts";
@@ -46,11 +45,6 @@ function flagBits(flags: readonly MemslotFlag[] | undefined): number {
   return b;
 }
 
-/** The guest-physical width the modelled MMU maps: 4-level EPT or shadow pages. */
-function gpaBits(mmu: Mmu): number {
-  return mmu.shadow !== null ? SHADOW_GPA_BITS : GPA_BITS;
-}
-
 /**
  * KVM_MR_CREATE with the shared rules (`vmm/memory/slot_rules.ts`), then
  * x86's GPA-width rule for the modelled MMU. The first slot created is the
@@ -58,7 +52,7 @@ function gpaBits(mmu: Mmu): number {
  */
 export function createSlot(mmu: Mmu, spec: MemslotSpec): Memslot {
   const r = checkCreate(mmu.slots.index, spec, MEMSLOT_FLAGS);
-  checkGpaWidth(r, gpaBits(mmu), slotLabel(r.id, spec.name));
+  checkGpaWidth(r, mmu.paging.gpaBits, slotLabel(r.id, spec.name));
   const slot = new Memslot({
     id: r.id,
     name: spec.name,
@@ -69,7 +63,7 @@ export function createSlot(mmu: Mmu, spec: MemslotSpec): Memslot {
     hostLevel: hostLevel(spec.hugepage, spec.name),
   });
   if (mmu.tracking.enabled) slot.allocWriteTrack();
-  if (mmu.shadow !== null) slot.allocRmap();
+  if (mmu.paging.needsRmap) slot.allocRmap();
   mmu.slots.insert(slot);
   if (slot.flags & SLOT_DIRTY_LOG) startDirtyLog(mmu, slot);
   return slot;
@@ -79,11 +73,9 @@ export function createSlot(mmu: Mmu, spec: MemslotSpec): Memslot {
 function zapSlot(mmu: Mmu, slot: Memslot): void {
   const start = slot.baseGfn, end = start + slot.npages;
   if (mmu.caps.zapOnlyMemslot) {
-    const n = mmu.shadow !== null ? mmu.shadow.zapRange(start, end) : mmu.tdp.zapRange(start, end);
-    if (n > 0) mmu.flushAll();
+    if (mmu.paging.zapRange(start, end) > 0) mmu.flushAll();
   } else {
-    if (mmu.shadow !== null) mmu.shadow.zapAll();
-    else mmu.tdp.zapAll();
+    mmu.paging.zapAll();
     mmu.flushAll();
   }
 }
@@ -100,7 +92,7 @@ export function deleteSlot(mmu: Mmu, slot: Memslot): void {
 /** KVM_MR_MOVE (data and host mapping move with the slot). */
 export function moveSlot(mmu: Mmu, slot: Memslot, gpa: bigint): void {
   const r = checkMove(mmu.slots.index, slot, gpa);
-  checkGpaWidth(r, gpaBits(mmu), slotLabel(slot.id, slot.name));
+  checkGpaWidth(r, mmu.paging.gpaBits, slotLabel(slot.id, slot.name));
   slot.invalid = true;
   zapSlot(mmu, slot);
   slot.relocate(r.baseGfn);
