@@ -8,7 +8,7 @@
  */
 
 import type { NoOperandOp } from "../assembler.ts";
-import { type Cond, CONDITIONS, imm, mem, qword, R } from "../operands.ts";
+import { type Cond, imm, mem, qword, R } from "../operands.ts";
 import { form, hex2, type IsaForm } from "./form.ts";
 
 /** The instructions without operands and their bytes (`rep_stosb` is `rep stosb`). */
@@ -47,25 +47,8 @@ function jccForms(cond: Cond, cc: number): IsaForm[] {
   ];
 }
 
-/** The SDM's names of the 16 conditions, in cc order (the assembler also takes aliases). */
-const SDM_CONDITIONS: readonly Cond[] = [
-  "o",
-  "no",
-  "b",
-  "ae",
-  "e",
-  "ne",
-  "be",
-  "a",
-  "s",
-  "ns",
-  "p",
-  "np",
-  "l",
-  "ge",
-  "le",
-  "g",
-];
+/** The SDM's names of the 16 conditions in cc order (the index is cc; the assembler also takes aliases). */
+const SDM_CONDITIONS = "o no b ae e ne be a s ns p np l ge le g".split(" ") as Cond[];
 
 /** The control-flow, I/O and system forms. */
 export const SYSTEM_FORMS: readonly IsaForm[] = [
@@ -105,7 +88,7 @@ export const SYSTEM_FORMS: readonly IsaForm[] = [
     const asm = op.replace("_", " ");
     return form(asm, asm, bytes, (a) => a[op]());
   }),
-  ...SDM_CONDITIONS.flatMap((cond) => jccForms(cond, CONDITIONS[cond])),
+  ...SDM_CONDITIONS.flatMap((cond, cc) => jccForms(cond, cc)),
   form("jmp rel8", "jmp (rel8, to itself)", "eb fe", (a) => {
     a.label("t");
     a.jmp("t", "rel8");
