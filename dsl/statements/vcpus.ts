@@ -1,0 +1,43 @@
+/**
+ * `vcpus N` in a vm block (1..255; read by `build_vm.ts` into the VM's configuration).
+ *
+ * @module
+ */
+import type { Expr, Loc } from "../ast.ts";
+import { nodes, tok, tokLoc } from "../cst.ts";
+import * as T from "../tokens.ts";
+import type { DeclDef } from "./statement.ts";
+
+/** A `vcpus` declaration. */
+export interface VcpusDecl {
+  kind: "vcpus";
+  loc: Loc;
+  count: Expr;
+}
+
+/** The `vcpus` declaration. */
+export const VCPUS: DeclDef<VcpusDecl> = {
+  kinds: { vcpus: true },
+  unique: true,
+  grammar: ({ g, expression }) =>
+    g.RULE("vcpusDecl", () => {
+      g.CONSUME(T.KEYWORDS.vcpus);
+      g.SUBRULE(expression);
+    }),
+  build: {
+    vcpusDecl(ctx, b): VcpusDecl {
+      return {
+        kind: "vcpus",
+        loc: tokLoc(tok(ctx, "Kw_vcpus")),
+        count: b.expr(nodes(ctx, "expression")[0]),
+      };
+    },
+  },
+  check(decl, c, vm) {
+    const n = c.expectInt(decl.count, "vcpus");
+    if (n !== undefined && (n < 1n || n > 255n)) {
+      c.error(decl.count.loc, `vcpus must be between 1 and 255, not ${n}`);
+    }
+    vm.vcpus = n;
+  },
+};
