@@ -1,8 +1,9 @@
 /**
- * Builds the VM of a `vm NAME { … }` block: evaluates the declarations,
+ * Builds the VM of a `vm NAME { … }` block: evaluates the settings,
  * re-checks a layout that depended on variables, opens the VM on the chosen
  * backend, then applies capabilities, quirks, memslots, devices and the
- * guest in that order. A VM that fails half-way is closed before the error
+ * guest in that order (each declaration's effect is its module's `exec`,
+ * `statements/`; the order is the registry's). A VM that fails half-way is closed before the error
  * propagates.
  *
  * @module
@@ -11,21 +12,13 @@ import { dirname, resolve } from "node:path";
 import type { Decl, Expr, MemslotDecl, VmStmt } from "./ast.ts";
 import { evaluate, ScriptRuntimeError, type Variables } from "./evaluate.ts";
 import { checkLayout, declaredLayout } from "./layout.ts";
-import { deviceShmSlot, payloadParam, payloadProblems } from "./payloads.ts";
+import { payloadParam, payloadProblems } from "./payloads.ts";
 import { at, StepError, u64 } from "./runtime.ts";
+import { declDef, inRegistryOrder } from "./statements/mod.ts";
 import { typeName } from "./values.ts";
 import type { BackendChoice } from "../vmm/create.ts";
-import { BackendUnavailableError, UnsupportedError } from "../vmm/errors.ts";
-import type {
-  CapName,
-  GuestSpec,
-  MemslotFlag,
-  MemslotSpec,
-  MmuMode,
-  QuirkName,
-  Vm,
-  VmConfig,
-} from "../vmm/types.ts";
+import { BackendUnavailableError } from "../vmm/errors.ts";
+import type { GuestSpec, MemslotFlag, MemslotSpec, Vm, VmConfig } from "../vmm/types.ts";
 
 /** Opens a VM (normally `openVm` of `vmm/create.ts`). */
 export type VmOpener = (config: VmConfig, backend: BackendChoice) => Vm;
@@ -43,8 +36,16 @@ export interface BuildEnv {
   onOpen: (vm: Vm) => void;
 }
 
+/** What the settings of a vm block (`backend`, `mmu`, `vcpus`, `system`) set before the VM opens. */
+export interface VmSetup {
+  /** The VM's configuration. */
+  config: VmConfig;
+  /** The block's `backend` (the CLI's `--backend` overrides it). */
+  backend?: BackendChoice;
+}
+
 /** Evaluates address, size and count expressions against `vars`, as u64s. */
-function u64Of(vars: Variables): (e: Expr, what: string) => bigint {
+export function u64Of(vars: Variables): (e: Expr, what: string) => bigint {
   return (e, what) => u64(evaluate(e, vars), e, what);
 }
 
@@ -74,23 +75,20 @@ export async function buildVm(stmt: VmStmt, env: BuildEnv): Promise<Vm> {
   const find = <K extends Decl["kind"]>(kind: K) =>
     decls.find((d) => d.kind === kind) as (Decl & { kind: K }) | undefined;
   const backendDecl = find("backend");
-  const systemDecl = find("system");
-  const vcpusDecl = find("vcpus");
-  const config: VmConfig = {
-    name: stmt.name.text,
-    vcpus: vcpusDecl ? Number(int(vcpusDecl.count, "vcpus")) : 1,
-    mmu: find("mmu")?.value.text as MmuMode | undefined,
-    system: systemDecl
-      ? { gpa: int(systemDecl.gpa, "gpa"), size: int(systemDecl.size, "size") }
-      : undefined,
+  const setup: VmSetup = {
+    config: { name: stmt.name.text, vcpus: 1, mmu: undefined, system: undefined },
   };
+  for (const d of inRegistryOrder(decls)) {
+    const exec = declDef(d).exec;
+    if ("setting" in exec) exec.setting(d, setup, int);
+  }
+  const config = setup.config;
   // Layouts that depend on variables could not be checked statically: check them now.
   const { system, regions } = declaredLayout(stmt, int);
   const problem = checkLayout(system, regions)[0];
   if (problem) throw new ScriptRuntimeError(problem.loc, problem.message);
 
-  const choice = env.backend ??
-    (backendDecl?.value.text as BackendChoice | undefined) ?? "auto";
+  const choice = env.backend ?? setup.backend ?? "auto";
   let vm: Vm;
   try {
     vm = env.openVm(config, choice);
@@ -116,46 +114,14 @@ export async function buildVm(stmt: VmStmt, env: BuildEnv): Promise<Vm> {
 
 /** Applies the declarations in the order KVM needs, whatever order the block was written in. */
 async function configure(vm: Vm, stmt: VmStmt, env: BuildEnv): Promise<void> {
-  const decls = stmt.decls;
-  const vars = env.vars;
-  const int = u64Of(vars);
-  for (const d of decls) {
-    if (d.kind === "cap") {
-      await at(d.loc, () => vm.enableCap(d.name.text as CapName, d.value.text));
-    }
+  for (const d of inRegistryOrder(stmt.decls)) {
+    const exec = declDef(d).exec;
+    if ("apply" in exec) await at(d.loc, () => exec.apply(d, vm, env));
   }
-  for (const d of decls) {
-    if (d.kind === "quirk") {
-      await at(d.loc, () => vm.setQuirk(d.name.text as QuirkName, d.value.text === "on"));
-    }
-  }
-  for (const d of decls) {
-    if (d.kind === "memslot") {
-      await at(d.loc, () => vm.addMemslot(slotSpec(d.slot, vars)));
-    }
-  }
-  for (const d of decls) {
-    if (d.kind !== "device") continue;
-    await at(d.loc, () => {
-      if (d.noncoherent && d.via?.text === "kvm_device") {
-        throw new UnsupportedError(
-          `device ${d.name.text}: 'noncoherent via kvm_device' needs a VM-wide device registration, ` +
-            "which the Vm interface (vmm/types.ts) does not offer yet; use 'via memslot_flag'",
-        );
-      }
-      vm.addMemslot({
-        name: deviceShmSlot(d.name.text),
-        gpa: int(d.shmGpa!, "gpa"),
-        size: int(d.shmSize!, "size"),
-        flags: d.noncoherent ? ["noncoherent_dma"] : [],
-      });
-    });
-  }
-  const guest = decls.find((d) => d.kind === "guest");
-  if (guest?.kind === "guest") await at(guest.loc, () => vm.loadGuest(guestSpec(guest, vm, env)));
 }
 
-function guestSpec(decl: Decl & { kind: "guest" }, vm: Vm, env: BuildEnv): GuestSpec {
+/** What a `guest` declaration loads: a flat binary or a built-in payload with its parameters. */
+export function guestSpec(decl: Decl & { kind: "guest" }, vm: Vm, env: BuildEnv): GuestSpec {
   const params: Record<string, bigint | string> = {};
   for (const p of decl.params) {
     const v = evaluate(p.value, env.vars);

@@ -8,6 +8,7 @@ import type { Loc, Name } from "../ast.ts";
 import { name, tok, tokLoc } from "../cst.ts";
 import { BACKEND_CHOICES } from "../names.ts";
 import * as T from "../tokens.ts";
+import type { BackendChoice } from "../../vmm/create.ts";
 import type { DeclDef } from "./statement.ts";
 
 /** A `backend` declaration. */
@@ -37,5 +38,10 @@ export const BACKEND: DeclDef<BackendDecl> = {
   },
   check(decl, c) {
     c.oneOf(decl.value, BACKEND_CHOICES, "backend");
+  },
+  exec: {
+    setting(decl, setup) {
+      setup.backend = decl.value.text as BackendChoice;
+    },
   },
 };

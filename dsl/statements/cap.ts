@@ -94,4 +94,9 @@ export const CAP_DECL: DeclDef<CapStmt> = {
   check(decl, c) {
     cap(c, decl.name, decl.value);
   },
+  exec: {
+    apply(decl, vm) {
+      vm.enableCap(decl.name.text as CapName, decl.value.text);
+    },
+  },
 };

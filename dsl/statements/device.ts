@@ -7,7 +7,10 @@
  */
 import type { Expr, Loc, Name } from "../ast.ts";
 import { maybeTok, name, tok, tokLoc } from "../cst.ts";
+import { u64Of } from "../build_vm.ts";
+import { deviceShmSlot } from "../payloads.ts";
 import * as T from "../tokens.ts";
+import { UnsupportedError } from "../../vmm/errors.ts";
 import type { DeclDef } from "./statement.ts";
 
 const K = T.KEYWORDS;
@@ -102,5 +105,22 @@ export const DEVICE: DeclDef<DeviceDecl> = {
     if (!decl.shmGpa || !decl.shmSize) {
       c.error(decl.name.loc, `device '${decl.name.text}' needs 'shm gpa A size S'`);
     }
+  },
+  exec: {
+    apply(d, vm, env) {
+      if (d.noncoherent && d.via?.text === "kvm_device") {
+        throw new UnsupportedError(
+          `device ${d.name.text}: 'noncoherent via kvm_device' needs a VM-wide device registration, ` +
+            "which the Vm interface (vmm/types.ts) does not offer yet; use 'via memslot_flag'",
+        );
+      }
+      const int = u64Of(env.vars);
+      vm.addMemslot({
+        name: deviceShmSlot(d.name.text),
+        gpa: int(d.shmGpa!, "gpa"),
+        size: int(d.shmSize!, "size"),
+        flags: d.noncoherent ? ["noncoherent_dma"] : [],
+      });
+    },
   },
 };

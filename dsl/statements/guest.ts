@@ -6,6 +6,7 @@
  * @module
  */
 import type { Expr, Loc, Name } from "../ast.ts";
+import { guestSpec } from "../build_vm.ts";
 import { checkGuest } from "../check_guest.ts";
 import { maybeTok, name, nodes, tok, tokLoc, toks } from "../cst.ts";
 import * as T from "../tokens.ts";
@@ -77,5 +78,10 @@ export const GUEST: DeclDef<GuestDecl> = {
           : Number(vm.vcpus),
         regions: layout.complete ? layout.regions : undefined,
       }));
+  },
+  exec: {
+    apply(decl, vm, env) {
+      vm.loadGuest(guestSpec(decl, vm, env));
+    },
   },
 };

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Loc } from "../ast.ts";
+import { slotSpec } from "../build_vm.ts";
 import { name, nodes, tok, tokLoc } from "../cst.ts";
 import * as T from "../tokens.ts";
 import {
@@ -51,5 +52,10 @@ export const MEMSLOT_DECL: DeclDef<MemslotDeclNode> = {
     const slot = decl.slot;
     declareSlot(c, vm, slot.name);
     slotAttributes(c, slot);
+  },
+  exec: {
+    apply(decl, vm, env) {
+      vm.addMemslot(slotSpec(decl.slot, env.vars));
+    },
   },
 };

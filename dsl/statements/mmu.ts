@@ -7,6 +7,7 @@ import type { Loc, Name } from "../ast.ts";
 import { name, tok, tokLoc } from "../cst.ts";
 import { MMU_MODES } from "../names.ts";
 import * as T from "../tokens.ts";
+import type { MmuMode } from "../../vmm/types.ts";
 import type { DeclDef } from "./statement.ts";
 
 /** An `mmu` declaration. */
@@ -32,5 +33,10 @@ export const MMU: DeclDef<MmuDecl> = {
   },
   check(decl, c) {
     c.oneOf(decl.value, MMU_MODES, "mmu");
+  },
+  exec: {
+    setting(decl, setup) {
+      setup.config.mmu = decl.value.text as MmuMode;
+    },
   },
 };

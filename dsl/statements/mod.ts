@@ -31,7 +31,6 @@ import { SYSTEM } from "./system.ts";
 import { TIME } from "./time.ts";
 import { TRACK, UNTRACK } from "./track.ts";
 import { VCPUS } from "./vcpus.ts";
-import { VM } from "./vm.ts";
 
 export { VM } from "./vm.ts";
 
@@ -74,6 +73,17 @@ export type Step = NodeOf<typeof STEPS[number]>;
 
 /** A declaration inside `vm NAME { … }`. */
 export type Decl = NodeOf<typeof DECLS[number]>;
+
+/**
+ * A vm block's declarations in the order they take effect: the registry's
+ * (settings, caps, quirks, memslots, devices, the guest), then the block's.
+ */
+export function inRegistryOrder(decls: readonly Decl[]): Decl[] {
+  const rank = (d: Decl) => (DECLS as readonly DeclDef<never>[]).indexOf(declDef(d));
+  return decls.map((d, i) => ({ d, i, r: rank(d) }))
+    .sort((a, b) => a.r - b.r || a.i - b.i)
+    .map((x) => x.d);
+}
 
 /** Each kind's module, from the modules' own `kinds`. */
 function byKind<D extends { kinds: object }>(defs: readonly D[]): Map<string, D> {

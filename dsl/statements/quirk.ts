@@ -70,4 +70,9 @@ export const QUIRK_DECL: DeclDef<QuirkStmt> = {
   check(decl, c) {
     quirk(c, decl.name, decl.value);
   },
+  exec: {
+    apply(decl, vm) {
+      vm.setQuirk(decl.name.text as QuirkName, decl.value.text === "on");
+    },
+  },
 };

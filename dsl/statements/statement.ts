@@ -20,11 +20,13 @@ import type {
   SubruleMethodOpts,
   TokenType,
 } from "chevrotain";
-import type { Loc } from "../ast.ts";
+import type { Expr, Loc } from "../ast.ts";
+import type { BuildEnv, VmSetup } from "../build_vm.ts";
 import type { Checker, Context, VmChecks, VmInfo } from "../check.ts";
 import type { Ctx } from "../cst.ts";
 import type { Interpreter } from "../interpreter.ts";
 import type { AstBuilder } from "../visitor.ts";
+import type { Vm } from "../../vmm/types.ts";
 
 /** A grammar rule of the script parser. */
 export type Rule = ParserMethod<[], CstNode>;
@@ -105,15 +107,24 @@ export interface StepDef<N extends Node> extends Parts<N> {
 }
 
 /**
- * A declaration inside `vm NAME { … }`. Its execution is part of building
- * the VM (`build_vm.ts`): a setting is read into the VM's configuration, the
- * others are applied to the open VM in the order KVM needs.
+ * How a declaration takes effect when `build_vm.ts` builds its VM: a
+ * setting is read into the VM's configuration before the VM opens; the
+ * others are applied to the open VM. Either way declarations take effect in
+ * the registry's order (`mod.ts`: settings, caps, quirks, memslots, devices,
+ * the guest — the order KVM needs), whatever order the block lists them in.
  */
+export type DeclExec<N extends Node> =
+  | { setting(node: N, setup: VmSetup, int: (e: Expr, what: string) => bigint): void }
+  | { apply(node: N, vm: Vm, env: BuildEnv): void | Promise<void> };
+
+/** A declaration inside `vm NAME { … }`. */
 export interface DeclDef<N extends Node> extends Parts<N> {
   /** At most one per vm block (`'vcpus' declared twice in vm 'a'`). */
   unique: boolean;
   /** Static checks, with what the checker knows of the VM being declared. */
   check(node: N, c: Checker, vm: VmInfo, later: VmChecks): void;
+  /** Its part in building the VM. */
+  exec: DeclExec<N>;
 }
 
 /** The AST node type of a step or declaration module. */

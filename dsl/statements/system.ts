@@ -44,4 +44,9 @@ export const SYSTEM: DeclDef<SystemDecl> = {
   },
   // Its address and size are typed and checked with the layout (`declaredLayout`), once.
   check() {},
+  exec: {
+    setting(decl, setup, int) {
+      setup.config.system = { gpa: int(decl.gpa, "gpa"), size: int(decl.size, "size") };
+    },
+  },
 };

@@ -40,4 +40,9 @@ export const VCPUS: DeclDef<VcpusDecl> = {
     }
     vm.vcpus = n;
   },
+  exec: {
+    setting(decl, setup, int) {
+      setup.config.vcpus = Number(int(decl.count, "vcpus"));
+    },
+  },
 };
