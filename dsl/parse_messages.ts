@@ -6,6 +6,7 @@
  * @module
  */
 import { EOF, type IParserErrorMessageProvider, type TokenType } from "chevrotain";
+import { DECLS } from "./statements/mod.ts";
 
 /** How a token type reads in an error message. */
 function describeTokenType(type: TokenType): string {
@@ -34,7 +35,7 @@ function describeFound(token: { image: string; tokenType: TokenType }): string {
 const RULE_WHAT: Record<string, string> = {
   statement: "a statement (vm, run, let, expect, print, …)",
   step: "a step (run, let, expect, print, if, memslot, …)",
-  decl: "a declaration (backend, mmu, vcpus, system, cap, quirk, memslot, device, guest)",
+  decl: `a declaration (${DECLS.map((d) => d.reserved.join(", ")).join(", ")})`,
   primary: "an expression",
   unary: "an expression",
   notExpr: "an expression",

@@ -17,9 +17,8 @@ import { type CstNode, CstParser, type IOrAlt } from "chevrotain";
 import { PARSE_MESSAGES } from "./parse_messages.ts";
 import { DECLS, STEPS, VM } from "./statements/mod.ts";
 import type { GrammarDsl, GrammarEnv, Rule } from "./statements/statement.ts";
+import { ALL_TOKENS, KEYWORDS as K } from "./lexer.ts";
 import * as T from "./tokens.ts";
-
-const K = T.KEYWORDS;
 
 /**
  * The parser. One instance is reused: set `input` to a token vector, call
@@ -224,7 +223,7 @@ export class ScriptParser extends CstParser {
   #declAlts: IOrAlt<CstNode>[];
 
   constructor() {
-    super(T.ALL_TOKENS, {
+    super(ALL_TOKENS, {
       recoveryEnabled: true,
       nodeLocationTracking: "full",
       errorMessageProvider: PARSE_MESSAGES,
@@ -235,6 +234,7 @@ export class ScriptParser extends CstParser {
     const env: GrammarEnv = {
       // CstParser keeps its DSL protected: the modules get this instance through a typed view.
       g: this as unknown as GrammarDsl,
+      K,
       block: this.block,
       expression: this.expression,
       decl: this.decl,

@@ -21,10 +21,12 @@ export interface BackendDecl {
 /** The `backend` declaration. */
 export const BACKEND: DeclDef<BackendDecl> = {
   kinds: { backend: true },
+  reserved: ["backend"],
+  words: [],
   unique: true,
-  grammar: ({ g }) =>
+  grammar: ({ g, K }) =>
     g.RULE("backendDecl", () => {
-      g.CONSUME(T.KEYWORDS.backend);
+      g.CONSUME(K.backend);
       g.CONSUME(T.AnyWord, { LABEL: "value" });
     }),
   build: {

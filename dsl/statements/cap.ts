@@ -12,8 +12,6 @@ import * as T from "../tokens.ts";
 import type { CapName } from "../../vmm/types.ts";
 import type { Build, DeclDef, GrammarEnv, Rule, StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** `cap NAME [VALUE]`, the same node as a declaration and as a step. */
 export interface CapStmt {
   kind: "cap";
@@ -26,7 +24,7 @@ export interface CapStmt {
  * `cap NAME [VALUE]`: the value may be left out (`cap memory_fault_nowait`
  * means `on`), so it is taken only from the same line as the name.
  */
-function capClause({ g, shared }: GrammarEnv): Rule {
+function capClause({ g, K, shared }: GrammarEnv): Rule {
   return shared("capClause", () =>
     g.RULE("capClause", () => {
       g.CONSUME(K.cap);
@@ -74,6 +72,8 @@ function cap(c: Checker, name: Name, value: Name): void {
 /** The `cap` step. */
 export const CAP_STEP: StepDef<CapStmt> = {
   kinds: { cap: true },
+  reserved: ["cap"],
+  words: [],
   needsVm: true,
   grammar: capClause,
   build: BUILD,
@@ -88,6 +88,8 @@ export const CAP_STEP: StepDef<CapStmt> = {
 /** The `cap` declaration (applied by `build_vm.ts`, before quirks and memslots). */
 export const CAP_DECL: DeclDef<CapStmt> = {
   kinds: { cap: true },
+  reserved: ["cap"],
+  words: [],
   unique: false,
   grammar: capClause,
   build: BUILD,

@@ -9,8 +9,6 @@ import { name, tok, tokLoc } from "../cst.ts";
 import * as T from "../tokens.ts";
 import type { StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** A `demand` step. */
 export interface DemandStmt {
   kind: "demand";
@@ -23,8 +21,10 @@ export interface DemandStmt {
 /** The `demand` step. */
 export const DEMAND: StepDef<DemandStmt> = {
   kinds: { demand: true },
+  reserved: ["demand"],
+  words: ["handlers"],
   needsVm: true,
-  grammar: ({ g, expression }) =>
+  grammar: ({ g, K, expression }) =>
     g.RULE("demandStep", () => {
       g.CONSUME(K.demand);
       g.CONSUME(T.AnyWord, { LABEL: "mode" });

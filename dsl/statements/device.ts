@@ -13,8 +13,6 @@ import * as T from "../tokens.ts";
 import { UnsupportedError } from "../../vmm/errors.ts";
 import type { DeclDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** A `device` declaration. */
 export interface DeviceDecl {
   kind: "device";
@@ -31,8 +29,10 @@ export interface DeviceDecl {
 /** The `device` declaration. */
 export const DEVICE: DeclDef<DeviceDecl> = {
   kinds: { device: true },
+  reserved: ["device"],
+  words: ["mmio", "shm", "gpa", "size", "noncoherent", "via"],
   unique: false,
-  grammar: ({ g, expression }) =>
+  grammar: ({ g, K, expression }) =>
     g.RULE("deviceDecl", () => {
       g.CONSUME(K.device);
       g.CONSUME(T.AnyWord, { LABEL: "kind" });

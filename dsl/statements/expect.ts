@@ -18,8 +18,6 @@ import { ERRNO_NUMBERS, ErrnoError } from "../../vmm/errors.ts";
 import type { Interpreter } from "../interpreter.ts";
 import type { StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** `expect EXPR [else "msg"]` or `expect error ERRNO { … }`. */
 export type ExpectStmt =
   & { loc: Loc }
@@ -31,8 +29,10 @@ export type ExpectStmt =
 /** The `expect` steps. */
 export const EXPECT: StepDef<ExpectStmt> = {
   kinds: { expect: true, expect_error: true },
+  reserved: ["expect"],
+  words: ["error", "else"],
   needsVm: false,
-  grammar: ({ g, block, expression }) =>
+  grammar: ({ g, K, block, expression }) =>
     /** `expect error ERRNO { … }` or `expect EXPR [else "msg"]`. */
     g.RULE("expectStep", () => {
       g.CONSUME(K.expect);

@@ -12,8 +12,6 @@ import * as T from "../tokens.ts";
 import { typeName } from "../values.ts";
 import type { StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** A `for` step. */
 export interface ForStmt {
   kind: "for";
@@ -26,8 +24,10 @@ export interface ForStmt {
 /** The `for` step. */
 export const FOR: StepDef<ForStmt> = {
   kinds: { for: true },
+  reserved: ["for"],
+  words: ["in"],
   needsVm: false,
-  grammar: ({ g, block, expression }) =>
+  grammar: ({ g, K, block, expression }) =>
     g.RULE("forStep", () => {
       g.CONSUME(K.for);
       g.CONSUME(T.Variable);

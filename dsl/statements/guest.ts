@@ -31,10 +31,12 @@ export interface GuestDecl {
 /** The `guest` declaration. */
 export const GUEST: DeclDef<GuestDecl> = {
   kinds: { guest: true },
+  reserved: ["guest"],
+  words: [],
   unique: true,
-  grammar: ({ g, expression }) =>
+  grammar: ({ g, K, expression }) =>
     g.RULE("guestDecl", () => {
-      g.CONSUME(T.KEYWORDS.guest);
+      g.CONSUME(K.guest);
       g.CONSUME(T.AnyWord, { LABEL: "payload" });
       g.OPTION(() => g.CONSUME(T.StringLit, { LABEL: "file" }));
       g.CONSUME(T.LBrace);

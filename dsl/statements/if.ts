@@ -10,11 +10,8 @@ import type { SType } from "../check_expr.ts";
 import { TYPE_NAMES } from "../check_expr.ts";
 import { nodes, tok, tokLoc } from "../cst.ts";
 import { ScriptRuntimeError } from "../evaluate.ts";
-import * as T from "../tokens.ts";
 import { typeName } from "../values.ts";
 import type { Rule, StepDef } from "./statement.ts";
-
-const K = T.KEYWORDS;
 
 /** One `if` / `else if` branch: its condition and the steps it guards. */
 export interface IfBranch {
@@ -33,8 +30,10 @@ export interface IfStmt {
 /** The `if` step. */
 export const IF: StepDef<IfStmt> = {
   kinds: { if: true },
+  reserved: ["if"],
+  words: ["else"],
   needsVm: false,
-  grammar({ g, block, expression }) {
+  grammar({ g, K, block, expression }) {
     /** `if EXPR { … } [else if EXPR { … }]* [else { … }]`: an `else if` nests another ifStep. */
     const ifStep: Rule = g.RULE("ifStep", () => {
       g.CONSUME(K.if);

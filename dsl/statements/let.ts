@@ -14,8 +14,6 @@ import * as T from "../tokens.ts";
 import { RecordValue, type Value, Word } from "../values.ts";
 import type { StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** What `let` assigns. */
 export type LetValue =
   | { kind: "expr"; expr: Expr }
@@ -35,8 +33,10 @@ export interface LetStmt {
 /** The `let` step. */
 export const LET: StepDef<LetStmt> = {
   kinds: { let: true },
+  reserved: ["let"],
+  words: ["stat", "vcpu", "memtype", "gpa", "memslot", "read", "offset", "dirty_log", "clear"],
   needsVm: false,
-  grammar({ g, expression }) {
+  grammar({ g, K, expression }) {
     const letValue = g.RULE("letValue", () => {
       g.OR({
         IGNORE_AMBIGUITIES: true,

@@ -11,8 +11,6 @@ import { parseStringImage } from "../tokens.ts";
 import type { Vm } from "../../vmm/types.ts";
 import type { StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** A `mark` step. */
 export interface MarkStmt {
   kind: "mark";
@@ -23,8 +21,10 @@ export interface MarkStmt {
 /** The `mark` step. */
 export const MARK: StepDef<MarkStmt> = {
   kinds: { mark: true },
+  reserved: ["mark"],
+  words: [],
   needsVm: true,
-  grammar: ({ g }) =>
+  grammar: ({ g, K }) =>
     g.RULE("markStep", () => {
       g.CONSUME(K.mark);
       g.OPTION(() => g.CONSUME(T.StringLit));

@@ -12,8 +12,6 @@ import { BACKINGS, HUGEPAGE_SIZES, MEMSLOT_FLAGS } from "../names.ts";
 import * as T from "../tokens.ts";
 import type { Build, GrammarEnv, Rule } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** `memslot NAME gpa A size S [FLAGS] [backing B] [hugepage P]`. */
 export interface MemslotDecl {
   name: Name;
@@ -24,8 +22,17 @@ export interface MemslotDecl {
   hugepage?: Expr;
 }
 
+/** The keywords of a memslot body. */
+export const SLOT_BODY_WORDS: readonly string[] = [
+  "gpa",
+  "size",
+  "backing",
+  "hugepage",
+  "dirty_log",
+];
+
 /** A memslot flag: a plain name, or `dirty_log` (which is also a keyword). */
-export function flagNameRule({ g, shared }: GrammarEnv): Rule {
+export function flagNameRule({ g, K, shared }: GrammarEnv): Rule {
   return shared("flagName", () =>
     g.RULE("flagName", () => {
       g.OR([
@@ -37,7 +44,7 @@ export function flagNameRule({ g, shared }: GrammarEnv): Rule {
 
 /** `gpa A size S` then flags, `backing B`, `hugepage P` in any order. */
 export function memslotBodyRule(env: GrammarEnv): Rule {
-  const { g, expression, shared } = env;
+  const { g, K, expression, shared } = env;
   const flagName = flagNameRule(env);
   return shared("memslotBody", () =>
     g.RULE("memslotBody", () => {

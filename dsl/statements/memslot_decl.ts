@@ -13,6 +13,7 @@ import {
   MEMSLOT_BODY_BUILD,
   memslotBodyRule,
   type MemslotDecl,
+  SLOT_BODY_WORDS,
   slotAttributes,
 } from "./memslot_body.ts";
 import type { DeclDef } from "./statement.ts";
@@ -27,12 +28,14 @@ export interface MemslotDeclNode {
 /** The `memslot` declaration. */
 export const MEMSLOT_DECL: DeclDef<MemslotDeclNode> = {
   kinds: { memslot: true },
+  reserved: ["memslot"],
+  words: SLOT_BODY_WORDS,
   unique: false,
   grammar(env) {
-    const { g } = env;
+    const { g, K } = env;
     const memslotBody = memslotBodyRule(env);
     return g.RULE("memslotDecl", () => {
-      g.CONSUME(T.KEYWORDS.memslot);
+      g.CONSUME(K.memslot);
       g.CONSUME(T.AnyWord, { LABEL: "name" });
       g.SUBRULE(memslotBody);
     });

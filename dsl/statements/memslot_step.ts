@@ -23,11 +23,10 @@ import {
   MEMSLOT_BODY_BUILD,
   memslotBodyRule,
   type MemslotDecl,
+  SLOT_BODY_WORDS,
   slotAttributes,
 } from "./memslot_body.ts";
 import type { StepDef } from "./statement.ts";
-
-const K = T.KEYWORDS;
 
 /** A memslot change at run time. */
 export type SlotOp =
@@ -49,9 +48,11 @@ export interface MemslotStmt {
 /** The `memslot` step. */
 export const MEMSLOT_STEP: StepDef<MemslotStmt> = {
   kinds: { memslot: true },
+  reserved: ["memslot"],
+  words: ["delete", "move", "flags", "populate", "offset", "write", "value", ...SLOT_BODY_WORDS],
   needsVm: true,
   grammar(env) {
-    const { g, expression } = env;
+    const { g, K, expression } = env;
     const flagName = flagNameRule(env);
     const memslotBody = memslotBodyRule(env);
     const memslotOp = g.RULE("memslotOp", () => {

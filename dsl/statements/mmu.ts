@@ -20,10 +20,12 @@ export interface MmuDecl {
 /** The `mmu` declaration. */
 export const MMU: DeclDef<MmuDecl> = {
   kinds: { mmu: true },
+  reserved: ["mmu"],
+  words: [],
   unique: true,
-  grammar: ({ g }) =>
+  grammar: ({ g, K }) =>
     g.RULE("mmuDecl", () => {
-      g.CONSUME(T.KEYWORDS.mmu);
+      g.CONSUME(K.mmu);
       g.CONSUME(T.AnyWord, { LABEL: "value" });
     }),
   build: {

@@ -11,8 +11,6 @@ import * as T from "../tokens.ts";
 import { parseStringImage } from "../tokens.ts";
 import type { StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** An `on memory_fault` or `on sync "L"` handler. */
 export type OnStmt =
   & { loc: Loc }
@@ -24,8 +22,10 @@ export type OnStmt =
 /** The handler steps. */
 export const ON: StepDef<OnStmt> = {
   kinds: { on_memory_fault: true, on_sync: true },
+  reserved: [],
+  words: ["on", "sync"],
   needsVm: true,
-  grammar: ({ g, block }) =>
+  grammar: ({ g, K, block }) =>
     /** `on memory_fault { … }` / `on sync "L" { … }`. */
     g.RULE("onStep", () => {
       g.CONSUME(K.on);

@@ -9,8 +9,6 @@ import * as T from "../tokens.ts";
 import { formatValue } from "../values.ts";
 import type { StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** A `print` step. */
 export interface PrintStmt {
   kind: "print";
@@ -21,8 +19,10 @@ export interface PrintStmt {
 /** The `print` step. */
 export const PRINT: StepDef<PrintStmt> = {
   kinds: { print: true },
+  reserved: ["print"],
+  words: [],
   needsVm: false,
-  grammar: ({ g, expression }) =>
+  grammar: ({ g, K, expression }) =>
     g.RULE("printStep", () => {
       g.CONSUME(K.print);
       g.SUBRULE(expression);

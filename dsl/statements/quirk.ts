@@ -12,8 +12,6 @@ import * as T from "../tokens.ts";
 import type { QuirkName } from "../../vmm/types.ts";
 import type { Build, DeclDef, GrammarEnv, Rule, StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** `quirk NAME on|off`, the same node as a declaration and as a step. */
 export interface QuirkStmt {
   kind: "quirk";
@@ -22,7 +20,7 @@ export interface QuirkStmt {
   value: Name;
 }
 
-function quirkClause({ g, shared }: GrammarEnv): Rule {
+function quirkClause({ g, K, shared }: GrammarEnv): Rule {
   return shared("quirkClause", () =>
     g.RULE("quirkClause", () => {
       g.CONSUME(K.quirk);
@@ -50,6 +48,8 @@ function quirk(c: Checker, name: Name, value: Name): void {
 /** The `quirk` step. */
 export const QUIRK_STEP: StepDef<QuirkStmt> = {
   kinds: { quirk: true },
+  reserved: ["quirk"],
+  words: [],
   needsVm: true,
   grammar: quirkClause,
   build: BUILD,
@@ -64,6 +64,8 @@ export const QUIRK_STEP: StepDef<QuirkStmt> = {
 /** The `quirk` declaration (applied by `build_vm.ts`, after caps, before memslots). */
 export const QUIRK_DECL: DeclDef<QuirkStmt> = {
   kinds: { quirk: true },
+  reserved: ["quirk"],
+  words: [],
   unique: false,
   grammar: quirkClause,
   build: BUILD,

@@ -6,10 +6,7 @@
  */
 import type { Expr, Loc, Stmt } from "../ast.ts";
 import { nodes, tok, tokLoc } from "../cst.ts";
-import * as T from "../tokens.ts";
 import type { StepDef } from "./statement.ts";
-
-const K = T.KEYWORDS;
 
 /** A `repeat` step. */
 export interface RepeatStmt {
@@ -22,8 +19,10 @@ export interface RepeatStmt {
 /** The `repeat` step. */
 export const REPEAT: StepDef<RepeatStmt> = {
   kinds: { repeat: true },
+  reserved: ["repeat"],
+  words: [],
   needsVm: false,
-  grammar: ({ g, block, expression }) =>
+  grammar: ({ g, K, block, expression }) =>
     g.RULE("repeatStep", () => {
       g.CONSUME(K.repeat);
       g.SUBRULE(expression);

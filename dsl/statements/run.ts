@@ -17,8 +17,6 @@ import { GuestError } from "../../vmm/errors.ts";
 import type { RunUntil, VcpuExit } from "../../vmm/types.ts";
 import type { StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** `run` options. */
 export interface RunStep {
   vcpu?: Expr;
@@ -36,8 +34,10 @@ export interface RunStmt {
 /** The `run` step. */
 export const RUN: StepDef<RunStmt> = {
   kinds: { run: true },
+  reserved: ["run"],
+  words: ["vcpu", "until", "sync", "timeout"],
   needsVm: true,
-  grammar: ({ g, expression }) =>
+  grammar: ({ g, K, expression }) =>
     /** `run [vcpu N] [until done|exit|sync "L"] [timeout D]`, options in any order. */
     g.RULE("runStep", () => {
       g.CONSUME(K.run);

@@ -63,6 +63,8 @@ export interface GrammarDsl {
 export interface GrammarEnv {
   /** The parser, as its DSL. */
   g: GrammarDsl;
+  /** Keyword tokens by their spelling (`lexer.ts` makes one of each module's words). */
+  K: Readonly<Record<string, TokenType>>;
   /** `{ statement* }`. */
   block: Rule;
   /** Any expression. */
@@ -88,6 +90,13 @@ export interface Node {
 
 /** The parts every module has, for AST nodes `N`. */
 interface Parts<N extends Node> {
+  /**
+   * The keywords that start the module's statement and can never be names
+   * (so an unfinished expression stops at the next statement).
+   */
+  reserved: readonly string[];
+  /** Other words its grammar spells as keywords; they stay usable as names (`memslot write …`). */
+  words: readonly string[];
   /** Every AST kind the module produces: a key per kind, so the compiler sees one missing. */
   kinds: { readonly [K in N["kind"]]: true };
   /** Defines the module's rule(s) on the parser; returns the one its alternative consumes. */

@@ -10,8 +10,6 @@ import { name, tok, tokLoc, toks } from "../cst.ts";
 import * as T from "../tokens.ts";
 import type { StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** A `stats` step. */
 export interface StatsStmt {
   kind: "stats";
@@ -27,8 +25,10 @@ function nameOnly(loc: Loc): (text: string) => Name {
 /** The `stats` step. */
 export const STATS: StepDef<StatsStmt> = {
   kinds: { stats: true },
+  reserved: ["stats"],
+  words: [],
   needsVm: true,
-  grammar: ({ g }) =>
+  grammar: ({ g, K }) =>
     g.RULE("statsStep", () => {
       g.CONSUME(K.stats);
       g.MANY(() => g.CONSUME(T.Ident));

@@ -7,10 +7,7 @@
  */
 import type { Expr, Loc } from "../ast.ts";
 import { nodes, tok, tokLoc } from "../cst.ts";
-import * as T from "../tokens.ts";
 import type { DeclDef } from "./statement.ts";
-
-const K = T.KEYWORDS;
 
 /** A `system` declaration. */
 export interface SystemDecl {
@@ -23,8 +20,10 @@ export interface SystemDecl {
 /** The `system` declaration. */
 export const SYSTEM: DeclDef<SystemDecl> = {
   kinds: { system: true },
+  reserved: ["system"],
+  words: ["gpa", "size"],
   unique: true,
-  grammar: ({ g, expression }) =>
+  grammar: ({ g, K, expression }) =>
     g.RULE("systemDecl", () => {
       g.CONSUME(K.system);
       g.CONSUME(K.gpa);

@@ -9,8 +9,6 @@ import { maybeTok, nodes, tok, tokLoc, varName } from "../cst.ts";
 import * as T from "../tokens.ts";
 import type { StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** A `time` step. */
 export interface TimeStmt {
   kind: "time";
@@ -22,8 +20,10 @@ export interface TimeStmt {
 /** The `time` step. */
 export const TIME: StepDef<TimeStmt> = {
   kinds: { time: true },
+  reserved: ["time"],
+  words: [],
   needsVm: false,
-  grammar: ({ g, block }) =>
+  grammar: ({ g, K, block }) =>
     /** `time { … } [-> $var]` (the variable defaults to `$elapsed`). */
     g.RULE("timeStep", () => {
       g.CONSUME(K.time);

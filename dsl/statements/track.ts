@@ -10,8 +10,6 @@ import * as T from "../tokens.ts";
 import { SIZE_4K } from "../../guest/page_tables.ts";
 import type { StepDef } from "./statement.ts";
 
-const K = T.KEYWORDS;
-
 /** A `track` step. */
 export interface TrackStmt {
   kind: "track";
@@ -31,8 +29,10 @@ export interface UntrackStmt {
 /** The `track` step. */
 export const TRACK: StepDef<TrackStmt> = {
   kinds: { track: true },
+  reserved: ["track"],
+  words: ["gpa", "size"],
   needsVm: true,
-  grammar: ({ g, expression }) =>
+  grammar: ({ g, K, expression }) =>
     g.RULE("trackStep", () => {
       g.CONSUME(K.track);
       g.CONSUME(T.AnyWord, { LABEL: "name" });
@@ -72,8 +72,10 @@ export const TRACK: StepDef<TrackStmt> = {
 /** The `untrack` step. */
 export const UNTRACK: StepDef<UntrackStmt> = {
   kinds: { untrack: true },
+  reserved: ["untrack"],
+  words: [],
   needsVm: true,
-  grammar: ({ g }) =>
+  grammar: ({ g, K }) =>
     g.RULE("untrackStep", () => {
       g.CONSUME(K.untrack);
       g.CONSUME(T.AnyWord, { LABEL: "name" });

@@ -5,7 +5,6 @@
  */
 import type { Expr, Loc } from "../ast.ts";
 import { nodes, tok, tokLoc } from "../cst.ts";
-import * as T from "../tokens.ts";
 import type { DeclDef } from "./statement.ts";
 
 /** A `vcpus` declaration. */
@@ -18,10 +17,12 @@ export interface VcpusDecl {
 /** The `vcpus` declaration. */
 export const VCPUS: DeclDef<VcpusDecl> = {
   kinds: { vcpus: true },
+  reserved: ["vcpus"],
+  words: [],
   unique: true,
-  grammar: ({ g, expression }) =>
+  grammar: ({ g, K, expression }) =>
     g.RULE("vcpusDecl", () => {
-      g.CONSUME(T.KEYWORDS.vcpus);
+      g.CONSUME(K.vcpus);
       g.SUBRULE(expression);
     }),
   build: {

@@ -25,10 +25,12 @@ export interface VmStmt {
 /** The `vm` statement. */
 export const VM: StepDef<VmStmt> = {
   kinds: { vm: true },
+  reserved: ["vm"],
+  words: [],
   needsVm: false,
-  grammar: ({ g, decl }) =>
+  grammar: ({ g, K, decl }) =>
     g.RULE("vmStmt", () => {
-      g.CONSUME(T.KEYWORDS.vm);
+      g.CONSUME(K.vm);
       g.CONSUME(T.AnyWord, { LABEL: "name" });
       g.CONSUME(T.LBrace);
       g.MANY(() => {
