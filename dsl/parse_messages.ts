@@ -6,7 +6,7 @@
  * @module
  */
 import { EOF, type IParserErrorMessageProvider, type TokenType } from "chevrotain";
-import { DECLS } from "./statements/mod.ts";
+import { DECLS, STEPS, VM } from "./statements/mod.ts";
 
 /** How a token type reads in an error message. */
 function describeTokenType(type: TokenType): string {
@@ -39,8 +39,7 @@ const RULE_WHAT: Record<string, string> = {
   primary: "an expression",
   unary: "an expression",
   notExpr: "an expression",
-  letValue: "a value",
-  memslotOp: "delete, move, flags, populate, write or gpa",
+  ...Object.assign({}, ...[VM, ...STEPS, ...DECLS].map((m) => m.expected)),
 };
 
 function firstTokens(paths: TokenType[][][]): string {

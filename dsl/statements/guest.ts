@@ -15,7 +15,9 @@ import type { DeclDef } from "./statement.ts";
 
 /** A `key value` parameter of a guest block. */
 export interface Param {
+  /** The parameter's name. */
   key: Name;
+  /** Its value. */
   value: Expr;
 }
 

@@ -15,7 +15,9 @@ import type { Rule, StepDef } from "./statement.ts";
 
 /** One `if` / `else if` branch: its condition and the steps it guards. */
 export interface IfBranch {
+  /** A boolean. */
   condition: Expr;
+  /** The steps it guards. */
   body: Stmt[];
 }
 

@@ -85,6 +85,7 @@ export const LET: StepDef<LetStmt> = {
       g.SUBRULE(letValue);
     });
   },
+  expected: { letValue: "a value" },
   build: {
     letStep(ctx, b): LetStmt {
       return {

@@ -14,11 +14,17 @@ import type { Build, GrammarEnv, Rule } from "./statement.ts";
 
 /** `memslot NAME gpa A size S [FLAGS] [backing B] [hugepage P]`. */
 export interface MemslotDecl {
+  /** The slot's name. */
   name: Name;
+  /** Its guest physical address. */
   gpa: Expr;
+  /** Its size in bytes. */
   size: Expr;
+  /** Its flags (`readonly`, `dirty_log`, …). */
   flags: Name[];
+  /** What backs it (anonymous memory by default). */
   backing?: Name;
+  /** The host page size backing it. */
   hugepage?: Expr;
 }
 

@@ -125,6 +125,7 @@ export const MEMSLOT_STEP: StepDef<MemslotStmt> = {
       g.SUBRULE(memslotOp);
     });
   },
+  expected: { memslotOp: "delete, move, flags, populate, write or gpa" },
   build: {
     ...MEMSLOT_BODY_BUILD,
     memslotStep(ctx, b): MemslotStmt {

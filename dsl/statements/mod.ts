@@ -25,7 +25,7 @@ import { PRINT } from "./print.ts";
 import { QUIRK_DECL, QUIRK_STEP } from "./quirk.ts";
 import { REPEAT } from "./repeat.ts";
 import { RUN } from "./run.ts";
-import type { DeclDef, Node, NodeOf, StepDef } from "./statement.ts";
+import type { DeclDef, NodeOf, StepDef } from "./statement.ts";
 import { STATS } from "./stats.ts";
 import { SYSTEM } from "./system.ts";
 import { TIME } from "./time.ts";
@@ -87,11 +87,19 @@ export function inRegistryOrder(decls: readonly Decl[]): Decl[] {
 
 /** Each kind's module, from the modules' own `kinds`. */
 function byKind<D extends { kinds: object }>(defs: readonly D[]): Map<string, D> {
-  return new Map(defs.flatMap((d) => Object.keys(d.kinds).map((k) => [k, d] as const)));
+  const map = new Map<string, D>();
+  for (const def of defs) {
+    for (const kind of Object.keys(def.kinds)) {
+      if (map.has(kind)) throw new Error(`two statement modules produce '${kind}' nodes`);
+      map.set(kind, def);
+    }
+  }
+  return map;
 }
 
-const STEP_BY_KIND = byKind<StepDef<Node>>(STEPS as readonly StepDef<never>[]);
-const DECL_BY_KIND = byKind<DeclDef<Node>>(DECLS as readonly DeclDef<never>[]);
+// A module of nodes N is a module of `never` (it accepts at least those): one map holds them all.
+const STEP_BY_KIND = byKind<StepDef<never>>(STEPS);
+const DECL_BY_KIND = byKind<DeclDef<never>>(DECLS);
 
 /** The module of a step. */
 export function stepDef<S extends Step>(step: S): StepDef<S> {

@@ -19,8 +19,11 @@ import type { StepDef } from "./statement.ts";
 
 /** `run` options. */
 export interface RunStep {
+  /** The one vCPU to run (default: all). */
   vcpu?: Expr;
+  /** When the run ends. */
   until: { kind: "done" } | { kind: "exit" } | { kind: "sync"; label: string };
+  /** The run's bound, in milliseconds (none: the watchdog's). */
   timeoutMs?: number;
 }
 

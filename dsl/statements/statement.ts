@@ -103,6 +103,8 @@ interface Parts<N extends Node> {
   grammar(env: GrammarEnv): Rule;
   /** CST → AST, by the name of each rule the module defines. */
   build: Readonly<Record<string, Build>>;
+  /** How a rule of the module reads in a parse error when none of its alternatives matches. */
+  expected?: Readonly<Record<string, string>>;
 }
 
 /** A step: a statement other than a `vm` block. */

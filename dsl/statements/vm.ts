@@ -16,9 +16,13 @@ import type { StepDef } from "./statement.ts";
 
 /** A `vm NAME { … }` statement. */
 export interface VmStmt {
+  /** Always `vm`. */
   kind: "vm";
+  /** The `vm` keyword. */
   loc: Loc;
+  /** The VM's name. */
   name: Name;
+  /** Its declarations, in the order written. */
   decls: Decl[];
 }
 
