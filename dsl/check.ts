@@ -21,18 +21,27 @@ import type { Value } from "./values.ts";
 
 /** What the checker knows about the VM steps act on. */
 export interface VmInfo {
+  /** The vm block's name. */
   name: string;
+  /** Its vCPU count, when constant. */
   vcpus?: bigint;
+  /** Its memslots' names (declared or added by a step). */
   slots: Set<string>;
+  /** Its devices' names. */
   devices: Set<string>;
+  /** The write trackers registered so far. */
   trackers: Set<string>;
+  /** Whether it declares a guest (a `run` needs one). */
   hasGuest: boolean;
 }
 
 /** Where a statement sits. */
 export interface Context {
+  /** Inside a handler (no `run`, `vm` or nested handler there). */
   handler?: "memory_fault" | "sync";
+  /** Inside `expect error` (no `vm` there). */
   inExpectError?: boolean;
+  /** Inside an `if` (no `vm` there). */
   inIf?: boolean;
 }
 
@@ -47,6 +56,7 @@ export type VmChecks = Map<string, (layout: DeclaredLayout, stmt: VmStmt) => voi
  * (the current VM, the variables' types, leniency inside `expect error`).
  */
 export class Checker {
+  /** The problems found so far. */
   readonly diagnostics: Diagnostic[] = [];
   readonly #script: Script;
   /** The VM later steps act on (none before the first vm block, or after a loop that owned one). */

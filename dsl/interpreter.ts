@@ -74,13 +74,17 @@ class Variables extends Map<string, Value> {
 
 /** The handlers in effect for the current VM's runs. */
 export interface Handlers {
+  /** The body of `on memory_fault`. */
   memoryFault?: Stmt[];
+  /** The bodies of `on sync "L"`, by label. */
   sync: Map<string, Stmt[]>;
 }
 
 /** The current VM and what the script attached to it. */
 export interface Current {
+  /** The VM. */
   vm: Vm;
+  /** The handlers its runs use. */
   handlers: Handlers;
   /** Stat values at the last `mark`. */
   mark?: { label: string; baseline: Map<string, bigint> };
