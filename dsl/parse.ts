@@ -9,7 +9,8 @@ import type { IToken } from "chevrotain";
 import type { Script, Stmt } from "./ast.ts";
 import { type Diagnostic, diagnosticAt, ScriptSyntaxError } from "./diagnostics.ts";
 import { SCRIPT_PARSER } from "./parser.ts";
-import { BadNumber, BadString, IntLit, SCRIPT_LEXER, StringLit } from "./tokens.ts";
+import { SCRIPT_LEXER } from "./lexer.ts";
+import { BadNumber, BadString, IntLit, StringLit } from "./tokens.ts";
 import { AstBuilder, tokLoc } from "./visitor.ts";
 
 /** Options of {@linkcode parseScript}. */

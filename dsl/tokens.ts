@@ -1,13 +1,13 @@
 /**
  * The `.kvm` vocabulary: one chevrotain token per lexical element, ordered
- * for the lexer (keywords before identifiers, longer operators before their
- * prefixes), and the single module-level lexer.
+ * for the lexer (longer operators before their prefixes). The keywords are
+ * the statement modules' own words, made into tokens by `lexer.ts`.
  *
- * Keywords are contextual: every keyword token belongs to the {@linkcode AnyWord}
- * category, so a slot, device or enum value may be spelt like a keyword
- * (`memslot write …`, `cap page_write_tracking on`). Plain identifiers are
- * {@linkcode Ident}; lists that must stop at the next keyword (memslot flags,
- * `stats` names) consume only `Ident`.
+ * Keywords are contextual: every keyword token but the reserved ones belongs
+ * to the {@linkcode AnyWord} category, so a slot, device or enum value may be
+ * spelt like a keyword (`memslot write …`, `cap page_write_tracking on`).
+ * Plain identifiers are {@linkcode Ident}; lists that must stop at the next
+ * keyword (memslot flags, `stats` names) consume only `Ident`.
  *
  * @module
  */
@@ -34,109 +34,6 @@ export const UpperWord: TokenType = createToken({
   name: "UpperWord",
   pattern: /[A-Z][A-Za-z0-9_]*/,
 });
-
-/**
- * Words that can never be names: the operators, and the keywords that start
- * a statement or a declaration, so that an unfinished expression stops at
- * the next statement (`print (1 +` then `let …` reports the `let`).
- */
-const RESERVED = new Set([
-  "and",
-  "or",
-  "not",
-  "vm",
-  "run",
-  "let",
-  "expect",
-  "print",
-  "for",
-  "repeat",
-  "time",
-  "if",
-  "mark",
-  "stats",
-  "track",
-  "untrack",
-  "demand",
-  "memslot",
-  "cap",
-  "quirk",
-  "device",
-  "guest",
-  "backend",
-  "mmu",
-  "vcpus",
-  "system",
-]);
-
-/** Keyword tokens by their spelling. */
-export const KEYWORDS: Readonly<Record<string, TokenType>> = Object.fromEntries(
-  [
-    "vm",
-    "backend",
-    "mmu",
-    "vcpus",
-    "system",
-    "cap",
-    "quirk",
-    "memslot",
-    "device",
-    "guest",
-    "gpa",
-    "size",
-    "backing",
-    "hugepage",
-    "mmio",
-    "shm",
-    "noncoherent",
-    "via",
-    "run",
-    "vcpu",
-    "until",
-    "sync",
-    "timeout",
-    "on",
-    "demand",
-    "handlers",
-    "delete",
-    "move",
-    "flags",
-    "populate",
-    "offset",
-    "write",
-    "read",
-    "value",
-    "dirty_log",
-    "clear",
-    "track",
-    "untrack",
-    "expect",
-    "error",
-    "else",
-    "if",
-    "let",
-    "stat",
-    "memtype",
-    "mark",
-    "stats",
-    "print",
-    "for",
-    "in",
-    "repeat",
-    "time",
-    "and",
-    "or",
-    "not",
-  ].map((word) => [
-    word,
-    createToken({
-      name: `Kw_${word}`,
-      pattern: new RegExp(word),
-      longer_alt: Ident,
-      categories: RESERVED.has(word) ? [KeyWord] : [AnyWord, KeyWord],
-    }),
-  ]),
-);
 
 /** Comments run from `#` to the end of the line. */
 export const Comment: TokenType = createToken({
@@ -243,8 +140,12 @@ export const Dot: TokenType = createToken({ name: "Dot", pattern: /\./ });
 /** `;` (an optional statement terminator) */
 export const Semicolon: TokenType = createToken({ name: "Semicolon", pattern: /;/ });
 
-/** Every token, in lexing order. The order is important: keywords before identifiers, `->` before `-`, durations and floats before integers. */
-export const ALL_TOKENS: TokenType[] = [
+/**
+ * Every token but the keywords, in lexing order. The order is important:
+ * `->` before `-`, durations and floats before integers; `lexer.ts` puts the
+ * keywords (each statement module's words) just before {@linkcode Ident}.
+ */
+export const BASE_TOKENS: TokenType[] = [
   WhiteSpace,
   Comment,
   StringLit,
@@ -254,8 +155,6 @@ export const ALL_TOKENS: TokenType[] = [
   IntLit,
   BadNumber,
   Variable,
-  // Longest first, so that `stats` is not lexed as `stat` + `s`.
-  ...Object.values(KEYWORDS).sort((a, b) => b.name.length - a.name.length),
   Ident,
   UpperWord,
   AnyWord,
@@ -288,9 +187,6 @@ export const ALL_TOKENS: TokenType[] = [
   Dot,
   Semicolon,
 ];
-
-/** The one lexer instance (chevrotain lexers are reusable and stateless). */
-export const SCRIPT_LEXER: Lexer = new Lexer(ALL_TOKENS, { positionTracking: "full" });
 
 /** Multipliers of the size suffixes (powers of 1024). */
 const SIZE_SUFFIX: Readonly<Record<string, bigint>> = {
