@@ -11,17 +11,39 @@
  *
  * @module
  */
-import { CstParser } from "chevrotain";
+import { CstParser, type IToken } from "chevrotain";
 import { PARSE_MESSAGES } from "./parse_messages.ts";
 import * as T from "./tokens.ts";
 
 const K = T.KEYWORDS;
 
 /**
+ * How deep blocks, parenthesised expressions, lists, call arguments, `else if`
+ * chains and prefix operators (`not`, `-`, `~`) may nest, together. Far
+ * beyond what a script needs, and well within the JavaScript stack of every
+ * later stage (the parser itself overflowed near 150 parentheses).
+ */
+export const MAX_NESTING = 64;
+
+/** Thrown out of the parse at the token that nests one level too deep. */
+export class NestingTooDeep extends Error {
+  /** The token where the level beyond {@linkcode MAX_NESTING} starts. */
+  readonly token: IToken;
+  /** @param token where the level too many starts */
+  constructor(token: IToken) {
+    super(`nesting deeper than ${MAX_NESTING} levels (blocks, brackets and operators together)`);
+    this.name = "NestingTooDeep";
+    this.token = token;
+  }
+}
+
+/**
  * The parser. One instance is reused: set `input` to a token vector, call
  * {@linkcode ScriptParser.script}, then read `errors`.
  */
 export class ScriptParser extends CstParser {
+  #depth = 0;
+
   constructor() {
     super(T.ALL_TOKENS, {
       recoveryEnabled: true,
@@ -32,8 +54,24 @@ export class ScriptParser extends CstParser {
     this.performSelfAnalysis();
   }
 
+  /**
+   * Runs `inner` one nesting level deeper, stopping the parse beyond
+   * {@linkcode MAX_NESTING}, before the JavaScript stack runs out.
+   */
+  #deeper(inner: () => void): void {
+    this.ACTION(() => {
+      if (++this.#depth > MAX_NESTING) throw new NestingTooDeep(this.LA(1));
+    });
+    try {
+      inner();
+    } finally {
+      this.ACTION(() => this.#depth--);
+    }
+  }
+
   /** The whole script. */
   script = this.RULE("script", () => {
+    this.ACTION(() => this.#depth = 0);
     this.MANY(() => this.SUBRULE(this.statement));
   });
 
@@ -48,7 +86,7 @@ export class ScriptParser extends CstParser {
 
   block = this.RULE("block", () => {
     this.CONSUME(T.LBrace);
-    this.MANY(() => this.SUBRULE(this.statement));
+    this.#deeper(() => this.MANY(() => this.SUBRULE(this.statement)));
     this.CONSUME(T.RBrace);
   });
 
@@ -488,7 +526,7 @@ export class ScriptParser extends CstParser {
     this.OPTION(() => {
       this.CONSUME(K.else);
       this.OR([
-        { ALT: () => this.SUBRULE2(this.ifStep, { LABEL: "elseIf" }) },
+        { ALT: () => this.#deeper(() => this.SUBRULE2(this.ifStep, { LABEL: "elseIf" })) },
         { ALT: () => this.SUBRULE2(this.block, { LABEL: "otherwise" }) },
       ]);
     });
@@ -515,7 +553,7 @@ export class ScriptParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(K.not);
-          this.SUBRULE(this.notExpr);
+          this.#deeper(() => this.SUBRULE(this.notExpr));
         },
       },
       { ALT: () => this.SUBRULE(this.comparison) },
@@ -595,7 +633,7 @@ export class ScriptParser extends CstParser {
             { ALT: () => this.CONSUME(T.Minus, { LABEL: "operator" }) },
             { ALT: () => this.CONSUME(T.Tilde, { LABEL: "operator" }) },
           ]);
-          this.SUBRULE(this.unary);
+          this.#deeper(() => this.SUBRULE(this.unary));
         },
       },
       { ALT: () => this.SUBRULE(this.postfix) },
@@ -622,13 +660,15 @@ export class ScriptParser extends CstParser {
           this.CONSUME(T.AnyWord);
           this.OPTION(() => {
             this.CONSUME(T.LParen);
-            this.OPTION2(() => {
-              this.SUBRULE(this.expression, { LABEL: "arg" });
-              this.MANY(() => {
-                this.CONSUME(T.Comma);
-                this.SUBRULE2(this.expression, { LABEL: "arg" });
-              });
-            });
+            this.OPTION2(() =>
+              this.#deeper(() => {
+                this.SUBRULE(this.expression, { LABEL: "arg" });
+                this.MANY(() => {
+                  this.CONSUME(T.Comma);
+                  this.SUBRULE2(this.expression, { LABEL: "arg" });
+                });
+              })
+            );
             this.CONSUME(T.RParen);
           });
         },
@@ -636,21 +676,23 @@ export class ScriptParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(T.LBracket);
-          this.OPTION3(() => {
-            this.SUBRULE3(this.expression, { LABEL: "item" });
-            this.MANY2(() => {
-              this.CONSUME2(T.Comma);
-              this.SUBRULE4(this.expression, { LABEL: "item" });
-            });
-            this.OPTION4(() => this.CONSUME3(T.Comma));
-          });
+          this.OPTION3(() =>
+            this.#deeper(() => {
+              this.SUBRULE3(this.expression, { LABEL: "item" });
+              this.MANY2(() => {
+                this.CONSUME2(T.Comma);
+                this.SUBRULE4(this.expression, { LABEL: "item" });
+              });
+              this.OPTION4(() => this.CONSUME3(T.Comma));
+            })
+          );
           this.CONSUME(T.RBracket);
         },
       },
       {
         ALT: () => {
           this.CONSUME2(T.LParen);
-          this.SUBRULE5(this.expression, { LABEL: "inner" });
+          this.#deeper(() => this.SUBRULE5(this.expression, { LABEL: "inner" }));
           this.CONSUME2(T.RParen);
         },
       },
