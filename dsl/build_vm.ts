@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
 import type { Decl, Expr, MemslotDecl, VmStmt } from "./ast.ts";
 import { evaluate, ScriptRuntimeError, type Variables } from "./evaluate.ts";
+import { readGuestFile } from "./guest_file.ts";
 import { checkLayout, declaredLayout } from "./layout.ts";
 import { deviceShmSlot, payloadParam, payloadProblems } from "./payloads.ts";
 import { at, StepError, u64 } from "./runtime.ts";
@@ -34,6 +34,8 @@ export type VmOpener = (config: VmConfig, backend: BackendChoice) => Vm;
 export interface BuildEnv {
   /** The script's file (guest files are relative to it). */
   file: string;
+  /** Directories besides the script's own a guest file may be read from. */
+  allowPaths?: readonly string[];
   /** The script's variables. */
   vars: Variables;
   /** Overrides the block's `backend`. */
@@ -152,10 +154,17 @@ async function configure(vm: Vm, stmt: VmStmt, env: BuildEnv): Promise<void> {
     });
   }
   const guest = decls.find((d) => d.kind === "guest");
-  if (guest?.kind === "guest") await at(guest.loc, () => vm.loadGuest(guestSpec(guest, vm, env)));
+  if (guest?.kind === "guest") {
+    await at(guest.loc, async () => vm.loadGuest(await guestSpec(guest, vm, stmt, env)));
+  }
 }
 
-function guestSpec(decl: Decl & { kind: "guest" }, vm: Vm, env: BuildEnv): GuestSpec {
+async function guestSpec(
+  decl: Decl & { kind: "guest" },
+  vm: Vm,
+  stmt: VmStmt,
+  env: BuildEnv,
+): Promise<GuestSpec> {
   const params: Record<string, bigint | string> = {};
   for (const p of decl.params) {
     const v = evaluate(p.value, env.vars);
@@ -169,17 +178,16 @@ function guestSpec(decl: Decl & { kind: "guest" }, vm: Vm, env: BuildEnv): Guest
     params[p.key.text] = param;
   }
   if (decl.file) {
-    const path = resolve(dirname(env.file), decl.file.path);
-    let bytes: Uint8Array;
-    try {
-      bytes = Deno.readFileSync(path);
-    } catch (e) {
-      throw new ScriptRuntimeError(
-        decl.file.loc,
-        `cannot read guest file '${path}': ${(e as Error).message}`,
-      );
-    }
     const load = params["load"] as bigint;
+    const { system } = declaredLayout(stmt, u64Of(env.vars));
+    const bytes = await readGuestFile({
+      path: decl.file.path,
+      loc: decl.file.loc,
+      scriptFile: env.file,
+      allowPaths: env.allowPaths,
+      load,
+      regions: [system, ...vm.memslots()],
+    });
     return {
       kind: "file",
       bytes,

@@ -310,7 +310,8 @@ class Checker {
         if (step.run.vcpu) {
           const n = this.expectInt(step.run.vcpu, "vcpu");
           const count = vm?.vcpus ?? 1n;
-          if (n !== undefined && (n < 0n || n >= count)) {
+          // Without a vm, needVm has said what is wrong.
+          if (vm && n !== undefined && (n < 0n || n >= count)) {
             this.error(
               step.run.vcpu.loc,
               `vcpu ${n} does not exist (vm '${vm?.name}' has ${count})`,
@@ -365,9 +366,20 @@ class Checker {
       case "quirk":
         this.quirk(step.name, step.value);
         break;
-      case "expect":
-        this.expr(step.expr);
+      case "expect": {
+        // What `truthy` accepts at run time; anything else fails there, so say it now.
+        const t = this.expr(step.expr);
+        if (t !== "bool" && t !== "int" && t !== "unknown") {
+          const hint = step.expr.kind === "word" && step.expr.value === "error"
+            ? " (to expect an errno: expect error ERRNO { … })"
+            : "";
+          this.error(
+            step.expr.loc,
+            `'expect' needs a boolean but '${step.expr.source}' is ${TYPE_NAMES[t]}${hint}`,
+          );
+        }
         break;
+      }
       case "expect_error":
         if (!Object.hasOwn(ERRNO_NUMBERS, step.errno.text)) {
           this.error(

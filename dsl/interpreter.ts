@@ -13,6 +13,7 @@
 import type { Expr, LetValue, Loc, Name, Script, Step, Stmt, VmStmt } from "./ast.ts";
 import { buildVm, slotSpec, type VmOpener } from "./build_vm.ts";
 import { diagnosticAt, formatDiagnostic } from "./diagnostics.ts";
+import { userMessage } from "./internal_error.ts";
 import { evaluate, operandsOf, ScriptRuntimeError, truthy } from "./evaluate.ts";
 import type { Output } from "./output.ts";
 import { at, dirtyRecord, exitRecord, rootCause, StepError, u64, U64_LIMIT } from "./runtime.ts";
@@ -43,6 +44,8 @@ export interface ExecuteOptions {
   debug?: boolean;
   /** The watchdog of runs without `timeout` (default 10 s; tests shorten it). */
   watchdogMs?: number;
+  /** Directories besides the script's own that `guest file` may read from (`--allow-path`). */
+  allowPaths?: readonly string[];
 }
 
 /** What a run of a script came to. */
@@ -178,6 +181,7 @@ class Interpreter {
     this.closeCurrent();
     const vm = await buildVm(stmt, {
       file: this.#script.file,
+      allowPaths: this.#options.allowPaths,
       vars: this.#vars,
       backend: this.#options.backend,
       openVm: this.#options.openVm,
@@ -516,7 +520,8 @@ class Interpreter {
   report(error: unknown): number {
     const cause = rootCause(error);
     const loc = error instanceof StepError ? error.loc : undefined;
-    const message = cause instanceof Error ? cause.message : String(cause);
+    // The last guard: an engine error is worded as the VMM's failure, at the step when known.
+    const message = userMessage(cause, "running this step");
     const diagnostic = loc
       ? this.#diagnostic(loc, message)
       : `${this.#script.file}: error: ${message}`;

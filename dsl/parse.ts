@@ -8,6 +8,7 @@
 import type { IToken } from "chevrotain";
 import type { Loc, Script, Stmt } from "./ast.ts";
 import { type Diagnostic, diagnosticAt, ScriptSyntaxError } from "./diagnostics.ts";
+import { isEngineError, VmmInternalError } from "./internal_error.ts";
 import { NestingTooDeep, SCRIPT_PARSER } from "./parser.ts";
 import { BadNumber, BadString, IntLit, parseIntImage, SCRIPT_LEXER, StringLit } from "./tokens.ts";
 import { exceedsIntLimit, MAX_INT_BITS } from "./values.ts";
@@ -105,6 +106,7 @@ function tooDeep(body: Stmt[]): Loc | undefined {
  * @param options `file`: the name used in diagnostics
  * @returns the script's AST
  * @throws {ScriptSyntaxError} listing every error found
+ * @throws {VmmInternalError} when the JavaScript engine fails (a VMM bug)
  *
  * @example
  * ```ts
@@ -115,7 +117,15 @@ function tooDeep(body: Stmt[]): Loc | undefined {
  * ```
  */
 export function parseScript(text: string, options: ParseOptions = {}): Script {
-  const file = options.file ?? "<script>";
+  try {
+    return parse(text, options.file ?? "<script>");
+  } catch (e) {
+    if (isEngineError(e)) throw new VmmInternalError(e, "parsing the script");
+    throw e;
+  }
+}
+
+function parse(text: string, file: string): Script {
   const diagnostics: Diagnostic[] = [];
   const lexed = SCRIPT_LEXER.tokenize(text);
   for (const e of lexed.errors) {

@@ -188,6 +188,9 @@ export function resolveParams(
           errors.push(`${payload}: parameter "${key}" must be an integer, not "${raw}"`);
         } else if (raw < 0n) {
           errors.push(`${payload}: parameter "${key}" must not be negative (${raw})`);
+        } else if (raw >= 1n << 64n) {
+          // Guest code takes parameters as 64-bit immediates.
+          errors.push(`${payload}: parameter "${key}" (${raw}) does not fit in 64 bits`);
         } else values.set(key, raw);
         break;
       case "enum":
