@@ -24,6 +24,23 @@ const ENGINE_WORDING: readonly RegExp[] = [
   /out of memory/i,
 ];
 
+/** JavaScript's own error classes, by name: a message a user sees never names one. */
+const ENGINE_CLASSES = /\b(TypeError|RangeError|ReferenceError|EvalError|URIError|InternalError)\b/;
+
+/**
+ * Whether a text a user would see carries the engine's wording or names one
+ * of its error classes (what the fuzzer calls a JavaScript error leaking out).
+ *
+ * @param text a message or a formatted diagnostic
+ * @returns true when it reads like an engine error
+ */
+export function hasEngineWording(text: string): boolean {
+  return ENGINE_CLASSES.test(text) ||
+    text.split("\n").map((line) => line.replace(/^.*?: error: /, "")).some((line) =>
+      ENGINE_WORDING.some((re) => re.test(line))
+    );
+}
+
 /**
  * Whether `error` was raised by the JavaScript engine rather than by the VMM.
  *
