@@ -167,6 +167,8 @@ class Checker {
           const n = this.expectInt(decl.count, "vcpus");
           if (n !== undefined && (n < 1n || n > 255n)) {
             this.error(decl.count.loc, `vcpus must be between 1 and 255, not ${n}`);
+            // Reported: later checks (a payload's share per vCPU) go on as if it were unknown.
+            break;
           }
           vm.vcpus = n;
           break;

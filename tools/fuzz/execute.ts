@@ -122,6 +122,12 @@ export function eventsOutcome(events: readonly OutputEvent[]): Outcome {
       ? { class: "runtime-error", exit, detail: firstLine(error.diagnostic) }
       : { class: "unlocated", exit, detail: "exit 3 without an error event" };
   }
+  if (exit === 2) {
+    // Through the CLI: the diagnostics came as error events, each located (checked above).
+    return error?.event === "error"
+      ? { class: "invalid", exit, detail: firstLine(error.diagnostic) }
+      : { class: "unlocated", exit, detail: "exit 2 without an error event" };
+  }
   if (exit === 1) return { class: "expect-failed", exit, detail: "an expectation failed" };
   if (exit === 0) return { class: "ok", exit, detail: "" };
   return { class: "internal", exit, detail: `exit code ${exit}` };
