@@ -19,7 +19,9 @@ export const GUEST_FILE_LOAD_MS = 10_000;
 
 /** A guest-physical range the file may be loaded into. */
 export interface LoadRegion {
+  /** Its first guest-physical address. */
   gpa: bigint;
+  /** Its size in bytes. */
   size: bigint;
 }
 

@@ -80,6 +80,8 @@ export function userMessage(error: unknown, stage: string): string {
 /** An engine error, reworded by {@linkcode userMessage}; the original is its `cause`. */
 export class VmmInternalError extends Error {
   /**
+   * Rewords an engine error.
+   *
    * @param error the engine error
    * @param stage what the VMM was doing
    */

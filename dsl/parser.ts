@@ -29,7 +29,11 @@ export const MAX_NESTING = 64;
 export class NestingTooDeep extends Error {
   /** The token where the level beyond {@linkcode MAX_NESTING} starts. */
   readonly token: IToken;
-  /** @param token where the level too many starts */
+  /**
+   * Stops the parse at a token.
+   *
+   * @param token where the level too many starts
+   */
   constructor(token: IToken) {
     super(`nesting deeper than ${MAX_NESTING} levels (blocks, brackets and operators together)`);
     this.name = "NestingTooDeep";

@@ -60,7 +60,13 @@ Deno.test("guest file: a path relative to the script's directory loads and runs"
 Deno.test("guest file: outside the script's directory is refused unless allowed", async () => {
   await withDirs(async (dir, outside) => {
     await Deno.symlink(`${outside}/hlt.bin`, `${dir}/link.bin`);
-    for (const path of [`${outside}/hlt.bin`, "../" + outside.split("/").pop() + "/hlt.bin", "link.bin"]) {
+    for (
+      const path of [
+        `${outside}/hlt.bin`,
+        "../" + outside.split("/").pop() + "/hlt.bin",
+        "link.bin",
+      ]
+    ) {
       const r = await run(dir, script(path));
       assertEquals(r.code, 3, path);
       assertEquals([r.error?.location?.line, r.error?.location?.column], [3, 14]);

@@ -29,18 +29,26 @@ export type OutcomeClass =
   | "timeout"
   | "memory";
 
-/** The classes that are bugs of the VMM. */
-export const CRASH_CLASSES: ReadonlySet<OutcomeClass> = new Set<OutcomeClass>([
+/** Every class, clean results first, in the order the table shows them. */
+export const OUTCOME_CLASSES: readonly OutcomeClass[] = [
+  "ok",
+  "expect-failed",
+  "invalid",
+  "runtime-error",
   "internal",
   "js-error",
   "unlocated",
   "no-output",
   "timeout",
   "memory",
-]);
+];
+
+/** The classes that are bugs of the VMM: all but the first four. */
+export const CRASH_CLASSES: ReadonlySet<OutcomeClass> = new Set(OUTCOME_CLASSES.slice(4));
 
 /** The class and what shows it. */
 export interface Outcome {
+  /** What the script came to. */
   class: OutcomeClass;
   /** The exit code the CLI would give (undefined when none came). */
   exit?: number;

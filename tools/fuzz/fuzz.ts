@@ -8,7 +8,13 @@
  */
 import { join } from "node:path";
 import { loadSeeds } from "./corpus.ts";
-import { CRASH_CLASSES, executeInline, type Outcome, type OutcomeClass } from "./execute.ts";
+import {
+  CRASH_CLASSES,
+  executeInline,
+  type Outcome,
+  OUTCOME_CLASSES,
+  type OutcomeClass,
+} from "./execute.ts";
 import { Generator } from "./generate.ts";
 import { Mutator } from "./mutate.ts";
 import { Rng } from "./rng.ts";
@@ -37,8 +43,11 @@ export interface FuzzOptions {
 
 /** One crashing input. */
 export interface Crash {
+  /** Its number in the stream of the seed. */
   index: number;
+  /** The script. */
   text: string;
+  /** What it came to. */
   outcome: Outcome;
 }
 
@@ -114,20 +123,8 @@ export async function fuzz(options: FuzzOptions = {}): Promise<FuzzReport> {
 
 /** The report as a table: class, count, share, and the first crash of each crash class. */
 export function formatReport(report: FuzzReport): string {
-  const order: OutcomeClass[] = [
-    "ok",
-    "expect-failed",
-    "invalid",
-    "runtime-error",
-    "internal",
-    "js-error",
-    "unlocated",
-    "no-output",
-    "timeout",
-    "memory",
-  ];
   const rows = [["class", "scripts", "share", "first example"]];
-  for (const cls of order) {
+  for (const cls of OUTCOME_CLASSES) {
     const n = report.counts.get(cls) ?? 0;
     const first = report.crashes.find((c) => c.outcome.class === cls);
     rows.push([

@@ -140,7 +140,11 @@ export class Generator {
   /** A tame script keeps to valid names and numbers, so it gets past the checker and runs. */
   #tame = false;
 
-  /** @param rng the random source (its seed fixes every script) */
+  /**
+   * Makes a generator.
+   *
+   * @param rng the random source (its seed fixes every script)
+   */
   constructor(rng: Rng) {
     this.#rng = rng;
   }

@@ -46,6 +46,8 @@ export class Mutator {
   readonly #words: readonly string[];
 
   /**
+   * Makes a mutator.
+   *
    * @param rng the random source
    * @param gen generates steps to insert
    * @param seeds the texts to mutate and splice from (at least one)

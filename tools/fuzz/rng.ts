@@ -9,7 +9,11 @@
 export class Rng {
   #state: number;
 
-  /** @param seed any integer; only its low 32 bits matter */
+  /**
+   * Starts the sequence of a seed.
+   *
+   * @param seed any integer; only its low 32 bits matter
+   */
   constructor(seed: number) {
     this.#state = seed >>> 0;
   }

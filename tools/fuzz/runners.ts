@@ -15,7 +15,11 @@ export class WorkerRunner {
   readonly #timeoutMs: number;
   #worker: Worker | undefined;
 
-  /** @param timeoutMs the per-script limit */
+  /**
+   * Makes a runner; its worker starts with the first script.
+   *
+   * @param timeoutMs the per-script limit
+   */
   constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
   }
