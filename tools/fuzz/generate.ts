@@ -359,7 +359,8 @@ export class Generator {
       case 12:
         return `if ${this.expr(2)} ${block()}${r.chance(0.4) ? ` else ${block()}` : ""}`;
       case 13:
-        return `repeat ${r.pick(["0", "1", "3", this.number()])} ${block()}`;
+        // Edge counts, but never a huge one: 2^64 empty iterations are a long script, not a bug.
+        return `repeat ${r.pick(["0", "1", "3", "-1", "1.5", '"s"', "0x_"])} ${block()}`;
       case 14:
         return `for $i in ${r.pick(["[1, 2]", "[]", "$x", this.expr(1)])} ${block()}`;
       case 15:
