@@ -33,6 +33,8 @@ Options:
   --json                  one JSON object per line (print, stats, expect,
                           error, summary events)
   --debug                 show stack traces of errors
+  --allow-path DIR        let 'guest file' read from DIR too (default: only
+                          the script's directory; may be repeated)
   -h, --help              show this help
 
 Exit codes: 0 all expectations held, 1 an expectation failed,
@@ -74,6 +76,7 @@ export async function main(args: string[]): Promise<number> {
         backend: { type: "string" },
         json: { type: "boolean", default: false },
         debug: { type: "boolean", default: false },
+        "allow-path": { type: "string", multiple: true, default: [] },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -127,7 +130,12 @@ export async function main(args: string[]): Promise<number> {
   }
   try {
     const script = parseScript(text, { file });
-    const summary = await runScript(script, { output, backend, debug: values.debug });
+    const summary = await runScript(script, {
+      output,
+      backend,
+      debug: values.debug,
+      allowPaths: values["allow-path"],
+    });
     return summary.exitCode;
   } catch (e) {
     if (!(e instanceof ScriptSyntaxError)) throw e;

@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
 import type { Decl, Expr, Loc, MemslotDecl, VmStmt } from "./ast.ts";
 import { evaluate, ScriptRuntimeError, type Variables } from "./evaluate.ts";
+import { readGuestFile } from "./guest_file.ts";
 import { checkLayout, declaredLayout } from "./layout.ts";
 import { payloadParam } from "./payloads.ts";
 import { StepError, u64 } from "./runtime.ts";
@@ -44,6 +44,8 @@ export type VmOpener = (config: VmConfig, backend: BackendChoice) => Vm;
 export interface BuildEnv {
   /** The script's file (guest files are relative to it). */
   file: string;
+  /** Directories besides the script's own a guest file may be read from. */
+  allowPaths?: readonly string[];
   /** The script's variables. */
   vars: Variables;
   /** Overrides the block's `backend`. */
@@ -76,6 +78,8 @@ export class VmDraft {
   readonly #memslots: MemslotSpec[] = [];
   readonly #devices: DeviceMemory[] = [];
   #guest?: { loc: Loc; payloadLoc?: Loc; spec: () => GuestSpec };
+  /** A `guest file`'s bytes, read (bounded, confined) before the VM is built. */
+  guestFileBytes?: Uint8Array;
   readonly #locs: Record<ListedStep, Loc[]> = { cap: [], quirk: [], memslot: [], device: [] };
 
   /**
@@ -144,6 +148,23 @@ export class VmDraft {
   }
 }
 
+/** Reads a `guest file` before the build: bounded by the room the layout gives it at `load`. */
+async function readFileOf(stmt: VmStmt, draft: VmDraft, int: (e: Expr, what: string) => bigint) {
+  const guest = stmt.decls.find((d) => d.kind === "guest");
+  if (guest?.kind !== "guest" || !guest.file) return;
+  const load = guest.params.find((p) => p.key.text === "load");
+  const { system } = declaredLayout(stmt, int);
+  const memslots = draft.description("").memslots ?? [];
+  draft.guestFileBytes = await readGuestFile({
+    path: guest.file.path,
+    loc: guest.file.loc,
+    scriptFile: draft.env.file,
+    allowPaths: draft.env.allowPaths,
+    load: load ? int(load.value, "load") : 0n,
+    regions: [system, ...memslots],
+  });
+}
+
 /** Evaluates address, size and count expressions against `vars`, as u64s. */
 export function u64Of(vars: Variables): (e: Expr, what: string) => bigint {
   return (e, what) => u64(evaluate(e, vars), e, what);
@@ -172,7 +193,7 @@ export function slotSpec(slot: MemslotDecl, vars: Variables): MemslotSpec {
  * @param env variables, backend choice, VM opener
  * @returns the configured VM
  */
-export function buildVm(stmt: VmStmt, env: BuildEnv): Vm {
+export async function buildVm(stmt: VmStmt, env: BuildEnv): Promise<Vm> {
   const int = u64Of(env.vars);
   const draft = new VmDraft(env, int);
   for (const d of stmt.decls) declDef(d).describe(d, draft);
@@ -180,6 +201,7 @@ export function buildVm(stmt: VmStmt, env: BuildEnv): Vm {
   const { system, regions } = declaredLayout(stmt, int);
   const problem = checkLayout(system, regions)[0];
   if (problem) throw new ScriptRuntimeError(problem.loc, problem.message);
+  await readFileOf(stmt, draft, int);
 
   return buildVmOf(draft.description(stmt.name.text), {
     openVm: (config, choice) => {
@@ -218,7 +240,8 @@ function attributed(e: unknown, loc: Loc): StepError {
 }
 
 /** The guest of a `guest` declaration (its payload parameters are checked by the builder). */
-export function guestSpec(decl: Decl & { kind: "guest" }, env: BuildEnv): GuestSpec {
+export function guestSpec(decl: Decl & { kind: "guest" }, draft: VmDraft): GuestSpec {
+  const env = draft.env;
   const params: Record<string, bigint | string> = {};
   for (const p of decl.params) {
     const v = evaluate(p.value, env.vars);
@@ -232,16 +255,7 @@ export function guestSpec(decl: Decl & { kind: "guest" }, env: BuildEnv): GuestS
     params[p.key.text] = param;
   }
   if (decl.file) {
-    const path = resolve(dirname(env.file), decl.file.path);
-    let bytes: Uint8Array;
-    try {
-      bytes = Deno.readFileSync(path);
-    } catch (e) {
-      throw new ScriptRuntimeError(
-        decl.file.loc,
-        `cannot read guest file '${path}': ${(e as Error).message}`,
-      );
-    }
+    const bytes = draft.guestFileBytes!;
     const load = params["load"] as bigint;
     return {
       kind: "file",

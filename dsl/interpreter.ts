@@ -13,6 +13,7 @@
 import type { Expr, Loc, Name, Script, Step, Stmt } from "./ast.ts";
 import type { VmOpener } from "./build_vm.ts";
 import { diagnosticAt, formatDiagnostic } from "./diagnostics.ts";
+import { userMessage } from "./internal_error.ts";
 import { evaluate, ScriptRuntimeError } from "./evaluate.ts";
 import type { Output } from "./output.ts";
 import { at, rootCause, StepError, u64 } from "./runtime.ts";
@@ -35,6 +36,8 @@ export interface ExecuteOptions {
   debug?: boolean;
   /** The watchdog of runs without `timeout` (default 10 s; tests shorten it). */
   watchdogMs?: number;
+  /** Directories besides the script's own that `guest file` may read from (`--allow-path`). */
+  allowPaths?: readonly string[];
 }
 
 /** What a run of a script came to. */
@@ -205,7 +208,8 @@ export class Interpreter {
   report(error: unknown): number {
     const cause = rootCause(error);
     const loc = error instanceof StepError ? error.loc : undefined;
-    const message = cause instanceof Error ? cause.message : String(cause);
+    // The last guard: an engine error is worded as the VMM's failure, at the step when known.
+    const message = userMessage(cause, "running this step");
     const diagnostic = loc
       ? this.diagnostic(loc, message)
       : `${this.script.file}: error: ${message}`;

@@ -24,6 +24,7 @@
 import type { Script } from "./ast.ts";
 import { checkScript } from "./check.ts";
 import { ScriptSyntaxError } from "./diagnostics.ts";
+import { isEngineError, VmmInternalError } from "./internal_error.ts";
 import type { VmOpener } from "./build_vm.ts";
 import { executeScript, type RunSummary } from "./interpreter.ts";
 import type { Output } from "./output.ts";
@@ -33,6 +34,7 @@ export type * from "./ast.ts";
 export { checkScript } from "./check.ts";
 export { type Diagnostic, formatDiagnostic, ScriptSyntaxError } from "./diagnostics.ts";
 export { evaluate, ScriptRuntimeError, type Variables } from "./evaluate.ts";
+export { hasEngineWording, isEngineError, VmmInternalError } from "./internal_error.ts";
 export { executeScript } from "./interpreter.ts";
 export type { VmOpener } from "./build_vm.ts";
 export type { ExecuteOptions, RunSummary } from "./interpreter.ts";
@@ -52,6 +54,8 @@ export interface RunScriptOptions {
   openVm?: VmOpener;
   /** The watchdog of runs without `timeout` (default 10 s). */
   watchdogMs?: number;
+  /** Directories besides the script's own that `guest file` may read from (default none). */
+  allowPaths?: readonly string[];
 }
 
 /**
@@ -61,9 +65,16 @@ export interface RunScriptOptions {
  * @param options output, backend override
  * @returns the summary: exit code 0 (all expectations held), 1 (one failed), 3 (backend failure)
  * @throws {ScriptSyntaxError} when the script does not check (nothing ran)
+ * @throws {VmmInternalError} when the JavaScript engine fails while checking (a VMM bug)
  */
 export async function runScript(script: Script, options: RunScriptOptions): Promise<RunSummary> {
-  const diagnostics = checkScript(script);
+  let diagnostics;
+  try {
+    diagnostics = checkScript(script);
+  } catch (e) {
+    if (isEngineError(e)) throw new VmmInternalError(e, "checking the script");
+    throw e;
+  }
   if (diagnostics.length > 0) throw new ScriptSyntaxError(diagnostics, script.source);
   return await executeScript(script, { ...options, openVm: options.openVm ?? openVm });
 }

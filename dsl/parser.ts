@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type CstNode, CstParser, type IOrAlt } from "chevrotain";
+import { type CstNode, CstParser, type IOrAlt, type IToken } from "chevrotain";
 import { PARSE_MESSAGES } from "./parse_messages.ts";
 import { DECLS, STEPS, VM } from "./statements/mod.ts";
 import type { GrammarDsl, GrammarEnv, Rule } from "./statements/statement.ts";
@@ -21,12 +21,54 @@ import { ALL_TOKENS, KEYWORDS as K } from "./lexer.ts";
 import * as T from "./tokens.ts";
 
 /**
+ * How deep blocks, parenthesised expressions, lists, call arguments, `else if`
+ * chains and prefix operators (`not`, `-`, `~`) may nest, together. Far
+ * beyond what a script needs, and well within the JavaScript stack of every
+ * later stage (the parser itself overflowed near 150 parentheses).
+ */
+export const MAX_NESTING = 64;
+
+/** Thrown out of the parse at the token that nests one level too deep. */
+export class NestingTooDeep extends Error {
+  /** The token where the level beyond {@linkcode MAX_NESTING} starts. */
+  readonly token: IToken;
+  /**
+   * Stops the parse at a token.
+   *
+   * @param token where the level too many starts
+   */
+  constructor(token: IToken) {
+    super(`nesting deeper than ${MAX_NESTING} levels (blocks, brackets and operators together)`);
+    this.name = "NestingTooDeep";
+    this.token = token;
+  }
+}
+
+/**
  * The parser. One instance is reused: set `input` to a token vector, call
  * {@linkcode ScriptParser.script}, then read `errors`.
  */
 export class ScriptParser extends CstParser {
+  #depth = 0;
+
+  /**
+   * Runs `inner` one nesting level deeper, stopping the parse beyond
+   * {@linkcode MAX_NESTING}, before the JavaScript stack runs out.
+   */
+  #deeper(inner: () => void): void {
+    this.ACTION(() => {
+      if (++this.#depth > MAX_NESTING) throw new NestingTooDeep(this.LA(1));
+    });
+    try {
+      inner();
+    } finally {
+      this.ACTION(() => this.#depth--);
+    }
+  }
+
   /** The whole script. */
   script: Rule = this.RULE("script", () => {
+    this.ACTION(() => this.#depth = 0);
     this.MANY(() => this.SUBRULE(this.statement));
   });
 
@@ -42,7 +84,7 @@ export class ScriptParser extends CstParser {
   /** `{ statement* }`: the body of loops, handlers, `if` and `expect error`. */
   block: Rule = this.RULE("block", () => {
     this.CONSUME(T.LBrace);
-    this.MANY(() => this.SUBRULE(this.statement));
+    this.#deeper(() => this.MANY(() => this.SUBRULE(this.statement)));
     this.CONSUME(T.RBrace);
   });
 
@@ -77,7 +119,7 @@ export class ScriptParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(K.not);
-          this.SUBRULE(this.notExpr);
+          this.#deeper(() => this.SUBRULE(this.notExpr));
         },
       },
       { ALT: () => this.SUBRULE(this.comparison) },
@@ -157,7 +199,7 @@ export class ScriptParser extends CstParser {
             { ALT: () => this.CONSUME(T.Minus, { LABEL: "operator" }) },
             { ALT: () => this.CONSUME(T.Tilde, { LABEL: "operator" }) },
           ]);
-          this.SUBRULE(this.unary);
+          this.#deeper(() => this.SUBRULE(this.unary));
         },
       },
       { ALT: () => this.SUBRULE(this.postfix) },
@@ -184,13 +226,15 @@ export class ScriptParser extends CstParser {
           this.CONSUME(T.AnyWord);
           this.OPTION(() => {
             this.CONSUME(T.LParen);
-            this.OPTION2(() => {
-              this.SUBRULE(this.expression, { LABEL: "arg" });
-              this.MANY(() => {
-                this.CONSUME(T.Comma);
-                this.SUBRULE2(this.expression, { LABEL: "arg" });
-              });
-            });
+            this.OPTION2(() =>
+              this.#deeper(() => {
+                this.SUBRULE(this.expression, { LABEL: "arg" });
+                this.MANY(() => {
+                  this.CONSUME(T.Comma);
+                  this.SUBRULE2(this.expression, { LABEL: "arg" });
+                });
+              })
+            );
             this.CONSUME(T.RParen);
           });
         },
@@ -198,21 +242,23 @@ export class ScriptParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(T.LBracket);
-          this.OPTION3(() => {
-            this.SUBRULE3(this.expression, { LABEL: "item" });
-            this.MANY2(() => {
-              this.CONSUME2(T.Comma);
-              this.SUBRULE4(this.expression, { LABEL: "item" });
-            });
-            this.OPTION4(() => this.CONSUME3(T.Comma));
-          });
+          this.OPTION3(() =>
+            this.#deeper(() => {
+              this.SUBRULE3(this.expression, { LABEL: "item" });
+              this.MANY2(() => {
+                this.CONSUME2(T.Comma);
+                this.SUBRULE4(this.expression, { LABEL: "item" });
+              });
+              this.OPTION4(() => this.CONSUME3(T.Comma));
+            })
+          );
           this.CONSUME(T.RBracket);
         },
       },
       {
         ALT: () => {
           this.CONSUME2(T.LParen);
-          this.SUBRULE5(this.expression, { LABEL: "inner" });
+          this.#deeper(() => this.SUBRULE5(this.expression, { LABEL: "inner" }));
           this.CONSUME2(T.RParen);
         },
       },
@@ -238,6 +284,7 @@ export class ScriptParser extends CstParser {
       block: this.block,
       expression: this.expression,
       decl: this.decl,
+      deeper: (inner) => this.#deeper(inner),
       shared(name, define) {
         let rule = shared.get(name);
         if (!rule) shared.set(name, rule = define());

@@ -75,7 +75,9 @@ export const FloatLit: TokenType = createToken({
 /** An integer: decimal, `0x` hex, `0b` binary, `_` separators, size suffixes K M G T. */
 export const IntLit: TokenType = createToken({
   name: "IntLit",
-  pattern: /(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|[0-9][0-9_]*[KMGT]?)(?![A-Za-z0-9_])/,
+  // At least one digit after `0x`/`0b`: `0x_` is an invalid number, not an empty one.
+  pattern:
+    /(?:0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|0[bB]_*[01][01_]*|[0-9][0-9_]*[KMGT]?)(?![A-Za-z0-9_])/,
 });
 /** A digit run glued to letters (`64MB`, `5sec`): reported as an invalid number. */
 export const BadNumber: TokenType = createToken({

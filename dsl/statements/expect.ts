@@ -14,6 +14,7 @@ import { rootCause } from "../runtime.ts";
 import * as T from "../tokens.ts";
 import { parseStringImage } from "../tokens.ts";
 import { formatValue } from "../values.ts";
+import { TYPE_NAMES } from "../check_expr.ts";
 import { ERRNO_NUMBERS, ErrnoError } from "../../vmm/errors.ts";
 import type { Interpreter } from "../interpreter.ts";
 import type { StepDef } from "./statement.ts";
@@ -81,7 +82,17 @@ export const EXPECT: StepDef<ExpectStmt> = {
   },
   check(step, c, ctx) {
     if (step.kind === "expect") {
-      c.expr(step.expr);
+      // What `truthy` accepts at run time; anything else fails there, so say it now.
+      const t = c.expr(step.expr);
+      if (t !== "bool" && t !== "int" && t !== "unknown") {
+        const hint = step.expr.kind === "word" && step.expr.value === "error"
+          ? " (to expect an errno: expect error ERRNO { … })"
+          : "";
+        c.error(
+          step.expr.loc,
+          `'expect' needs a boolean but '${step.expr.source}' is ${TYPE_NAMES[t]}${hint}`,
+        );
+      }
       return;
     }
     if (!Object.hasOwn(ERRNO_NUMBERS, step.errno.text)) {

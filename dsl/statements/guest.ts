@@ -84,6 +84,6 @@ export const GUEST: DeclDef<GuestDecl> = {
       }));
   },
   describe(decl, draft) {
-    draft.guest(decl.loc, () => guestSpec(decl, draft.env), decl.payload.loc);
+    draft.guest(decl.loc, () => guestSpec(decl, draft), decl.payload.loc);
   },
 };

@@ -35,7 +35,7 @@ export const IF: StepDef<IfStmt> = {
   reserved: ["if"],
   words: ["else"],
   needsVm: false,
-  grammar({ g, K, block, expression }) {
+  grammar({ g, K, block, expression, deeper }) {
     /** `if EXPR { … } [else if EXPR { … }]* [else { … }]`: an `else if` nests another ifStep. */
     const ifStep: Rule = g.RULE("ifStep", () => {
       g.CONSUME(K.if);
@@ -44,7 +44,7 @@ export const IF: StepDef<IfStmt> = {
       g.OPTION(() => {
         g.CONSUME(K.else);
         g.OR([
-          { ALT: () => g.SUBRULE2(ifStep, { LABEL: "elseIf" }) },
+          { ALT: () => deeper(() => g.SUBRULE2(ifStep, { LABEL: "elseIf" })) },
           { ALT: () => g.SUBRULE2(block, { LABEL: "otherwise" }) },
         ]);
       });

@@ -106,7 +106,8 @@ export const RUN: StepDef<RunStmt> = {
     if (step.run.vcpu) {
       const n = c.expectInt(step.run.vcpu, "vcpu");
       const count = vm?.vcpus ?? 1n;
-      if (n !== undefined && (n < 0n || n >= count)) {
+      // Without a vm, the 'needs a vm' check has said what is wrong.
+      if (vm && n !== undefined && (n < 0n || n >= count)) {
         c.error(
           step.run.vcpu.loc,
           `vcpu ${n} does not exist (vm '${vm?.name}' has ${count})`,

@@ -70,6 +70,8 @@ export interface GrammarEnv {
   expression: Rule;
   /** One declaration inside `vm NAME { … }` (any of the registry's declarations). */
   decl: Rule;
+  /** Parses `inner` one nesting level deeper (the parser bounds nesting, `MAX_NESTING`). */
+  deeper(inner: () => void): void;
   /**
    * A rule several modules use (`cap` is a step and a declaration; a memslot
    * body is declared and added at run time): defined by whichever module

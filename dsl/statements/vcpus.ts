@@ -42,6 +42,8 @@ export const VCPUS: DeclDef<VcpusDecl> = {
         decl.count.loc,
         `vcpus must be between 1 and ${KVM_MAX_VCPUS} (KVM_MAX_VCPUS on x86), not ${n}`,
       );
+      // Reported: later checks (a payload's share per vCPU) go on as if it were unknown.
+      return;
     }
     vm.vcpus = n;
   },

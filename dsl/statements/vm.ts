@@ -94,6 +94,7 @@ export const VM: StepDef<VmStmt> = {
     r.closeCurrent();
     const vm = await buildVm(stmt, {
       file: r.script.file,
+      allowPaths: r.options.allowPaths,
       vars: r.vars,
       backend: r.options.backend,
       openVm: r.options.openVm,
