@@ -15,7 +15,7 @@
  * );
  * const output = new MemoryOutput();
  * const summary = await runScript(script, { backend: "emu", output });
- * assertEquals(summary.exitCode, 0);
+ * assertEquals(summary.outcome, "passed");
  * assertEquals(output.printed, ["read 0xfeedface"]);
  * ```
  *
@@ -25,7 +25,7 @@ import type { Script } from "./ast.ts";
 import { checkScript } from "./check.ts";
 import { ScriptSyntaxError } from "./diagnostics.ts";
 import type { VmOpener } from "./build_vm.ts";
-import { executeScript, type RunSummary } from "./interpreter.ts";
+import { type ExecuteOptions, executeScript, type RunSummary } from "./interpreter.ts";
 import type { Output } from "./output.ts";
 import { type BackendChoice, openVm } from "../vmm/create.ts";
 
@@ -36,6 +36,7 @@ export { evaluate, ScriptRuntimeError, type Variables } from "./evaluate.ts";
 export { executeScript } from "./interpreter.ts";
 export type { VmOpener } from "./build_vm.ts";
 export type { ExecuteOptions, RunSummary } from "./interpreter.ts";
+export type { RunProgress } from "./run_edges.ts";
 export * from "./output.ts";
 export { type ParseOptions, parseScript } from "./parse.ts";
 export { formatValue, RecordValue, type Value, Word } from "./values.ts";
@@ -52,6 +53,12 @@ export interface RunScriptOptions {
   openVm?: VmOpener;
   /** The watchdog of runs without `timeout` (default 10 s). */
   watchdogMs?: number;
+  /** Stops the run from outside: VMs are released, the outcome is `interrupted`. */
+  signal?: AbortSignal;
+  /** Called about every `progressMs` with the running VM's figures. */
+  onProgress?: ExecuteOptions["onProgress"];
+  /** The period of `onProgress` (default 1000 ms). */
+  progressMs?: number;
 }
 
 /**
@@ -59,7 +66,8 @@ export interface RunScriptOptions {
  *
  * @param script from {@linkcode parseScript}
  * @param options output, backend override
- * @returns the summary: exit code 0 (all expectations held), 1 (one failed), 3 (backend failure)
+ * @returns the summary; its outcome is `passed`, `expectation_failed`, `invalid`
+ *   (a value the backend rejects), `backend_failed` or `interrupted`
  * @throws {ScriptSyntaxError} when the script does not check (nothing ran)
  */
 export async function runScript(script: Script, options: RunScriptOptions): Promise<RunSummary> {

@@ -62,6 +62,20 @@ export interface ErrorEvent {
   stack?: string;
 }
 
+/**
+ * What a run came to: `passed` every expectation held, `expectation_failed`
+ * one failed (the script ran to its end), `invalid` the script is invalid
+ * (nothing ran, or a value the backend rejected as meaningless),
+ * `backend_failed` the backend or the guest failed, `interrupted` the run
+ * was stopped from outside (its abort signal).
+ */
+export type RunOutcome =
+  | "passed"
+  | "expectation_failed"
+  | "invalid"
+  | "backend_failed"
+  | "interrupted";
+
 /** The last event of every run. */
 export interface SummaryEvent {
   event: "summary";
@@ -70,11 +84,43 @@ export interface SummaryEvent {
   /** Backends used, comma separated (`none` when no VM was created). */
   backend: string;
   wallMs: number;
-  exitCode: number;
+  outcome: RunOutcome;
+}
+
+/**
+ * The first event of a run written by a tool (the CLI's `--json`): where the
+ * figures that follow come from.
+ */
+export interface MetaEvent {
+  event: "meta";
+  /** The tool's version. */
+  version: string;
+  /** The script's path as given. */
+  script: string;
+  /** Script parameters and their values. */
+  parameters: Record<string, Value>;
+  /** The backend `auto` or `--backend` resolves to (a vm block may still name another). */
+  backend: string;
+  /** The host kernel's release (`uname -r`). */
+  kernel: string;
+  /** The host's KVM module (`kvm_intel`, `kvm_amd`, `kvm_pvm`), or `none`. */
+  kvmModule: string;
+  /** The MMU the host's KVM uses (`tdp`, `shadow`) and where that was read. */
+  mmu: string;
+  /** The CPU model (`/proc/cpuinfo`). */
+  cpu: string;
+  /** The Deno version. */
+  deno: string;
 }
 
 /** Anything a script run reports. */
-export type OutputEvent = PrintEvent | StatsEvent | ExpectEvent | ErrorEvent | SummaryEvent;
+export type OutputEvent =
+  | MetaEvent
+  | PrintEvent
+  | StatsEvent
+  | ExpectEvent
+  | ErrorEvent
+  | SummaryEvent;
 
 /** A sink for events. */
 export interface Output {
@@ -106,17 +152,17 @@ export function formatStatsTable(event: StatsEvent): string {
   return [title, ...rows].join("\n");
 }
 
-/** Formats the summary line (an invalid script's says nothing ran). */
+/** Formats the summary line (an invalid script's says nothing ran; an interrupted one says so). */
 export function formatSummary(event: SummaryEvent): string {
   const seconds = (event.wallMs / 1000).toFixed(2);
+  const note = event.outcome === "invalid" && event.backend === "none"
+    ? " (nothing ran: the script is invalid)"
+    : event.outcome === "interrupted"
+    ? " (interrupted)"
+    : "";
   return `${event.passed} expectation${
     event.passed === 1 ? "" : "s"
-  } passed, ${event.failed} failed; ` +
-    `backend ${event.backend}${
-      event.exitCode === 2 && event.backend === "none"
-        ? " (nothing ran: the script is invalid)"
-        : ""
-    }; ${seconds} s`;
+  } passed, ${event.failed} failed; backend ${event.backend}${note}; ${seconds} s`;
 }
 
 /**
@@ -167,9 +213,12 @@ export class HumanOutput implements Output {
         break;
       case "summary": {
         const line = formatSummary(event);
-        this.#write(this.#style(event.exitCode === 0 ? "green" : ["bold", "red"], line));
+        this.#write(this.#style(event.outcome === "passed" ? "green" : ["bold", "red"], line));
         break;
       }
+      case "meta":
+        // Provenance for scripted consumers; people have --version.
+        break;
     }
   }
 }

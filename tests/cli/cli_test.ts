@@ -134,7 +134,8 @@ Deno.test("vmm.ts exits 2 on a parse error, reporting every recoverable error", 
 Deno.test("vmm.ts --json writes one event per line and ends with the summary", async () => {
   const r = await vmm(OK + "expect 1 == 2\nstats\n", "--json", "--backend", "emu");
   assertEquals(r.code, 1);
-  const events = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  const [meta, ...events] = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assertEquals(meta.event, "meta");
   assertEquals(events.map((e) => e.event), ["expect", "print", "expect", "stats", "summary"]);
   assertEquals(events[1], {
     event: "print",
@@ -157,7 +158,8 @@ Deno.test("vmm.ts --json writes one event per line and ends with the summary", a
 Deno.test("vmm.ts --json reports script errors as error events", async () => {
   const r = await vmm("memslot a delete\n", "--json");
   assertEquals(r.code, 2);
-  const events = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  const [meta, ...events] = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assertEquals(meta.event, "meta");
   assertEquals(events.map((e) => e.event), ["error", "summary"]);
   assertEquals(events[0].location, { file: "t.kvm", line: 1, column: 1 });
   assertEquals(events[1].exitCode, 2);

@@ -9,7 +9,7 @@
  * @module
  */
 import { decodeUcall, UCALL_PORT } from "../../guest/ucall.ts";
-import { ERRNO_NUMBERS, ErrnoError, GuestError, WatchdogError } from "../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError, GuestError, VmmError, WatchdogError } from "../errors.ts";
 import { DEFAULT_WATCHDOG_MS, RunControl } from "../run_control.ts";
 import type { RunOptions, VcpuExit } from "../types.ts";
 import type { CpuStop, EmuCpu } from "./port.ts";
@@ -34,6 +34,8 @@ export interface RunHost {
   readByte(gpa: bigint): number;
   /** The modelled userfaultfd handler: make the page at `gpa` present. */
   serveUffd(gpa: bigint): void;
+  /** Whether the VM was closed (from a handler or a timer): the run ends, as on kvm. */
+  closed(): boolean;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -184,6 +186,7 @@ export async function runVcpus(host: RunHost, options: RunOptions): Promise<Vcpu
     }
     if (now - lastYield >= SLICE_MS) {
       await macrotask();
+      if (host.closed()) throw new VmmError("the VM was closed while it was running");
       lastYield = performance.now();
     }
   }

@@ -312,6 +312,7 @@ export class EmuVm implements Vm {
       readU64: (gpa) => this.#readU64(gpa),
       readByte: (gpa) => guestByte(this.memory, gpa),
       serveUffd: (gpa) => this.#serveUffd(gpa),
+      closed: () => this.#closed,
     }, options);
   }
 

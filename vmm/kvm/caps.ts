@@ -166,6 +166,6 @@ export class CapState {
 
 function badValue(name: string, value: string, allowed: string[]): never {
   throw new VmmError(`cap ${name}: unknown value "${value}" (expected ${allowed.join(", ")})`, {
-    exitCode: 2,
+    kind: "invalid",
   });
 }

@@ -13,6 +13,11 @@ import { decodeExit, EINTR, type GuestReader } from "./exit_decoder.ts";
 import type { ThreadTimer } from "./kick.ts";
 import type { VcpuFd } from "./vcpu_fd.ts";
 
+/** Yield to the event loop (a macrotask, so signal listeners run). */
+function macrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** Counters the run loops keep for `stat`. */
 export interface RunCounters {
   /** `sync`, `done` and `fail` exits seen by the main thread. */
@@ -94,8 +99,12 @@ export async function runSync(
     for (;;) {
       const ret = fd.run();
       if (ret === EINTR) {
-        if (performance.now() < deadline) continue; // a stray signal
-        break;
+        if (performance.now() >= deadline) break;
+        // A signal for the process (SIGINT, SIGTERM): its listeners run only
+        // when the event loop turns, and may close the VM.
+        await macrotask();
+        if (v.closed()) throw new VmmError("the VM was closed while it was running");
+        continue;
       }
       const exit = decodeExit(v.index, ret, fd, v.ucallSlot, mem);
       countExit(counters, exit);
