@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { CstParser } from "chevrotain";
+import { CstParser } from "npm:chevrotain@^11.2.0";
 import { PARSE_MESSAGES } from "./parse_messages.ts";
 import * as T from "./tokens.ts";
 

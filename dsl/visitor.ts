@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { CstNode, IToken } from "chevrotain";
+import type { CstNode, IToken } from "npm:chevrotain@^11.2.0";
 import type {
   BinaryOp,
   Decl,
