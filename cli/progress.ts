@@ -31,7 +31,11 @@ export class ProgressLine {
   #shown = false;
   #last: { exits: bigint; ms: number } | undefined;
 
-  /** @param write writes raw text (no newline) to the terminal */
+  /**
+   * Creates the line (nothing is written until {@linkcode ProgressLine.update}).
+   *
+   * @param write writes raw text (no newline) to the terminal
+   */
   constructor(write: (text: string) => void) {
     this.#write = write;
   }

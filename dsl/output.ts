@@ -11,32 +11,45 @@ import { toJsonValue, type Value } from "./values.ts";
 
 /** A location in the script. */
 export interface EventLocation {
+  /** The script's path. */
   file: string;
+  /** 1-based line. */
   line: number;
+  /** 1-based column. */
   column: number;
 }
 
 /** `print`: the formatted line and the values. */
 export interface PrintEvent {
+  /** The event's type. */
   event: "print";
+  /** The formatted line. */
   text: string;
+  /** The printed values. */
   values: Value[];
 }
 
 /** `stats`: counters, as deltas since `mark` when there was one. */
 export interface StatsEvent {
+  /** The event's type. */
   event: "stats";
+  /** The VM's name. */
   vm: string;
+  /** Its backend. */
   backend: string;
   /** The label of the last `mark` (deltas), or null (values since the VM was created). */
   mark: string | null;
+  /** Counter values by stat name. */
   stats: Record<string, bigint>;
 }
 
 /** `expect` and `expect error`: one event per evaluation. */
 export interface ExpectEvent {
+  /** The event's type. */
   event: "expect";
+  /** Whether the expectation held. */
   ok: boolean;
+  /** Where the expectation is. */
   location: EventLocation;
   /** The expression's source (`expect error`: `error EINVAL`). */
   expression: string;
@@ -53,8 +66,11 @@ export interface ExpectEvent {
  * script goes on; the failure is counted in the summary's `failed`).
  */
 export interface ErrorEvent {
+  /** The event's type. */
   event: "error";
+  /** Where the script stopped (absent when no step is to blame). */
   location?: EventLocation;
+  /** What went wrong. */
   message: string;
   /** The formatted diagnostic(s). */
   diagnostic: string;
@@ -78,12 +94,17 @@ export type RunOutcome =
 
 /** The last event of every run. */
 export interface SummaryEvent {
+  /** The event's type. */
   event: "summary";
+  /** Expectations that held. */
   passed: number;
+  /** Expectations that failed (and guests' `fail` ucalls). */
   failed: number;
   /** Backends used, comma separated (`none` when no VM was created). */
   backend: string;
+  /** Wall time of the whole run, in milliseconds. */
   wallMs: number;
+  /** What the run came to. */
   outcome: RunOutcome;
 }
 
@@ -92,6 +113,7 @@ export interface SummaryEvent {
  * figures that follow come from.
  */
 export interface MetaEvent {
+  /** The event's type. */
   event: "meta";
   /** The tool's version. */
   version: string;
@@ -124,6 +146,7 @@ export type OutputEvent =
 
 /** A sink for events. */
 export interface Output {
+  /** Takes one event. */
   emit(event: OutputEvent): void;
 }
 
@@ -175,6 +198,11 @@ export class HumanOutput implements Output {
   readonly #color: boolean;
   readonly #colorError: boolean;
 
+  /**
+   * Creates the output.
+   *
+   * @param options where lines go, and whether to colour them
+   */
   constructor(options: HumanOutputOptions) {
     this.#write = options.write;
     this.#writeError = options.writeError ?? options.write;
@@ -196,6 +224,7 @@ export class HumanOutput implements Output {
     );
   }
 
+  /** Writes one event. */
   emit(event: OutputEvent): void {
     switch (event.event) {
       case "print":
@@ -227,10 +256,16 @@ export class HumanOutput implements Output {
 export class JsonLinesOutput implements Output {
   readonly #write: (line: string) => void;
 
+  /**
+   * Creates the output.
+   *
+   * @param write writes one line
+   */
   constructor(write: (line: string) => void) {
     this.#write = write;
   }
 
+  /** Writes one event as one line of JSON. */
   emit(event: OutputEvent): void {
     this.#write(JSON.stringify(event, (_key, value) => {
       if (typeof value === "bigint") return toJsonValue(value);
@@ -250,6 +285,7 @@ export class MemoryOutput implements Output {
   /** The events, in order. */
   readonly events: OutputEvent[] = [];
 
+  /** Keeps one event. */
   emit(event: OutputEvent): void {
     this.events.push(event);
   }

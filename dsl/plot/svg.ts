@@ -32,7 +32,9 @@ export interface ChartAxis {
 
 /** One point. */
 export interface ChartPoint {
+  /** Along the x axis, in its unit. */
   x: number;
+  /** Along the y axis, in its unit. */
   y: number;
 }
 
@@ -46,9 +48,13 @@ export interface ChartSeries {
 
 /** What {@linkcode renderSvgChart} draws. */
 export interface Chart {
+  /** Shown above the plot. */
   title: string;
+  /** The horizontal axis. */
   x: ChartAxis;
+  /** The vertical axis. */
   y: ChartAxis;
+  /** The lines, in legend order (each takes the next of {@linkcode SERIES_COLORS}). */
   series: readonly ChartSeries[];
 }
 
