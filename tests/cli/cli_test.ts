@@ -1,40 +1,17 @@
 import { skipKvm } from "../support/kvm_probe.ts";
+import { type CliResult, runVmm } from "../support/cli.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 
 const VMM = new URL("../../vmm.ts", import.meta.url).pathname;
 const KVM = !skipKvm("cli_test");
 const decoder = new TextDecoder();
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function vmm(script: string, ...flags: string[]): Promise<Result> {
-  return await vmmWith(["-A"], script, ...flags);
+async function vmm(script: string, ...flags: string[]): Promise<CliResult> {
+  return await runVmm(["-A"], script, ...flags);
 }
 
 /** Runs the CLI with the given Deno permission flags. */
-async function vmmWith(permissions: string[], script: string, ...flags: string[]): Promise<Result> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(`${dir}/t.kvm`, script);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, VMM, "t.kvm", ...flags],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const vmmWith = runVmm;
 
 const SLOT = "vm a { memslot ram gpa 1M size 64K }\n";
 const OK = SLOT + `memslot ram write offset 8 value 0xffff_ffff_ffff_ffff

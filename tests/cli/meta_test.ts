@@ -2,28 +2,13 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import config from "../../deno.json" with { type: "json" };
 import { EXIT_CODES, exitCodeFor } from "../../cli/exit_codes.ts";
 import { formatProgress, ProgressLine } from "../../cli/progress.ts";
+import { type CliResult, runVmm } from "../support/cli.ts";
 
 const VMM = new URL("../../vmm.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
-async function vmm(script: string, ...flags: string[]) {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(`${dir}/t.kvm`, script);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", VMM, "t.kvm", ...flags],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+function vmm(script: string, ...flags: string[]): Promise<CliResult> {
+  return runVmm(["-A"], script, ...flags);
 }
 
 Deno.test("one table maps outcomes to exit codes; signals to 128 + their number", () => {
