@@ -21,7 +21,13 @@ import { isBuiltinVariable } from "./check_expr.ts";
 import { SIZE_4K } from "../guest/page_tables.ts";
 import { type BackendChoice, selectBackend } from "../vmm/create.ts";
 import { ErrnoError, errorKindOf, GuestError } from "../vmm/errors.ts";
-import { abortReason, interruptibleOpener, progressOf, type RunProgress } from "./run_edges.ts";
+import {
+  abortReason,
+  interruptibleOpener,
+  progressOf,
+  type RunProgress,
+  throwIfInterrupted,
+} from "./run_edges.ts";
 import type {
   BackendKind,
   CapName,
@@ -580,8 +586,10 @@ export async function executeScript(script: Script, options: ExecuteOptions): Pr
   }, options.progressMs ?? 1000);
   let outcome: RunOutcome = "passed";
   try {
-    if (signal?.aborted) throw new Error(`interrupted by ${abortReason(signal)}`);
+    throwIfInterrupted(signal);
     await interpreter.exec(script.body);
+    // Stopped between steps that do not wait (no VM to close): still interrupted.
+    throwIfInterrupted(signal);
   } catch (e) {
     outcome = interpreter.report(e, signal?.aborted ? abortReason(signal) : undefined);
   } finally {

@@ -29,9 +29,14 @@ export function abortReason(signal: AbortSignal): string {
   return typeof r === "string" ? r : r instanceof Error ? r.message : "an abort signal";
 }
 
+/** Throws when `signal` was aborted, naming why. */
+export function throwIfInterrupted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new Error(`interrupted by ${abortReason(signal)}`);
+}
+
 /**
  * The VM opener of an interruptible run: it opens nothing once `signal` is
- * aborted, and closes the VM it opened if the abort came meanwhile. Every VM
+ * aborted (opening is synchronous, so no abort lands in between). Every VM
  * it opens goes to `opened` (the progress indicator reads the last one).
  */
 export function interruptibleOpener(
@@ -40,12 +45,8 @@ export function interruptibleOpener(
   opened: (vm: Vm) => void,
 ): VmOpener {
   return (config, backend) => {
-    if (signal?.aborted) throw new Error(`interrupted by ${abortReason(signal)}`);
+    throwIfInterrupted(signal);
     const vm = open(config, backend);
-    if (signal?.aborted) {
-      vm.close();
-      throw new Error(`interrupted by ${abortReason(signal)}`);
-    }
     opened(vm);
     return vm;
   };
