@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CstNode, IToken } from "chevrotain";
+import type { CstNode, IToken } from "npm:chevrotain@^11.2.0";
 import type { Loc, Name } from "./ast.ts";
 
 /** The children of a CST node, by label (a token type's name, a rule's name or a `LABEL`). */

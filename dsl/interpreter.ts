@@ -15,13 +15,20 @@ import type { VmOpener } from "./build_vm.ts";
 import { diagnosticAt, formatDiagnostic } from "./diagnostics.ts";
 import { userMessage } from "./internal_error.ts";
 import { evaluate, ScriptRuntimeError } from "./evaluate.ts";
-import type { Output } from "./output.ts";
+import type { Output, RunOutcome } from "./output.ts";
 import { at, rootCause, StepError, u64 } from "./runtime.ts";
 import { type Value, Word } from "./values.ts";
 import { isBuiltinVariable } from "./check_expr.ts";
 import { stepDef, VM } from "./statements/mod.ts";
 import { type BackendChoice, selectBackend } from "../vmm/create.ts";
-import { exitCodeOf } from "../vmm/errors.ts";
+import { errorKindOf } from "../vmm/errors.ts";
+import {
+  abortReason,
+  interruptibleOpener,
+  progressOf,
+  type RunProgress,
+  throwIfInterrupted,
+} from "./run_edges.ts";
 import type { BackendKind, Vm } from "../vmm/types.ts";
 
 /** Options of {@linkcode executeScript}. */
@@ -38,6 +45,16 @@ export interface ExecuteOptions {
   watchdogMs?: number;
   /** Directories besides the script's own that `guest file` may read from (`--allow-path`). */
   allowPaths?: readonly string[];
+  /**
+   * Stops the run from outside (the CLI's SIGINT/SIGTERM): the current VM is
+   * closed at once, which ends a run in progress, no VM opens after it, and
+   * the outcome is `interrupted`.
+   */
+  signal?: AbortSignal;
+  /** Called about every `progressMs` with the figures of the VM in use (while there is one). */
+  onProgress?: (progress: RunProgress) => void;
+  /** The period of `onProgress` (default 1000 ms). */
+  progressMs?: number;
 }
 
 /** What a run of a script came to. */
@@ -46,8 +63,8 @@ export interface RunSummary {
   passed: number;
   /** Expectations that failed. */
   failed: number;
-  /** 0 every expectation held, 1 one failed, 3 the backend failed. */
-  exitCode: number;
+  /** What the run came to (the CLI maps it to its exit code). */
+  outcome: RunOutcome;
   /** The backends VMs ran on, in order of first use. */
   backends: BackendKind[];
   /** Wall time of the whole script, in milliseconds. */
@@ -204,12 +221,18 @@ export class Interpreter {
     return formatDiagnostic(diagnosticAt(this.script.file, loc, message), this.script.source);
   }
 
-  /** Reports an error that stopped the script; returns its exit code. */
-  report(error: unknown): number {
+  /**
+   * Reports an error that stopped the script (`interruption`: the reason it
+   * was stopped from outside, which replaces the error it caused); returns the
+   * outcome.
+   */
+  report(error: unknown, interruption?: string): RunOutcome {
     const cause = rootCause(error);
     const loc = error instanceof StepError ? error.loc : undefined;
     // The last guard: an engine error is worded as the VMM's failure, at the step when known.
-    const message = userMessage(cause, "running this step");
+    const message = interruption !== undefined
+      ? `interrupted by ${interruption}`
+      : userMessage(cause, "running this step");
     const diagnostic = loc
       ? this.diagnostic(loc, message)
       : `${this.script.file}: error: ${message}`;
@@ -218,37 +241,58 @@ export class Interpreter {
       location: loc ? this.location(loc) : undefined,
       message,
       diagnostic,
-      stack: this.options.debug && cause instanceof Error ? cause.stack : undefined,
+      stack: this.options.debug && cause instanceof Error && interruption === undefined
+        ? cause.stack
+        : undefined,
     });
-    return exitCodeOf(cause);
+    if (interruption !== undefined) return "interrupted";
+    return errorKindOf(cause) === "invalid" ? "invalid" : "backend_failed";
   }
 }
 
 /**
  * Runs a script that passed `checkScript`, on fresh VMs, reporting through
  * `options.output` and ending with a `summary` event. Errors never escape:
- * they become an `error` event and exit code 3.
+ * they become an `error` event and the outcome says what failed.
  *
  * @param script the checked script
- * @param options output, backend override, VM opener
- * @returns the summary (exit code 0, 1 or 3)
+ * @param options output, backend override, VM opener, abort signal, progress callback
+ * @returns the summary (its outcome: passed, expectation_failed, invalid, backend_failed, interrupted)
  */
 export async function executeScript(script: Script, options: ExecuteOptions): Promise<RunSummary> {
   const start = performance.now();
-  const interpreter = new Interpreter(script, options);
-  let exitCode = 0;
+  const { signal, onProgress } = options;
+  let last: Vm | undefined;
+  const interpreter = new Interpreter(script, {
+    ...options,
+    openVm: interruptibleOpener(options.openVm, signal, (vm) => last = vm),
+  });
+  // Closing the current VM ends a run in progress on either backend; the step
+  // fails and the script stops there.
+  const interrupt = () => interpreter.closeCurrent();
+  signal?.addEventListener("abort", interrupt, { once: true });
+  const ticker = onProgress === undefined ? undefined : setInterval(() => {
+    const progress = last && progressOf(last, start);
+    if (progress) onProgress(progress);
+  }, options.progressMs ?? 1000);
+  let outcome: RunOutcome = "passed";
   try {
+    throwIfInterrupted(signal);
     await interpreter.exec(script.body);
+    // Stopped between steps that do not wait (no VM to close): still interrupted.
+    throwIfInterrupted(signal);
   } catch (e) {
-    exitCode = interpreter.report(e);
+    outcome = interpreter.report(e, signal?.aborted ? abortReason(signal) : undefined);
   } finally {
+    clearInterval(ticker);
+    signal?.removeEventListener("abort", interrupt);
     interpreter.closeCurrent();
   }
-  if (exitCode === 0 && interpreter.failed > 0) exitCode = 1;
+  if (outcome === "passed" && interpreter.failed > 0) outcome = "expectation_failed";
   const summary: RunSummary = {
     passed: interpreter.passed,
     failed: interpreter.failed,
-    exitCode,
+    outcome,
     backends: interpreter.backends,
     wallMs: performance.now() - start,
   };
@@ -258,7 +302,7 @@ export async function executeScript(script: Script, options: ExecuteOptions): Pr
     failed: summary.failed,
     backend: summary.backends.length > 0 ? summary.backends.join(", ") : "none",
     wallMs: summary.wallMs,
-    exitCode,
+    outcome,
   });
   return summary;
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createToken, Lexer, type TokenType } from "chevrotain";
+import { createToken, Lexer, type TokenType } from "npm:chevrotain@^11.2.0";
 import { DECLS, STEPS, VM } from "./statements/mod.ts";
 import { AnyWord, BASE_TOKENS, Ident, KeyWord } from "./tokens.ts";
 

@@ -15,7 +15,7 @@
  * );
  * const output = new MemoryOutput();
  * const summary = await runScript(script, { backend: "emu", output });
- * assertEquals(summary.exitCode, 0);
+ * assertEquals(summary.outcome, "passed");
  * assertEquals(output.printed, ["read 0xfeedface"]);
  * ```
  *
@@ -26,7 +26,7 @@ import { checkScript } from "./check.ts";
 import { ScriptSyntaxError } from "./diagnostics.ts";
 import { isEngineError, VmmInternalError } from "./internal_error.ts";
 import type { VmOpener } from "./build_vm.ts";
-import { executeScript, type RunSummary } from "./interpreter.ts";
+import { type ExecuteOptions, executeScript, type RunSummary } from "./interpreter.ts";
 import type { Output } from "./output.ts";
 import { type BackendChoice, openVm } from "../vmm/create.ts";
 
@@ -38,6 +38,7 @@ export { hasEngineWording, isEngineError, VmmInternalError } from "./internal_er
 export { executeScript } from "./interpreter.ts";
 export type { VmOpener } from "./build_vm.ts";
 export type { ExecuteOptions, RunSummary } from "./interpreter.ts";
+export type { RunProgress } from "./run_edges.ts";
 export * from "./output.ts";
 export { type ParseOptions, parseScript } from "./parse.ts";
 export { formatValue, RecordValue, type Value, Word } from "./values.ts";
@@ -56,6 +57,12 @@ export interface RunScriptOptions {
   watchdogMs?: number;
   /** Directories besides the script's own that `guest file` may read from (default none). */
   allowPaths?: readonly string[];
+  /** Stops the run from outside: VMs are released, the outcome is `interrupted`. */
+  signal?: AbortSignal;
+  /** Called about every `progressMs` with the running VM's figures. */
+  onProgress?: ExecuteOptions["onProgress"];
+  /** The period of `onProgress` (default 1000 ms). */
+  progressMs?: number;
 }
 
 /**
@@ -63,7 +70,8 @@ export interface RunScriptOptions {
  *
  * @param script from {@linkcode parseScript}
  * @param options output, backend override
- * @returns the summary: exit code 0 (all expectations held), 1 (one failed), 3 (backend failure)
+ * @returns the summary; its outcome is `passed`, `expectation_failed`, `invalid`
+ *   (a value the backend rejects), `backend_failed` or `interrupted`
  * @throws {ScriptSyntaxError} when the script does not check (nothing ran)
  * @throws {VmmInternalError} when the JavaScript engine fails while checking (a VMM bug)
  */

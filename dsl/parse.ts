@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { IToken } from "chevrotain";
+import type { IToken } from "npm:chevrotain@^11.2.0";
 import type { Loc, Script, Stmt } from "./ast.ts";
 import { type Diagnostic, diagnosticAt, ScriptSyntaxError } from "./diagnostics.ts";
 import { isEngineError, VmmInternalError } from "./internal_error.ts";

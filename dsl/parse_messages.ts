@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { EOF, type IParserErrorMessageProvider, type TokenType } from "chevrotain";
+import { EOF, type IParserErrorMessageProvider, type TokenType } from "npm:chevrotain@^11.2.0";
 import { DECLS, STEPS, VM } from "./statements/mod.ts";
 
 /** How a token type reads in an error message. */

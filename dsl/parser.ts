@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type CstNode, CstParser, type IOrAlt, type IToken } from "chevrotain";
+import { type CstNode, CstParser, type IOrAlt, type IToken } from "npm:chevrotain@^11.2.0";
 import { PARSE_MESSAGES } from "./parse_messages.ts";
 import { DECLS, STEPS, VM } from "./statements/mod.ts";
 import type { GrammarDsl, GrammarEnv, Rule } from "./statements/statement.ts";

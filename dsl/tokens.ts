@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { createToken, Lexer, type TokenType } from "chevrotain";
+import { createToken, Lexer, type TokenType } from "npm:chevrotain@^11.2.0";
 
 /** Category of every word: plain identifiers and keywords alike. */
 export const AnyWord: TokenType = createToken({ name: "AnyWord", pattern: Lexer.NA });

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { CstNode, IToken } from "chevrotain";
+import type { CstNode, IToken } from "npm:chevrotain@^11.2.0";
 import type { BinaryOp, Decl, Expr, ExprNode, Loc, Stmt, UnaryOp } from "./ast.ts";
 import { type Ctx, maybeTok, name, nodes, spanLoc, tok, tokLoc, toks } from "./cst.ts";
 import { type Diagnostic, diagnosticAt } from "./diagnostics.ts";

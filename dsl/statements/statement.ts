@@ -19,7 +19,7 @@ import type {
   ParserMethod,
   SubruleMethodOpts,
   TokenType,
-} from "chevrotain";
+} from "npm:chevrotain@^11.2.0";
 import type { Loc } from "../ast.ts";
 import type { VmDraft } from "../build_vm.ts";
 import type { Checker, Context, VmChecks, VmInfo } from "../check.ts";

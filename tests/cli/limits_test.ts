@@ -68,9 +68,10 @@ Deno.test("cli: --json reports 0x_ as a located error event (exit 2)", async () 
     const r = await vmm(dir, "t.kvm", "--json", "--backend", "emu");
     assertEquals(r.code, 2);
     const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
-    assertEquals(events[0].event, "error");
-    assertEquals(events[0].location, { file: "t.kvm", line: 1, column: 7 });
-    assertStringIncludes(events[0].message, "invalid number '0x_'");
+    assertEquals(events[0].event, "meta");
+    const error = events.find((e) => e.event === "error");
+    assertEquals(error.location, { file: "t.kvm", line: 1, column: 7 });
+    assertStringIncludes(error.message, "invalid number '0x_'");
     assertEquals(events.at(-1).exitCode, 2);
   });
 });

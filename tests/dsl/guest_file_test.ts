@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { MemoryOutput, parseScript, runScript } from "../../dsl/mod.ts";
 import { MAX_GUEST_FILE_BYTES, readGuestFile, roomAt } from "../../dsl/guest_file.ts";
+import { exitCodeFor } from "../../cli/exit_codes.ts";
 
 /** A guest of one `hlt`. */
 const HLT = new Uint8Array([0xf4]);
@@ -29,7 +30,7 @@ async function run(dir: string, text: string, allowPaths?: string[]) {
   });
   const error = output.events.find((e) => e.event === "error");
   return {
-    code: summary.exitCode,
+    code: exitCodeFor(summary.outcome),
     printed: output.printed,
     error: error?.event === "error" ? error : undefined,
   };

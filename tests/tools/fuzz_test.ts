@@ -63,7 +63,7 @@ Deno.test("fuzz: the classifier tells located errors from crashes", async () => 
     failed: 0,
     backend: "emu",
     wallMs: 1,
-    exitCode: 3,
+    outcome: "backend_failed",
   } as const;
   const located = "t.kvm:1:1: error: m\nprint 1\n^~~~~";
   assertEquals(eventsOutcome([]).class, "no-output");

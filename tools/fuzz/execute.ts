@@ -15,6 +15,7 @@ import {
   ScriptSyntaxError,
   VmmInternalError,
 } from "../../dsl/mod.ts";
+import { exitCodeFor } from "../../cli/exit_codes.ts";
 
 /** What a script came to. */
 export type OutcomeClass =
@@ -108,7 +109,7 @@ export function eventsOutcome(events: readonly OutputEvent[]): Outcome {
   if (!summary || summary.event !== "summary") {
     return { class: "no-output", detail: "no summary event" };
   }
-  const exit = summary.exitCode;
+  const exit = exitCodeFor(summary.outcome);
   for (const e of events) {
     if (e.event === "error") {
       const cls = diagnosticClass(e.diagnostic, "runtime-error");

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { IToken } from "chevrotain";
+import type { IToken } from "npm:chevrotain@^11.2.0";
 import { SCRIPT_LEXER } from "../../dsl/lexer.ts";
 import { EDGE_NUMBERS, type Generator } from "./generate.ts";
 import type { Rng } from "./rng.ts";

@@ -282,6 +282,7 @@ export class EmuVm implements Vm {
       u64: (gpa) => this.#readU64(gpa),
       label: (gpa) => labelFrom(gpa, (b) => guestByte(this.memory, b)),
       serveUffd: (gpa) => this.#serveUffd(gpa),
+      closed: () => this.#closed,
     }, options);
   }
 

@@ -208,8 +208,8 @@ print $f
     const output = new MemoryOutput();
     const summary = await runScript(parseScript(text, { file: "uffd.kvm" }), { output, backend });
     assertEquals(
-      summary.exitCode,
-      0,
+      summary.outcome,
+      "passed",
       JSON.stringify(output.events, (_, v) => typeof v === "bigint" ? String(v) : v),
     );
     printed[backend] = output.printed;
