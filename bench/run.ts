@@ -23,6 +23,7 @@ export const BENCHMARKS: readonly string[] = [
   "demand_paging.ts",
   "backends.ts",
   "proposals.ts",
+  "calibrate.ts",
 ];
 
 async function main(): Promise<number> {
