@@ -10,7 +10,7 @@ import {
   costNs,
   COSTS,
   type CostSource,
-} from "../../../../vmm/emu/time/costs.ts";
+} from "../../../../vmm/emu/time/mod.ts";
 
 const entries = Object.entries(COSTS) as [string, CostConstant][];
 
