@@ -140,3 +140,18 @@ Deno.test("costs: the headline check catches a headline", () => {
   const samples = ["150", "36 k", "340", "111x", "10x", "45 s", "-14%", "-7%", "50%", "25%"];
   samples.forEach((s, i) => assert(HEADLINES[i].test(s), `pattern ${i} misses "${s}"`));
 });
+
+Deno.test("costs: docs/calibration.md lists every constant with its value and source kind", async () => {
+  const doc = await Deno.readTextFile(new URL("../../../../docs/calibration.md", import.meta.url));
+  const listed = new Map<string, { ns: number; kind: string }>();
+  for (const m of doc.matchAll(/^\|\s*`(\w+)`\s*\|\s*([\d,.]+)\s*\|[^|]*\|\s*(\w+)\s*\|/gm)) {
+    listed.set(m[1], { ns: Number(m[2].replaceAll(",", "")), kind: m[3] });
+  }
+  for (const [name, c] of entries) {
+    const row = listed.get(name);
+    assert(row, `docs/calibration.md has no row for ${name}`);
+    assertEquals(row.ns, c.ns, `docs/calibration.md: ${name} value`);
+    assertEquals(row.kind, c.source.kind === "flag" ? "FLAG" : c.source.kind, `${name} kind`);
+  }
+  assertEquals(listed.size, entries.length, "docs/calibration.md lists a constant costs.ts lacks");
+});
