@@ -80,19 +80,31 @@ export const COSTS = {
       "processes on the 2 CPUs. For modelling this project's own host only (mmu shadow on " +
       `kvm_pvm); a bare-metal host runs guest code natively (guestInsnNative). ${INDEPENDENT}`,
   },
+  vmExitRoundTrip: {
+    ns: 1_300,
+    per: "exit",
+    what: "a VM exit handled in the kernel and the re-entry, with a trivial handler",
+    source: {
+      kind: "published",
+      citation: VMEXIT_C,
+      figure: "vmcall round trip 3,898 cycles (the cheapest exit handled in the kernel)",
+      arithmetic: "3,898 cycles / 3 GHz (assumed; the commit names no CPU) = 1.3 µs",
+    },
+    informedBy: [],
+    note: "The base under every exit: eptViolationFixed, tlbFlushRemotePerVcpu and a " +
+      `userspace exit (userspaceExitRoundTrip is added to it). ${INDEPENDENT}`,
+  },
   eptViolationFixed: {
-    ns: 557,
+    ns: 1_600,
     per: "fault",
     what: "an EPT violation taken and fixed with the host page present (exit, handler, re-entry)",
     source: {
       kind: "published",
-      citation: MATLACK_SPLIT,
-      figure: "iteration-1 dirty-memory time with eager splitting: 0.146 s",
-      arithmetic:
-        `each vCPU writes its 1 GiB (${PAGES_PER_GIB} pages of 4 KiB) once, in parallel; ` +
-        "with the huge pages already split every write takes one write-protection EPT violation " +
-        `on a present 4K SPTE: 0.146 s / ${PAGES_PER_GIB} = 557 ns per fault (the guest's few ` +
-        "instructions per page, about 12 ns, and marking the page dirty are inside it)",
+      citation: VMEXIT_C,
+      figure: "vmcall round trip 3,898 cycles (the cheapest exit handled in the kernel)",
+      arithmetic: "the exit and re-entry: 3,898 cycles / 3 GHz (assumed; the commit names no " +
+        "CPU) = 1.3 µs; plus the fault's fast path (a lockless walk of the TDP table and one " +
+        "cmpxchg), for which nothing is published (FLAG: 300 ns); 1.3 + 0.3 = 1.6 µs",
     },
     informedBy: [
       measuredHere(
@@ -103,18 +115,20 @@ export const COSTS = {
           "kvm_pvm's shadow faults, not an EPT violation",
       ),
     ],
-    note: "The fast path (no mmu_lock, no gfn-to-pfn lookup); a new leaf adds spteInstall and an " +
-      "absent host page adds hostPopulate4k. The validation row for Matlack's own figure is " +
-      `therefore not an independent check. ${INDEPENDENT}`,
+    note: "Not taken from Matlack's iteration-1 dirty time with eager splitting (0.146 s for " +
+      "262,144 pages per vCPU, 557 ns a page): on a host with PML those writes are logged " +
+      "without faulting, so the figure need not be a fault's cost; it stays an independent " +
+      "check. A new leaf adds spteInstall and an absent host page adds hostPopulate4k. " +
+      INDEPENDENT,
   },
   shadowFaultFixed: {
-    ns: 900,
+    ns: 1_900,
     per: "fault",
     what: "a shadow-paging #PF exit fixed by KVM with the host page present (mmu shadow)",
     source: flagged(
-      "No published per-fault figure for shadow paging. eptViolationFixed (557 ns) plus KVM's " +
+      "No published per-fault figure for shadow paging. eptViolationFixed (1.6 µs) plus KVM's " +
         "software walk of the guest's 4-level page table (4 guest reads through gfn-to-hva, " +
-        "about 80 ns each with cache misses) ≈ 900 ns.",
+        "about 80 ns each with cache misses) ≈ 1.9 µs.",
     ),
     informedBy: [
       measuredHere(
@@ -153,8 +167,9 @@ export const COSTS = {
         "(1.547 - 0.0017) s / 49,248 = 31.4 µs per split (61 ns per child)",
     },
     informedBy: [],
-    note: "Done by the ioctl's thread, so no vCPU contention is inside the figure. " +
-      `${INDEPENDENT}`,
+    note: "Done by the ioctl's thread, so no vCPU contention is inside the figure. The enable " +
+      "time also clears the D bit (PML) or write access of the new 4K SPTEs, which the figure " +
+      `cannot separate, so this is an upper bound. ${INDEPENDENT}`,
   },
   spteZap: {
     ns: 61,
@@ -283,9 +298,9 @@ export const COSTS = {
         "µs per exit; 8.34 µs after subtracting the 2 emulated instructions per exit",
       ),
     ],
-    note:
-      "This host's figure is two to five times larger (nested, and the exit's instructions are " +
-      `emulated); the published one is a bare-metal exit. ${INDEPENDENT}`,
+    note: "The part of leaving KVM_RUN for userspace and coming back, added to vmExitRoundTrip " +
+      "(the guest's exit into KVM). This host's whole PIO exit is 1.5 to 4 times the sum " +
+      `(nested, and the exit's instructions are emulated). ${INDEPENDENT}`,
   },
   uffdFaultToHandlerWake: {
     ns: 7_070,
@@ -392,9 +407,10 @@ export const COSTS = {
         "µs per exit of a PIO exit",
       ),
     ],
-    note: "FLAG: no figure exists for this exit itself (the proposal is not in mainline, and its " +
-      "own rates are what the model is checked against). The VMM's service of the page is " +
-      `modelled apart (uffdioContinue4k, uffdioCopy4k or hostPopulate4k). ${INDEPENDENT}`,
+    note: "FLAG: no figure exists for this exit itself (the proposal is not in mainline, and " +
+      "its own rates are what the model is checked against). Added to the EPT violation that " +
+      "raised it (eptViolationFixed); the VMM's service of the page is modelled apart " +
+      `(uffdioContinue4k, uffdioCopy4k or hostPopulate4k). ${INDEPENDENT}`,
   },
   hostPopulate4k: {
     ns: 1_670,
