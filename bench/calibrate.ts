@@ -42,7 +42,7 @@ import { probeUserfaultfd } from "../vmm/kvm/uffd.ts";
 import { mapBacking, unmapBacking } from "../vmm/kvm/memory.ts";
 import { libc } from "../vmm/kvm/libc.ts";
 import { CAP, EXIT, MANUAL_PROTECT_ENABLE, MEM, SYS_GETTID } from "../vmm/kvm/uapi.ts";
-import { type CostName, COSTS } from "../vmm/emu/time/costs.ts";
+import { type CostName, COSTS } from "../vmm/emu/time/mod.ts";
 import {
   countLoopGuest,
   flatLongModeImage,
