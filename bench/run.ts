@@ -24,6 +24,7 @@ export const BENCHMARKS: readonly string[] = [
   "backends.ts",
   "proposals.ts",
   "memslot_fill.ts",
+  "calibrate.ts",
 ];
 
 async function main(): Promise<number> {
