@@ -30,18 +30,37 @@ export class EmuCapState {
   memoryFaultExit = false;
   /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2. */
   manualProtect = false;
-  /** `dirty_log_recovery in_place`. */
-  recoverInPlace = false;
+  /** `dirty_log_recovery`: how huge pages come back when dirty logging stops. */
+  recovery: DirtyLogRecovery = "zap";
+  /** `eager_page_split` (the kvm module parameter; on by default, as in mainline). */
+  eagerPageSplit = true;
   /** `memslot_zap_control zap_only_memslot` / quirk `slot_zap_all off`. */
   zapOnlyMemslot = false;
 }
+
+/**
+ * How huge pages come back when dirty logging stops: `zap` the collapsible
+ * tables, `in_place` as seed 004's `try_promote_lpage()` (a fresh huge SPTE
+ * with full access), `in_place_6_13` as mainline 6.13's `make_huge_spte()`
+ * (a child's permissions).
+ */
+export type DirtyLogRecovery = "zap" | "in_place" | "in_place_6_13";
 
 /** What a capability's or quirk's emulator hook may change (the emulated VM's MMU provides it). */
 export interface EmuCapTarget {
   /** The capability state. */
   readonly caps: EmuCapState;
+  /** User memslots (the write-tracking rule reads whether any exists). */
+  readonly slots: { readonly userCount: number };
   /** Page write tracking (`page_write_tracking`). */
-  readonly tracking: { setPolicy(policy: "on" | "off" | "on_demand"): void };
+  readonly tracking: {
+    /** Set the allocation policy (the capability's rules have already run). */
+    setPolicy(policy: "on" | "off" | "on_demand"): void;
+    /** The MMU needs tracking itself: shadow paging, or a shadow root allocated. */
+    readonly mmuNeedsTracking: boolean;
+    /** An external tracker is registered (kvm_page_track_has_external_user). */
+    readonly hasExternalUser: boolean;
+  };
   /** The memory-type policy (quirks `ignore_guest_pat`, `cd_nw_cleared`). */
   readonly memtype: { ignoreGuestPat: boolean; cdNwCleared: boolean };
 }
@@ -63,7 +82,12 @@ export interface KvmCapHost {
   /** What page write tracking the host does (no uAPI sets it). */
   writeTracking(): "on" | "on_demand";
   /** How the host restores huge pages when dirty logging stops. */
-  dirtyLogRecovery(): "zap" | "in_place";
+  dirtyLogRecovery(): "zap" | "in_place_6_13";
+  /**
+   * The host's `eager_page_split` module parameter and where it was read,
+   * or undefined when it cannot be read.
+   */
+  eagerPageSplit(): { on: boolean; source: string } | undefined;
   /** Whether KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is enabled (`dirty_log clear` uses CLEAR_DIRTY_LOG). */
   manualProtect: boolean;
 }

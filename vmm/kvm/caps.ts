@@ -18,7 +18,7 @@ import {
   type KvmCapHost,
   QUIRKS,
 } from "../caps/mod.ts";
-import { hostMmu, kernelAtLeast } from "./host.ts";
+import { hostEagerPageSplit, hostMmu, kernelAtLeast } from "./host.ts";
 import { CAP } from "./uapi.ts";
 import type { VmFd } from "./vm_fd.ts";
 
@@ -43,10 +43,10 @@ export function writeTrackBytes(pages: bigint): bigint {
 }
 
 /** How the host restores huge pages when dirty logging is turned off. */
-function hostDirtyLogRecovery(): "zap" | "in_place" {
+function hostDirtyLogRecovery(): "zap" | "in_place_6_13" {
   // 13e2e4f62a4b (Linux 6.13) recovers huge pages in place, TDP MMU only.
   const mmu = hostMmu();
-  return mmu.mode === "tdp" && mmu.tdpMmu && kernelAtLeast(6, 13) ? "in_place" : "zap";
+  return mmu.mode === "tdp" && mmu.tdpMmu && kernelAtLeast(6, 13) ? "in_place_6_13" : "zap";
 }
 
 /**
@@ -95,8 +95,13 @@ export class CapState implements KvmCapHost {
   }
 
   /** {@inheritDoc KvmCapHost.dirtyLogRecovery} */
-  dirtyLogRecovery(): "zap" | "in_place" {
+  dirtyLogRecovery(): "zap" | "in_place_6_13" {
     return hostDirtyLogRecovery();
+  }
+
+  /** {@inheritDoc KvmCapHost.eagerPageSplit} */
+  eagerPageSplit(): { on: boolean; source: string } | undefined {
+    return hostEagerPageSplit();
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
- * Dirty logging: starting it (eager split + write-protect + flush, as
- * `kvm_mmu_slot_apply_flags` with `eager_page_split`), stopping it (zap or
- * in-place huge-page recovery), and KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG
- * with and without manual protect.
+ * Dirty logging: starting it (write-protect + flush, as
+ * `kvm_mmu_slot_apply_flags`; huge pages split then with `eager_page_split`,
+ * else by their first write fault), stopping it (zap or one of the two
+ * in-place recoveries), and KVM_GET_DIRTY_LOG / KVM_CLEAR_DIRTY_LOG with and
+ * without manual protect.
  *
  * Without PML or EPT A/D-based dirty tracking: re-protection clears the
  * writable bit, so the first write after it takes a (fast) EPT violation.
@@ -20,7 +21,7 @@ const { ENOENT } = ERRNO_NUMBERS;
 export function startDirtyLog(mmu: Mmu, slot: Memslot): void {
   slot.allocDirty();
   const start = slot.baseGfn, end = start + slot.npages;
-  if (mmu.paging.startDirtyLog(start, end) > 0) mmu.flushAll();
+  if (mmu.paging.startDirtyLog(start, end, mmu.caps.eagerPageSplit) > 0) mmu.flushAll();
 }
 
 /** Turn dirty logging off for `slot` (the flag is already cleared). */
@@ -28,9 +29,9 @@ export function stopDirtyLog(mmu: Mmu, slot: Memslot): void {
   slot.dirty = null;
   const start = slot.baseGfn, end = start + slot.npages;
   const maxLevel = (gfn: number) => mmu.maxLevel(slot, gfn);
-  const inPlace = mmu.caps.recoverInPlace;
-  const n = mmu.paging.collapseRange(start, end, maxLevel, inPlace);
-  if (inPlace) mmu.stats.vm[M.huge_pages_recovered] += n;
+  const recovery = mmu.caps.recovery;
+  const n = mmu.paging.collapseRange(start, end, maxLevel, recovery);
+  if (recovery !== "zap") mmu.stats.vm[M.huge_pages_recovered] += n;
   if (n > 0) mmu.flushAll();
 }
 

@@ -30,6 +30,7 @@ import { SLOT_DIRTY_LOG, SLOT_READONLY } from "../memory/memslot.ts";
 import { PageTranslation } from "../memory/host_memory.ts";
 import { GuestWalker, WALK_FAULT, WALK_OK } from "./page_walk.ts";
 import type { MmuMode } from "../../types.ts";
+import type { DirtyLogRecovery } from "../../caps/cap.ts";
 import { SHADOW_GPA_BITS } from "../memory/memslots.ts";
 import { markDirty, type MmuContext, type PagingModel, RES_MMIO, RES_OK } from "./paging_model.ts";
 
@@ -286,7 +287,7 @@ export class ShadowMmu implements PagingModel {
   }
 
   /** Write-protect entries mapping frames in `[start, end)`; returns how many lost W. */
-  startDirtyLog(start: number, end: number): number {
+  startDirtyLog(start: number, end: number, _eagerSplit: boolean): number {
     let n = 0;
     for (const [gfn, set] of this.#gfnRefs) {
       if (gfn < start || gfn >= end) continue;
@@ -336,7 +337,7 @@ export class ShadowMmu implements PagingModel {
     _start: number,
     _end: number,
     _maxLevel: (gfn: number) => number,
-    _inPlace: boolean,
+    _recovery: DirtyLogRecovery,
   ): number {
     return 0;
   }

@@ -34,6 +34,7 @@ import {
   SPTE_X,
 } from "./spte.ts";
 import { TdpMmu } from "./tdp_mmu.ts";
+import type { DirtyLogRecovery } from "../../caps/cap.ts";
 import { markDirty, type MmuContext, type PagingModel, RES_MMIO, RES_OK } from "./paging_model.ts";
 
 const WB_IPAT = (6 << SPTE_MT_SHIFT) | SPTE_IPAT;
@@ -208,8 +209,7 @@ export class TdpPaging implements PagingModel {
       const r = mmu.faultInHost(vs, slot, rel);
       if (r !== RES_OK) return r;
     }
-    let f = SPTE_R | SPTE_X | SPTE_A |
-      ((flags & SLOT_NONCOHERENT) !== 0 || mmu.memtype.honorAll ? WB : WB_IPAT);
+    let f = SPTE_R | SPTE_X | SPTE_A | this.#memtype(flags);
     if ((flags & SLOT_READONLY) === 0 && !tracked) {
       f |= SPTE_MMU_WRITABLE;
       // Dirty logging maps a read fault read-only so that the bitmap only
@@ -220,6 +220,21 @@ export class TdpPaging implements PagingModel {
     if (write) f |= SPTE_D;
     tdp.mapAfterLookup(gfn, mmu.maxLevel(slot, gfn), f);
     return this.#fixed(vs, slot, rel, write && (flags & SLOT_DIRTY_LOG) !== 0);
+  }
+
+  /** The memory-type bits of a leaf in a slot with `flags`. */
+  #memtype(flags: number): number {
+    return (flags & SLOT_NONCOHERENT) !== 0 || this.#mmu.memtype.honorAll ? WB : WB_IPAT;
+  }
+
+  /**
+   * Seed 004's `make_spte(…, ACC_ALL, …, map_writable)` for the huge page at
+   * `gfn`: present, executable, accessed, writable unless the slot is readonly.
+   */
+  #freshHuge(gfn: number): number {
+    const flags = this.#mmu.slots.find(gfn)!.flags;
+    const w = (flags & SLOT_READONLY) === 0 ? SPTE_W | SPTE_MMU_WRITABLE : 0;
+    return SPTE_R | SPTE_X | SPTE_A | w | this.#memtype(flags);
   }
 
   /** No shadowed guest page tables under TDP: nothing to invalidate. */
@@ -236,9 +251,10 @@ export class TdpPaging implements PagingModel {
     return this.tdp.writeProtectGfn(gfn, tracking) ? this.tdp.hitLevel : 0;
   }
 
-  /** Eager split down to 4K, then write-protect (`eager_page_split`). */
-  startDirtyLog(start: number, end: number): number {
-    return this.tdp.splitRange(start, end) + this.tdp.writeProtectRange(start, end, false);
+  /** {@inheritDoc PagingModel.startDirtyLog} */
+  startDirtyLog(start: number, end: number, eagerSplit: boolean): number {
+    const splits = eagerSplit ? this.tdp.splitRange(start, end) : 0;
+    return splits + this.tdp.writeProtectRange(start, end, false);
   }
 
   /** {@inheritDoc PagingModel.collapseRange} */
@@ -246,11 +262,11 @@ export class TdpPaging implements PagingModel {
     start: number,
     end: number,
     maxLevel: (gfn: number) => number,
-    inPlace: boolean,
+    recovery: DirtyLogRecovery,
   ): number {
-    return inPlace
-      ? this.tdp.recoverRange(start, end, maxLevel)
-      : this.tdp.zapCollapsible(start, end, maxLevel);
+    if (recovery === "zap") return this.tdp.zapCollapsible(start, end, maxLevel);
+    const fresh = recovery === "in_place" ? (gfn: number) => this.#freshHuge(gfn) : undefined;
+    return this.tdp.recoverRange(start, end, maxLevel, fresh);
   }
 
   /** Zaps the leaves over `[start, end)` (kvm_tdp_mmu_zap_leafs). */

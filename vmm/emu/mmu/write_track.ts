@@ -4,11 +4,11 @@
  * (the KVMGT-style user that write-protects chosen GFNs and is notified of
  * every guest write to them).
  *
- * Policy changes: `on` and `on_demand` may be set at any time (`on`
- * allocates for existing slots at once; `on_demand` never frees what was
- * allocated, as KVM never frees the array); `off` fails EBUSY under the
- * shadow MMU, and EINVAL once a user memslot exists or a tracker is
- * registered.
+ * Policy changes: the errno rules of `on` and `off` are the capability's
+ * (`vmm/caps/page_write_tracking.ts`, the seed's order), which reads
+ * {@linkcode WriteTracking.mmuNeedsTracking} and
+ * {@linkcode WriteTracking.hasExternalUser}; `on_demand` may be set at any
+ * time and never frees what was allocated, as KVM never frees the array.
  *
  * @module
  */
@@ -34,7 +34,7 @@ export interface TrackingHost {
 /** The write-tracking allocation policy. */
 export type TrackingPolicy = "on" | "off" | "on_demand";
 
-const { EINVAL, EBUSY, EEXIST } = ERRNO_NUMBERS;
+const { EINVAL, EEXIST } = ERRNO_NUMBERS;
 
 interface Tracker {
   gfn: number;
@@ -62,27 +62,18 @@ export class WriteTracking {
       (this.policy === "on_demand" && this.#trackers.size > 0);
   }
 
-  /** KVM_ENABLE_CAP(PAGE_WRITE_TRACKING, value). */
-  setPolicy(value: string): void {
-    const op = "KVM_ENABLE_CAP";
-    if (value !== "on" && value !== "off" && value !== "on_demand") {
-      throw new ErrnoError(op, EINVAL, `page_write_tracking: unknown value "${value}"`);
-    }
-    if (value === "off") {
-      if (this.#mmu.paging.tracksGuestTables) {
-        throw new ErrnoError(
-          op,
-          EBUSY,
-          "the shadow MMU needs write tracking for guest page tables",
-        );
-      }
-      if (this.#mmu.slots.userCount > 0) {
-        throw new ErrnoError(op, EINVAL, "write tracking cannot be turned off once memslots exist");
-      }
-      if (this.#trackers.size > 0) {
-        throw new ErrnoError(op, EINVAL, "an external write tracker is registered");
-      }
-    }
+  /** The MMU needs tracking itself (shadow paging; the model has no shadow root under TDP). */
+  get mmuNeedsTracking(): boolean {
+    return this.#mmu.paging.tracksGuestTables;
+  }
+
+  /** Whether an external tracker is registered (kvm_page_track_has_external_user). */
+  get hasExternalUser(): boolean {
+    return this.#trackers.size > 0;
+  }
+
+  /** Set the policy once the capability's rules passed; `on` allocates for existing slots. */
+  setPolicy(value: TrackingPolicy): void {
     this.policy = value;
     this.#allocIfEnabled();
   }
