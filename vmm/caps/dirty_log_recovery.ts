@@ -47,7 +47,7 @@ export const DIRTY_LOG_RECOVERY: CapDef = {
     proposal:
       '"Promote pages in-place when disabling dirty logging" (seed 004, not merged); `in_place_6_13` is mainline 6.13',
     rules:
-      "`args[0] & ~(1 \\| bit 63)` → EINVAL; both bits → EINVAL (the VMM's own encoding: no uAPI)",
+      "`args[0] & ~(1 | 1 << 63)` → EINVAL; both bits set → EINVAL (the VMM's own encoding: no uAPI)",
     emu:
       "when dirty logging stops: `zap` (default) zaps the slot's collapsible tables, the guest refaults huge; `in_place` (seed's `try_promote_lpage`) puts a fresh huge SPTE with full access over each present table; `in_place_6_13` (`make_huge_spte`) one with the first present child's permissions, so a write-protected child means a write fault",
     kvm:
