@@ -211,11 +211,11 @@ Deno.test("runScript() serves memory faults through 'on memory_fault' (emu)", as
   const o = await run(
     "emu",
     `vm lazy {
-  cap memory_fault_nowait
   cap x86_memory_fault_exit absent_mapping
   memslot ram gpa 1G size 4M absent_fault backing absent
   guest touch { slot ram  count 16  write on }
 }
+expect error EINVAL { cap memory_fault_nowait }
 let $faults = 0
 on memory_fault {
   let $faults = $faults + 1

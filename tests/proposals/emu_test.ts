@@ -92,7 +92,6 @@ Deno.test("proposal 5: in-place recovery restores huge pages without refaulting 
 
 Deno.test("proposal 4: memory-fault exits replace blocking on absent pages", async () => {
   using vm = emuBackend.createVm({ name: "mf" });
-  vm.enableCap("memory_fault_nowait", "on");
   vm.enableCap("x86_memory_fault_exit", "absent_mapping");
   vm.addMemslot({
     name: "ram",

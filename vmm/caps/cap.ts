@@ -24,8 +24,6 @@ export const VMM_PRIVATE = 1n << 63n;
  * field here).
  */
 export class EmuCapState {
-  /** KVM_CAP_MEMORY_FAULT_NOWAIT. */
-  memoryFaultNowait = false;
   /** KVM_CAP_X86_MEMORY_FAULT_EXIT with `absent_mapping`. */
   memoryFaultExit = false;
   /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2. */
@@ -127,6 +125,12 @@ export interface CapDef {
   kvm(host: KvmCapHost, arg0: bigint): void;
   /** Its row in the docs. */
   readonly doc: CapDoc;
+  /**
+   * KVM_CHECK_EXTENSION announces it, but KVM_ENABLE_CAP is EINVAL for every
+   * `args[0]` (e.g. KVM_CAP_MEMORY_FAULT_NOWAIT: a slot flag turns the
+   * behaviour on); its words exist to be probed.
+   */
+  readonly probeOnly?: boolean;
 }
 
 /** One quirk of KVM_CAP_DISABLE_QUIRKS2. */

@@ -69,7 +69,7 @@ export interface Translation {
 export type MmuExit =
   /** No memslot at `gpa` (or a write to a readonly slot): complete as MMIO. */
   | { exit: "mmio"; gpa: number }
-  /** KVM_EXIT_MEMORY_FAULT (e.g. absent mapping with memory_fault_nowait). */
+  /** KVM_EXIT_MEMORY_FAULT (e.g. an absent mapping in an `absent_fault` slot). */
   | { exit: "memory_fault"; gpa: number; size: number; flags: readonly string[] }
   /** KVM_RUN fails with this errno and no exit information (e.g. EFAULT). */
   | { exit: "errno"; errno: string; gpa: number }

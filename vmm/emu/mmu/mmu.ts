@@ -116,11 +116,11 @@ export class Mmu implements MmuPort, MmuContext {
   }
 
   /**
-   * The host mapping of slot page `rel` is absent: exit (memory_fault_nowait),
+   * The host mapping of slot page `rel` is absent: exit (an `absent_fault` slot),
    * wait for the modelled userfaultfd handler, or let the host kernel supply it.
    */
   faultInHost(vs: Float64Array, slot: Memslot, rel: number): number {
-    if ((slot.flags & SLOT_ABSENT_FAULT) !== 0 && this.caps.memoryFaultNowait) {
+    if ((slot.flags & SLOT_ABSENT_FAULT) !== 0) {
       if (!this.caps.memoryFaultExit) return RES_EFAULT;
       vs[V.memory_fault_exits]++;
       return RES_MEMORY_FAULT;

@@ -18,7 +18,13 @@ import {
   slotLabel,
 } from "../../memory/slot_rules.ts";
 import { SIZE_1G, SIZE_2M, SIZE_4K } from "../../memory/layout.ts";
-import { FLAG_BITS, flagNames, Memslot, SLOT_DIRTY_LOG } from "../memory/memslot.ts";
+import {
+  FLAG_BITS,
+  flagNames,
+  Memslot,
+  SLOT_DIRTY_LOG,
+  SLOT_NONCOHERENT,
+} from "../memory/memslot.ts";
 import { startDirtyLog, stopDirtyLog } from "./dirty_log.ts";
 import type { Mmu } from "./mmu.ts";
 
@@ -100,7 +106,11 @@ export function moveSlot(mmu: Mmu, slot: Memslot, gpa: bigint): void {
   mmu.slots.moved(slot);
 }
 
-/** KVM_MR_FLAGS_ONLY: only `dirty_log` may change (the shared rule). */
+/**
+ * KVM_MR_FLAGS_ONLY (the shared rule says which flags may change).
+ * `absent_fault` is read at each fault, so it needs nothing more; a
+ * `noncoherent_dma` change changes the slot's memory types, so its SPTEs go.
+ */
 export function setSlotFlags(
   mmu: Mmu,
   slot: Memslot,
@@ -113,6 +123,12 @@ export function setSlotFlags(
   if (changed & SLOT_DIRTY_LOG) {
     if (next & SLOT_DIRTY_LOG) startDirtyLog(mmu, slot);
     else stopDirtyLog(mmu, slot);
+  }
+  if (
+    (changed & SLOT_NONCOHERENT) &&
+    mmu.paging.zapRange(slot.baseGfn, slot.baseGfn + slot.npages) > 0
+  ) {
+    mmu.flushAll();
   }
   mmu.slots.generation++;
 }
