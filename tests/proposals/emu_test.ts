@@ -78,56 +78,6 @@ Deno.test("proposal 2: fw_boot saves a larger share of EPT violations with THP",
   assertGreater((thp.all - thp.only) / thp.all, (k4.all - k4.only) / k4.all);
 });
 
-async function recovery(mode: "zap" | "in_place"): Promise<Record<string, number>> {
-  using vm = emuBackend.createVm({ name: "rec" });
-  vm.enableCap("dirty_log_recovery", mode);
-  // Manual protect: GET does not re-protect, so the split leaves stay writable.
-  vm.enableCap("manual_dirty_log_protect", "on");
-  vm.addMemslot({ name: "ram", gpa: 0x200000n, size: 8n * M });
-  loadGuest(vm, {
-    kind: "payload",
-    name: "write_sweep",
-    params: { slot: "ram", stride: 4096n, passes: 3n },
-  });
-  let pass = 0;
-  let afterDisable = 0;
-  const exit = await vm.run({
-    handledSyncLabels: new Set(["pass"]),
-    onExit: () => {
-      pass++;
-      if (pass === 1) {
-        assertEquals(stat(vm, "pages_2m"), 4);
-        vm.setMemslotFlags("ram", ["dirty_log"], []);
-        assertEquals(stat(vm, "pages_4k") >= 2048, true);
-      } else if (pass === 2) {
-        assertEquals(
-          vm.getDirtyLog("ram", false).reduce((n, b) => n + (b === 255 ? 8 : 0), 0),
-          2048,
-        );
-        vm.setMemslotFlags("ram", [], ["dirty_log"]);
-        afterDisable = stat(vm, "pf_taken");
-      }
-    },
-  });
-  assertEquals(exit.reason, "done");
-  return {
-    refaults: stat(vm, "pf_taken") - afterDisable,
-    recovered: stat(vm, "huge_pages_recovered"),
-    pages_2m: stat(vm, "pages_2m"),
-  };
-}
-
-Deno.test("proposal 5: in-place recovery restores huge pages without refaulting them", async () => {
-  const zap = await recovery("zap");
-  const inPlace = await recovery("in_place");
-  assertEquals(zap.recovered, 0);
-  assertEquals(inPlace.recovered, 4);
-  assertEquals(zap.pages_2m, 4, "the guest refaulted them huge");
-  assertEquals(inPlace.pages_2m, 4);
-  assertEquals(inPlace.refaults, 0);
-  assertGreater(zap.refaults, inPlace.refaults);
-});
-
 Deno.test("proposal 4: memory-fault exits replace blocking on absent pages", async () => {
   using vm = emuBackend.createVm({ name: "mf" });
   vm.enableCap("x86_memory_fault_exit", "absent_mapping");
