@@ -74,6 +74,21 @@ export const BUILTIN_VARIABLES: Readonly<Record<string, SType>> = {
   vcpus: "int",
 };
 
+/**
+ * Variable names `param`, `let` and `for` may not take: the built-ins and
+ * the variables steps set themselves (`$exit` by `run`, `$fault` in
+ * `on memory_fault`, `$elapsed` and `$wall` by `time`).
+ */
+export const RESERVED_VARIABLES: readonly string[] = [
+  "backend",
+  "mmu",
+  "vcpus",
+  "exit",
+  "fault",
+  "elapsed",
+  "wall",
+];
+
 /** Whether `$name` is a built-in (read-only) variable. */
 export function isBuiltinVariable(name: string): boolean {
   return Object.hasOwn(BUILTIN_VARIABLES, name);
