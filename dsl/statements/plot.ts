@@ -1,19 +1,18 @@
 /**
- * `plot "TITLE" x EXPR [as "LABEL"] y EXPR [as "LABEL"] [series EXPR]
+ * `plot TITLE x EXPR [as LABEL] y EXPR [as LABEL] [series EXPR]
  * [log x] [log y]`: adds one point to the plot of that title. The points
  * go out as `plot` events; what becomes of them at the end of the script (a
  * table for people, an SVG chart with `--plots DIR`) is `plot/plots.ts`'s.
  *
  * An axis is labelled with its expression's text without the `$`
- * (`x $pages` → `pages`), or with the `as` string, which is where a unit
- * goes (`y $elapsed * 1000 as "zap time (ms)"`).
+ * (`x $pages` → `pages`), or with the value after `as`, which is where a
+ * unit goes (`y $elapsed * 1000 as "zap time (ms)"`).
  *
  * @module
  */
-import type { CstNode } from "npm:chevrotain@^11.2.0";
 import type { Expr, Loc } from "../ast.ts";
 import { TYPE_NAMES } from "../check_expr.ts";
-import { maybeTok, nodes, tok, tokLoc, toks } from "../cst.ts";
+import { nodes, tok, tokLoc, toks } from "../cst.ts";
 import { ScriptRuntimeError } from "../evaluate.ts";
 import type { Interpreter } from "../interpreter.ts";
 import * as T from "../tokens.ts";
@@ -24,8 +23,8 @@ import type { StepDef } from "./statement.ts";
 export interface PlotAxis {
   /** The value along the axis. */
   expr: Expr;
-  /** The axis's label: the `as` string, else the expression's text without `$`. */
-  label: string;
+  /** The axis's label (`as EXPR`); without one, the expression's text without `$`. */
+  label?: Expr;
   /** A logarithmic axis (`log x`, `log y`). */
   log: boolean;
 }
@@ -51,6 +50,11 @@ function coordinate(r: Interpreter, axis: PlotAxis, name: string): Value {
   );
 }
 
+/** An axis's label: its `as` value, else its expression's text without `$`. */
+function label(r: Interpreter, axis: PlotAxis): string {
+  return axis.label ? formatValue(r.eval(axis.label)) : axis.expr.source.replaceAll("$", "");
+}
+
 /** The `plot` step. */
 export const PLOT: StepDef<PlotStmt> = {
   kinds: { plot: true },
@@ -62,7 +66,7 @@ export const PLOT: StepDef<PlotStmt> = {
       g.SUBRULE(expression);
       g.OPTION(() => {
         g.CONSUME(K.as);
-        g.CONSUME(T.StringLit);
+        g.SUBRULE2(expression, { LABEL: "label" });
       });
     });
     return g.RULE("plotStep", () => {
@@ -103,12 +107,7 @@ export const PLOT: StepDef<PlotStmt> = {
       };
     },
     plotAxis(ctx, b): Omit<PlotAxis, "log"> {
-      const expr = b.expr(nodes(ctx, "expression")[0] as CstNode);
-      const label = maybeTok(ctx, "StringLit");
-      return {
-        expr,
-        label: label ? T.parseStringImage(label.image) : expr.source.replaceAll("$", ""),
-      };
+      return { expr: b.expr(nodes(ctx, "expression")[0]), label: b.optExpr(ctx, "label") };
     },
   },
   check(step, c) {
@@ -121,6 +120,7 @@ export const PLOT: StepDef<PlotStmt> = {
       if (t !== "int" && t !== "float" && t !== "unknown") {
         c.error(axis.expr.loc, `plot ${name} needs a number, not ${TYPE_NAMES[t]}`);
       }
+      if (axis.label) c.expr(axis.label);
     }
     if (step.series) c.expr(step.series);
   },
@@ -133,8 +133,8 @@ export const PLOT: StepDef<PlotStmt> = {
       series: step.series ? formatValue(r.eval(step.series)) : null,
       x,
       y,
-      xLabel: step.x.label,
-      yLabel: step.y.label,
+      xLabel: label(r, step.x),
+      yLabel: label(r, step.y),
       logX: step.x.log,
       logY: step.y.log,
       location: r.location(step.loc),
