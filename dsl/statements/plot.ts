@@ -5,7 +5,7 @@
  * table for people, an SVG chart with `--plots DIR`) is `plot/plots.ts`'s.
  *
  * An axis is labelled with its expression's text without the `$`
- * (`x $pages` → `pages`), or with the value after `as`, which is where a
+ * (`x $pages` → `pages`; a number: `x`, `y`), or with the value after `as`, which is where a
  * unit goes (`y $elapsed * 1000 as "zap time (ms)"`).
  *
  * @module
@@ -50,9 +50,11 @@ function coordinate(r: Interpreter, axis: PlotAxis, name: string): Value {
   );
 }
 
-/** An axis's label: its `as` value, else its expression's text without `$`. */
-function label(r: Interpreter, axis: PlotAxis): string {
-  return axis.label ? formatValue(r.eval(axis.label)) : axis.expr.source.replaceAll("$", "");
+/** An axis's label: its `as` value, else its expression's text without `$` (a number: the axis's name). */
+function label(r: Interpreter, axis: PlotAxis, name: string): string {
+  if (axis.label) return formatValue(r.eval(axis.label));
+  const kind = axis.expr.kind;
+  return kind === "int" || kind === "float" ? name : axis.expr.source.replaceAll("$", "");
 }
 
 /** The `plot` step. */
@@ -133,8 +135,8 @@ export const PLOT: StepDef<PlotStmt> = {
       series: step.series ? formatValue(r.eval(step.series)) : null,
       x,
       y,
-      xLabel: label(r, step.x),
-      yLabel: label(r, step.y),
+      xLabel: label(r, step.x, "x"),
+      yLabel: label(r, step.y, "y"),
       logX: step.x.log,
       logY: step.y.log,
       location: r.location(step.loc),
