@@ -23,6 +23,8 @@ import { formatValue, typeName, type Value, Word } from "./values.ts";
  */
 export class ParameterError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message what is wrong, naming the parameter
    */
   constructor(message: string) {

@@ -15,7 +15,6 @@ import { TYPE_NAMES } from "../check_expr.ts";
 import { nodes, tok, tokLoc, toks } from "../cst.ts";
 import { ScriptRuntimeError } from "../evaluate.ts";
 import type { Interpreter } from "../interpreter.ts";
-import * as T from "../tokens.ts";
 import { formatValue, typeName, type Value } from "../values.ts";
 import type { StepDef } from "./statement.ts";
 
