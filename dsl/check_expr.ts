@@ -302,22 +302,27 @@ export class ExprTyper {
   }
 }
 
-/** Whether an expression reads a variable (so its value is not known statically). */
-function containsVariable(expr: Expr): boolean {
+/** The variable reads (`$name`) of an expression, in source order. */
+export function variablesOf(expr: Expr): (Expr & { kind: "var" })[] {
   switch (expr.kind) {
     case "var":
-      return true;
+      return [expr];
     case "field":
-      return containsVariable(expr.target);
+      return variablesOf(expr.target);
     case "list":
-      return expr.items.some(containsVariable);
+      return expr.items.flatMap(variablesOf);
     case "call":
-      return expr.args.some(containsVariable);
+      return expr.args.flatMap(variablesOf);
     case "unary":
-      return containsVariable(expr.operand);
+      return variablesOf(expr.operand);
     case "binary":
-      return containsVariable(expr.left) || containsVariable(expr.right);
+      return [...variablesOf(expr.left), ...variablesOf(expr.right)];
     default:
-      return false;
+      return [];
   }
+}
+
+/** Whether an expression reads a variable (so its value is not known statically). */
+function containsVariable(expr: Expr): boolean {
+  return variablesOf(expr).length > 0;
 }

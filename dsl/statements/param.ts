@@ -12,7 +12,7 @@
  */
 import type { Expr, Loc, Name } from "../ast.ts";
 import type { Checker } from "../check.ts";
-import { RESERVED_VARIABLES } from "../check_expr.ts";
+import { RESERVED_VARIABLES, variablesOf } from "../check_expr.ts";
 import { nodes, tok, tokLoc, varName } from "../cst.ts";
 import * as T from "../tokens.ts";
 import type { StepDef } from "./statement.ts";
@@ -27,26 +27,6 @@ export interface ParamStmt {
 
 /** The parameters each checker has seen so far, by name. */
 const DECLARED = new WeakMap<Checker, Map<string, ParamStmt>>();
-
-/** The variables an expression reads. */
-export function variablesOf(expr: Expr): Expr[] {
-  switch (expr.kind) {
-    case "var":
-      return [expr];
-    case "field":
-      return variablesOf(expr.target);
-    case "list":
-      return expr.items.flatMap(variablesOf);
-    case "call":
-      return expr.args.flatMap(variablesOf);
-    case "unary":
-      return variablesOf(expr.operand);
-    case "binary":
-      return [...variablesOf(expr.left), ...variablesOf(expr.right)];
-    default:
-      return [];
-  }
-}
 
 /** The `param` step. */
 export const PARAM: StepDef<ParamStmt> = {
@@ -95,9 +75,7 @@ export const PARAM: StepDef<ParamStmt> = {
         `'param $${name}' comes after $${name} is first used or assigned: declare a parameter before its first use`,
       );
     }
-    const others = variablesOf(step.default).filter((v) =>
-      v.kind === "var" && !declared.has(v.name)
-    );
+    const others = variablesOf(step.default).filter((v) => !declared.has(v.name));
     for (const v of others) {
       c.error(
         v.loc,
