@@ -81,6 +81,11 @@ export class Checker {
     this.#script = script;
   }
 
+  /** The script being checked (a `param` must be one of its top-level statements). */
+  get script(): Script {
+    return this.#script;
+  }
+
   /** Reports a problem at `loc`. */
   error(loc: Loc, message: string): void {
     this.diagnostics.push(diagnosticAt(this.#script.file, loc, message));

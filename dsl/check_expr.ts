@@ -74,6 +74,21 @@ export const BUILTIN_VARIABLES: Readonly<Record<string, SType>> = {
   vcpus: "int",
 };
 
+/**
+ * Variable names `param`, `let` and `for` may not take: the built-ins and
+ * the variables steps set themselves (`$exit` by `run`, `$fault` in
+ * `on memory_fault`, `$elapsed` and `$wall` by `time`).
+ */
+export const RESERVED_VARIABLES: readonly string[] = [
+  "backend",
+  "mmu",
+  "vcpus",
+  "exit",
+  "fault",
+  "elapsed",
+  "wall",
+];
+
 /** Whether `$name` is a built-in (read-only) variable. */
 export function isBuiltinVariable(name: string): boolean {
   return Object.hasOwn(BUILTIN_VARIABLES, name);
@@ -287,22 +302,27 @@ export class ExprTyper {
   }
 }
 
-/** Whether an expression reads a variable (so its value is not known statically). */
-function containsVariable(expr: Expr): boolean {
+/** The variable reads (`$name`) of an expression, in source order. */
+export function variablesOf(expr: Expr): (Expr & { kind: "var" })[] {
   switch (expr.kind) {
     case "var":
-      return true;
+      return [expr];
     case "field":
-      return containsVariable(expr.target);
+      return variablesOf(expr.target);
     case "list":
-      return expr.items.some(containsVariable);
+      return expr.items.flatMap(variablesOf);
     case "call":
-      return expr.args.some(containsVariable);
+      return expr.args.flatMap(variablesOf);
     case "unary":
-      return containsVariable(expr.operand);
+      return variablesOf(expr.operand);
     case "binary":
-      return containsVariable(expr.left) || containsVariable(expr.right);
+      return [...variablesOf(expr.left), ...variablesOf(expr.right)];
     default:
-      return false;
+      return [];
   }
+}
+
+/** Whether an expression reads a variable (so its value is not known statically). */
+function containsVariable(expr: Expr): boolean {
+  return variablesOf(expr).length > 0;
 }

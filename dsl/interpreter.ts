@@ -55,6 +55,11 @@ export interface ExecuteOptions {
   onProgress?: (progress: RunProgress) => void;
   /** The period of `onProgress` (default 1000 ms). */
   progressMs?: number;
+  /**
+   * The values of the script's parameters (`params.ts`'s `resolveParameters`);
+   * a `param` missing here takes its default.
+   */
+  parameters?: ReadonlyMap<string, Value>;
 }
 
 /** What a run of a script came to. */

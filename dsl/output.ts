@@ -7,6 +7,7 @@
  * @module
  */
 import { styleText } from "node:util";
+import { collectPlots, formatPlotTable } from "./plot/plots.ts";
 import { toJsonValue, type Value } from "./values.ts";
 
 /** A location in the script. */
@@ -59,6 +60,30 @@ export interface ExpectEvent {
   operands: { expression: string; value: Value }[];
   /** The formatted diagnostic (on failure). */
   diagnostic?: string;
+}
+
+/** `plot`: one point of a plot (the plot is the set of points of the same title). */
+export interface PlotEvent {
+  /** The event's type. */
+  event: "plot";
+  /** The plot's title. */
+  title: string;
+  /** The line the point belongs to, or null (one line, named after the y axis). */
+  series: string | null;
+  /** The point along the x axis (an integer or a float). */
+  x: Value;
+  /** The point along the y axis (an integer or a float). */
+  y: Value;
+  /** The x axis's label (with its unit when the script gives one). */
+  xLabel: string;
+  /** The y axis's label. */
+  yLabel: string;
+  /** A logarithmic x axis. */
+  logX: boolean;
+  /** A logarithmic y axis. */
+  logY: boolean;
+  /** Where the `plot` step is. */
+  location: EventLocation;
 }
 
 /**
@@ -141,6 +166,7 @@ export type OutputEvent =
   | PrintEvent
   | StatsEvent
   | ExpectEvent
+  | PlotEvent
   | ErrorEvent
   | SummaryEvent;
 
@@ -190,13 +216,15 @@ export function formatSummary(event: SummaryEvent): string {
 
 /**
  * Human-readable output: prints and stats on `write`, diagnostics on
- * `writeError`, and the summary as the last line.
+ * `writeError`, each plot as a table at the end, and the summary as the
+ * last line.
  */
 export class HumanOutput implements Output {
   readonly #write: (line: string) => void;
   readonly #writeError: (line: string) => void;
   readonly #color: boolean;
   readonly #colorError: boolean;
+  readonly #plots: PlotEvent[] = [];
 
   /**
    * Creates the output.
@@ -240,7 +268,11 @@ export class HumanOutput implements Output {
         this.#writeError(this.#diagnostic(event.diagnostic));
         if (event.stack) this.#writeError(event.stack);
         break;
+      case "plot":
+        this.#plots.push(event);
+        break;
       case "summary": {
+        for (const plot of collectPlots(this.#plots)) this.#write(formatPlotTable(plot));
         const line = formatSummary(event);
         this.#write(this.#style(event.outcome === "passed" ? "green" : ["bold", "red"], line));
         break;

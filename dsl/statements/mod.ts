@@ -21,6 +21,8 @@ import { MEMSLOT_DECL } from "./memslot_decl.ts";
 import { MEMSLOT_STEP } from "./memslot_step.ts";
 import { MMU } from "./mmu.ts";
 import { ON } from "./on.ts";
+import { PARAM } from "./param.ts";
+import { PLOT } from "./plot.ts";
 import { PRINT } from "./print.ts";
 import { QUIRK_DECL, QUIRK_STEP } from "./quirk.ts";
 import { REPEAT } from "./repeat.ts";
@@ -53,6 +55,8 @@ export const STEPS = [
   REPEAT,
   TIME,
   IF,
+  PARAM,
+  PLOT,
 ] as const;
 
 /** Every declaration of a vm block, in the order the `decl` rule tries them. */
