@@ -56,6 +56,20 @@ function both(scope: "vcpu" | "vm", description: string, parity?: string): StatD
   return linux(scope, description, { emu: true, parity });
 }
 
+/** Why the kvm backend has no modelled-time stats. */
+const WALL_CLOCK = "real KVM has no modelled clock: its time is the wall's (`time { }`)";
+
+/** A part of the emulator's modelled clock, per vCPU, in ns. */
+function modelled(description: string): StatDef {
+  return {
+    scope: "vmm",
+    unit: "ns",
+    kvm: WALL_CLOCK,
+    emu: true,
+    description: `modelled ns: ${description}`,
+  };
+}
+
 /** The parity note of the stats kvm_pvm does not maintain. */
 const PVM_ZERO = "differs: 0 on kvm_pvm (not maintained)";
 
@@ -132,7 +146,15 @@ export type StatName =
   | "preemption_reported"
   | "preemption_other"
   | "guest_mode"
-  | "notify_window_exits";
+  | "notify_window_exits"
+  | "modelled_ns"
+  | "guest_ns"
+  | "fault_ns"
+  | "zap_ns"
+  | "tlb_flush_ns"
+  | "lock_wait_ns"
+  | "uffd_wait_ns"
+  | "userspace_ns";
 
 /** Every stat's row, by name (typed by {@linkcode STATS}). */
 const STAT_ROWS = {
@@ -253,6 +275,15 @@ const STAT_ROWS = {
   preemption_other: hostOnly("preemptions not reported to the guest"),
   guest_mode: hostOnly("whether the vCPU runs a nested guest now", "boolean"),
   notify_window_exits: hostOnly("notify-window exits"),
+  // The emulator's modelled time (emulator.md "Modelled time"), per vCPU.
+  modelled_ns: modelled("the vCPU's modelled clock (every part below, and idle time)"),
+  guest_ns: modelled("guest instructions (guestInsnNative each)"),
+  fault_ns: modelled("EPT violations or shadow faults, SPTE installs and splits, host population"),
+  zap_ns: modelled("zapping, write-protecting and splitting SPTEs the vCPU did"),
+  tlb_flush_ns: modelled("TLB flushes: requested (waiting for each other vCPU) and received"),
+  lock_wait_ns: modelled("waiting for mmu_lock, the mm's lock, a uffd queue's lock, a host CPU"),
+  uffd_wait_ns: modelled("asleep on a userfaultfd until its handler's wake-up"),
+  userspace_ns: modelled("exits to userspace and re-entry, and waiting for their handlers"),
 } as const satisfies Readonly<Record<StatName, StatDef>>;
 
 /** A stat's name. */
