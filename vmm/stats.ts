@@ -57,7 +57,7 @@ function both(scope: "vcpu" | "vm", description: string, parity?: string): StatD
 }
 
 /** Why the kvm backend has no modelled-time stats. */
-const WALL_CLOCK = "real KVM has no modelled clock: its time is the wall's (`time { }`)";
+const WALL_CLOCK = "real KVM has no modelled clock; its time is the wall's";
 
 /** A part of the emulator's modelled clock, per vCPU, in ns. */
 function modelled(description: string): StatDef {
@@ -66,7 +66,7 @@ function modelled(description: string): StatDef {
     unit: "ns",
     kvm: WALL_CLOCK,
     emu: true,
-    description: `modelled ns: ${description}`,
+    description,
   };
 }
 
@@ -276,14 +276,14 @@ const STAT_ROWS = {
   guest_mode: hostOnly("whether the vCPU runs a nested guest now", "boolean"),
   notify_window_exits: hostOnly("notify-window exits"),
   // The emulator's modelled time (emulator.md "Modelled time"), per vCPU.
-  modelled_ns: modelled("the vCPU's modelled clock (every part below, and idle time)"),
-  guest_ns: modelled("guest instructions (guestInsnNative each)"),
-  fault_ns: modelled("EPT violations or shadow faults, SPTE installs and splits, host population"),
-  zap_ns: modelled("zapping, write-protecting and splitting SPTEs the vCPU did"),
-  tlb_flush_ns: modelled("TLB flushes: requested (waiting for each other vCPU) and received"),
-  lock_wait_ns: modelled("waiting for mmu_lock, the mm's lock, a uffd queue's lock, a host CPU"),
-  uffd_wait_ns: modelled("asleep on a userfaultfd until its handler's wake-up"),
-  userspace_ns: modelled("exits to userspace and re-entry, and waiting for their handlers"),
+  modelled_ns: modelled("the vCPU's modelled clock: the other *_ns and idle time"),
+  guest_ns: modelled("modelled time of guest instructions"),
+  fault_ns: modelled("modelled time in faults: exits, SPTE installs and splits, population"),
+  zap_ns: modelled("modelled time zapping or write-protecting SPTEs"),
+  tlb_flush_ns: modelled("modelled time in TLB flushes, requested or received"),
+  lock_wait_ns: modelled("modelled wait for mmu_lock, the mm lock, a uffd queue lock, a host CPU"),
+  uffd_wait_ns: modelled("modelled time asleep on a userfaultfd until its wake-up"),
+  userspace_ns: modelled("modelled time in exits to userspace and their handlers"),
 } as const satisfies Readonly<Record<StatName, StatDef>>;
 
 /** A stat's name. */

@@ -80,11 +80,11 @@ export class ModelClock {
     this.#counted.fill(0);
   }
 
-  /** Advance actor `a`'s clock by `ns` of part `part`. */
+  /** Advance actor `a`'s clock by `ns` of part `part` (`T.modelled`: of no part). */
   charge(part: number, ns: number, a: number = this.actor): void {
     const b = a * T_PARTS;
     this.t[b] += ns;
-    this.t[b + part] += ns;
+    if (part !== T.modelled) this.t[b + part] += ns;
   }
 
   /** Move actor `a`'s clock to `to` if later, counting the gap as part `part` (a wait). */

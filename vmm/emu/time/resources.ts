@@ -78,7 +78,7 @@ export class Mutex {
     const iv = this.#iv;
     let start = t;
     for (let k = this.#after(t); k < iv.length / 2; k++) {
-      if (start + hold <= iv[2 * k]) break;
+      if (start + hold <= iv[2 * k] && start < iv[2 * k]) break;
       if (iv[2 * k + 1] > start) start = iv[2 * k + 1];
     }
     return start;
