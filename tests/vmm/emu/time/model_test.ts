@@ -11,6 +11,7 @@ import { assertEquals } from "@std/assert";
 import { COSTS } from "../../../../vmm/emu/time/costs.ts";
 import { T } from "../../../../vmm/emu/time/clock.ts";
 import { TimeModel } from "../../../../vmm/emu/time/model.ts";
+import { nextVcpu } from "../../../../vmm/emu/scheduler.ts";
 
 /** The constants the expected figures below were derived from. */
 Deno.test("the hand-derived figures use the cost table's values", () => {
@@ -121,4 +122,20 @@ Deno.test("a run's vCPUs start no earlier than the VMM, which goes on after the 
   tm.endRun([0, 1]);
   assertEquals(c.now(c.vmm), 5700);
   assertEquals(c.latest(), 5700);
+});
+
+Deno.test("the scheduler runs the vCPU with the lowest clock next, the lowest index on ties", () => {
+  const tm = new TimeModel(3);
+  const c = tm.clock;
+  assertEquals(nextVcpu(tm, [0, 1, 2]), 0);
+  c.charge(T.guest, 10, 0);
+  assertEquals(nextVcpu(tm, [0, 1, 2]), 1);
+  c.charge(T.guest, 10, 1);
+  c.charge(T.guest, 5, 2);
+  assertEquals(nextVcpu(tm, [0, 1, 2]), 2);
+  assertEquals(nextVcpu(tm, [1, 0]), 0); // 0 and 1 tie at 10
+  // A vCPU asleep on a userfaultfd runs again only once the others caught up.
+  tm.registerUffd(1, 1);
+  tm.uffdFault(2, 1);
+  assertEquals(nextVcpu(tm, [2, 0, 1]), 0);
 });
