@@ -68,6 +68,7 @@ export class VmDraft {
   readonly settings: {
     backend?: BackendChoice;
     vcpus: number;
+    hostCpus?: number;
     mmu?: MmuMode;
     system?: { gpa: bigint; size: bigint };
   } = { vcpus: 1 };
@@ -127,6 +128,7 @@ export class VmDraft {
       name,
       backend: this.env.backend ?? s.backend ?? "auto",
       vcpus: s.vcpus,
+      hostCpus: s.hostCpus,
       mmu: s.mmu,
       system: s.system,
       caps: this.#caps,

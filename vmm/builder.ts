@@ -47,6 +47,8 @@ export interface VmDescription {
   backend?: BackendChoice;
   /** Number of vCPUs (default 1). */
   vcpus?: number;
+  /** Host CPUs shared by the vCPUs and handler threads (emu; default one per thread). */
+  hostCpus?: number;
   /** MMU to model (emu) or to require of the host (kvm). */
   mmu?: MmuMode;
   /** The system region (default GPA 0, 1 MiB). */
@@ -97,7 +99,13 @@ export interface BuildHooks {
  */
 export function buildVm(description: VmDescription, hooks: BuildHooks = {}): Vm {
   const d = description;
-  const config: VmConfig = { name: d.name ?? "vm", vcpus: d.vcpus, mmu: d.mmu, system: d.system };
+  const config: VmConfig = {
+    name: d.name ?? "vm",
+    vcpus: d.vcpus,
+    hostCpus: d.hostCpus,
+    mmu: d.mmu,
+    system: d.system,
+  };
   const vm = (hooks.openVm ?? openVm)(config, d.backend ?? "auto");
   const step = hooks.step ?? (<T>(_: BuildStep, run: () => T) => run());
   try {

@@ -107,6 +107,11 @@ export interface VmConfig {
   mmu?: MmuMode;
   /** The VMM's reserved system region (default GPA 0, 1 MiB). */
   system?: { gpa: bigint; size: bigint };
+  /**
+   * Host CPUs for the vCPUs and handler threads (`host_cpus N`; emu: a
+   * resource in modelled time; default one per thread). kvm runs on the real host's.
+   */
+  hostCpus?: number;
 }
 
 /** Why a vCPU stopped, decoded once (in the backend) into this union. */
@@ -273,6 +278,12 @@ export interface Vm {
   stat(name: string, vcpu?: number): bigint;
   /** The stat names this backend can provide. */
   statNames(): readonly string[];
+  /**
+   * The backend's own clock in seconds, when it has one (emu: the latest of
+   * the modelled clocks, `emulator.md` "Modelled time"); absent on kvm,
+   * whose clock is the wall.
+   */
+  modelledSeconds?(): number;
 
   /** Release every fd, mapping, worker and buffer. Idempotent. */
   close(): void;

@@ -21,7 +21,7 @@ export interface CapStmt {
 }
 
 /**
- * `cap NAME [VALUE]`: the value may be left out (`cap memory_fault_nowait`
+ * `cap NAME [VALUE]`: the value may be left out (`cap manual_dirty_log_protect`
  * means `on`), so it is taken only from the same line as the name.
  */
 function capClause({ g, K, shared }: GrammarEnv): Rule {

@@ -14,6 +14,7 @@ import { DEVICE } from "./device.ts";
 import { EXPECT } from "./expect.ts";
 import { FOR } from "./for.ts";
 import { GUEST } from "./guest.ts";
+import { HOST_CPUS } from "./host_cpus.ts";
 import { IF } from "./if.ts";
 import { LET } from "./let.ts";
 import { MARK } from "./mark.ts";
@@ -64,6 +65,7 @@ export const DECLS = [
   BACKEND,
   MMU,
   VCPUS,
+  HOST_CPUS,
   SYSTEM,
   CAP_DECL,
   QUIRK_DECL,

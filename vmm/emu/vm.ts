@@ -95,6 +95,7 @@ export class EmuVm implements Vm {
     this.system = config.system ?? { gpa: 0n, size: 0x100000n };
     this.stats = new EmuStats(this.vcpuCount);
     this.memory = new Mmu(this.stats, this.mmu);
+    if (config.hostCpus !== undefined) this.memory.time.setHostCpus(config.hostCpus);
     this.done = new Array(this.vcpuCount).fill(false);
     this.#deps = deps;
     createSlot(this.memory, { name: SYSTEM_SLOT, ...this.system });
@@ -126,7 +127,9 @@ export class EmuVm implements Vm {
 
   /** {@inheritDoc Vm.deleteMemslot} */
   deleteMemslot(name: string): void {
-    deleteSlot(this.memory, this.#slot(name, MEMSLOT_OP));
+    const s = this.#slot(name, MEMSLOT_OP);
+    deleteSlot(this.memory, s);
+    this.memory.time.uffds.delete(s.id);
   }
 
   /** {@inheritDoc Vm.moveMemslot} */
@@ -143,20 +146,26 @@ export class EmuVm implements Vm {
   populate(name: string, offset = 0n, size?: bigint): void {
     const s = this.#slot(name, "MADV_POPULATE_WRITE");
     const len = checkPopulate(name, BigInt(s.npages) * PAGE_BYTES, offset, size);
-    s.host.populate(Number(offset / PAGE_BYTES), Number(len / PAGE_BYTES));
+    const pages = Number(len / PAGE_BYTES);
+    s.host.populate(Number(offset / PAGE_BYTES), pages);
+    // Whoever acts pays: the VMM, or a vCPU serving its own memory-fault exit.
+    if (s.hostLevel > 1) this.memory.time.populate(Math.ceil(pages / 512), true);
+    else this.memory.time.populate(pages, false);
   }
 
   /**
    * `demand uffd NAME`: serve missing pages of the slot through the modelled
-   * userfaultfd queue: a faulting vCPU stops (`uffd_wait`), the run loop's
-   * handler copies the page in, and the vCPU retries at its next turn
-   * (`uffd_faults` counts the events). `handlers` is checked as on kvm, then
-   * one handler serves the queue. Emulator extension.
+   * userfaultfd queue: a faulting vCPU stops (`uffd_wait`), the page is
+   * copied in at once, and the vCPU's clock moves to when `handlers`
+   * modelled handler threads, the queue's lock and its wake-up scan would
+   * have let it run again (`vmm/emu/time/uffd.ts`); it retries the access
+   * at its next turn (`uffd_faults` counts the events). Emulator extension.
    */
   demandUffd(name: string, handlers = 1): void {
     const s = this.#slot(name, "UFFDIO_REGISTER");
     checkDemandUffd(name, handlers, this.memory.uffdSlots.has(s));
     this.memory.uffdSlots.add(s);
+    this.memory.time.registerUffd(s.id, handlers);
   }
 
   /** {@inheritDoc Vm.memslots} */
@@ -188,7 +197,9 @@ export class EmuVm implements Vm {
   }
 
   #zapForMemtype(): void {
-    if (this.memory.paging.zapAllGfns() > 0) this.memory.flushAll();
+    const n = this.memory.paging.zapAllGfns();
+    this.memory.time.zapped(n);
+    if (n > 0) this.memory.flushAll();
   }
 
   /** {@inheritDoc Vm.readSlot} */
@@ -260,6 +271,10 @@ export class EmuVm implements Vm {
     for (const w of image.writes) this.writeGuest(w.gpa, w.bytes);
     this.cpus = image.vcpus.map((st, i) => createCpu(i, mmu, st));
     mmu.cpus = this.cpus;
+    // Guest instructions reach the modelled clocks from the new CPUs' counters.
+    const cpus = this.cpus;
+    mmu.time.clock.insns = (v) => cpus[v].instructions;
+    mmu.time.clock.resetInsns();
     this.done.fill(false);
   }
 
@@ -281,15 +296,18 @@ export class EmuVm implements Vm {
       done: this.done,
       u64: (gpa) => this.#readU64(gpa),
       label: (gpa) => labelFrom(gpa, (b) => guestByte(this.memory, b)),
-      serveUffd: (gpa) => this.#serveUffd(gpa),
+      time: this.memory.time,
+      serveUffd: (v, gpa) => this.#serveUffd(v, gpa),
       closed: () => this.#closed,
     }, options);
   }
 
-  #serveUffd(gpa: bigint): void {
+  #serveUffd(v: number, gpa: bigint): void {
     const gfn = Number(gpa / PAGE_BYTES);
     const s = this.memory.slots.find(gfn);
-    if (s !== null) s.host.populate(gfn - s.baseGfn, 1);
+    if (s === null) return;
+    s.host.populate(gfn - s.baseGfn, 1);
+    this.memory.time.uffdFault(v, s.id);
   }
 
   #readU64(gpa: bigint): bigint {
@@ -304,6 +322,11 @@ export class EmuVm implements Vm {
   stat(name: string, vcpu?: number): bigint {
     this.#live();
     return readStat(this, name, vcpu);
+  }
+
+  /** {@inheritDoc Vm.modelledSeconds} */
+  modelledSeconds(): number {
+    return this.memory.time.clock.latest() / 1e9;
   }
 
   /** {@inheritDoc Vm.statNames} */

@@ -20,6 +20,7 @@ import type { MemslotTable } from "../memory/memslots.ts";
 import type { MemtypePolicy } from "./memtype.ts";
 import type { GuestWalker } from "./page_walk.ts";
 import type { DirtyLogRecovery, EmuCapState } from "../../caps/cap.ts";
+import type { Charger } from "../time/model.ts";
 
 /** Resolution outcomes of a guest-physical access (internal codes). */
 export const RES_OK = 0;
@@ -46,6 +47,8 @@ export interface MmuContext {
   readonly stats: EmuStats;
   /** Capability state. */
   readonly caps: EmuCapState;
+  /** Modelled time: every kernel operation is charged here. */
+  readonly time: Charger;
   /** Memory-type policy. */
   readonly memtype: MemtypePolicy;
   /** Page write tracking: count a frame up (write-protect it) or down. */

@@ -121,6 +121,7 @@ export class ShadowMmu implements PagingModel {
       return slot.host.translation(ent.gfn - slot.baseGfn, ent.gfn);
     }
     vs[V.pf_taken]++;
+    mmu.time.fault(true);
     if (ent !== undefined && ent.guestWritable) {
       const r = this.#writeFault(vs, ent);
       if (r !== null) return r;
@@ -156,6 +157,7 @@ export class ShadowMmu implements PagingModel {
       this.#shadowPt(w.ptGfn[l], ent);
     }
     root.set(vpn, ent);
+    mmu.time.install(true); // the shadow MMU takes mmu_lock for write
     let refs = this.#gfnRefs.get(gfn);
     if (refs === undefined) this.#gfnRefs.set(gfn, refs = new Set());
     refs.add(ent);

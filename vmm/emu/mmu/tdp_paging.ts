@@ -168,6 +168,7 @@ export class TdpPaging implements PagingModel {
   #fault(vs: Float64Array, gfn: number, access: number, e: number): number {
     vs[V.pf_taken]++;
     const mmu = this.#mmu;
+    mmu.time.fault(false);
     const slot = mmu.slots.find(gfn);
     if (slot === null || slot.invalid) {
       this.tdp.map(gfn, 1, SPTE_MMIO | ((mmu.slots.generation & SPTE_GEN_MASK) << SPTE_GEN_SHIFT));
@@ -196,11 +197,14 @@ export class TdpPaging implements PagingModel {
     if ((e & SPTE_R) !== 0) {
       // Present but write-protected: dirty logging, a past tracker, recovery.
       const max = mmu.maxLevel(slot, gfn);
-      if (tdp.hitLevel > max) tdp.splitTo(gfn, max);
-      else tdp.lookup(gfn);
+      if (tdp.hitLevel > max) {
+        mmu.time.split(tdp.hitLevel - max);
+        tdp.splitTo(gfn, max);
+      } else tdp.lookup(gfn);
       const t = tdp.hitTable.spte;
       const i = tdp.hitIndex;
       if ((t[i] & SPTE_MMU_WRITABLE) !== 0) vs[V.pf_fast]++;
+      else mmu.time.install(); // the fast path is lockless; the slow one takes mmu_lock
       t[i] |= SPTE_W | SPTE_MMU_WRITABLE | SPTE_D;
       return this.#fixed(vs, slot, rel, (flags & SLOT_DIRTY_LOG) !== 0);
     }
@@ -219,6 +223,7 @@ export class TdpPaging implements PagingModel {
     }
     if (write) f |= SPTE_D;
     tdp.mapAfterLookup(gfn, mmu.maxLevel(slot, gfn), f);
+    mmu.time.install();
     return this.#fixed(vs, slot, rel, write && (flags & SLOT_DIRTY_LOG) !== 0);
   }
 

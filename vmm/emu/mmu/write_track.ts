@@ -12,6 +12,9 @@
  *
  * @module
  */
+import type { Charger } from "../time/model.ts";
+import { COSTS } from "../time/costs.ts";
+import { T } from "../time/clock.ts";
 import { ERRNO_NUMBERS, ErrnoError } from "../../errors.ts";
 import type { Memslot } from "../memory/memslot.ts";
 import type { MemslotTable } from "../memory/memslots.ts";
@@ -29,6 +32,13 @@ export interface TrackingHost {
   flushGfn(gfn: number): void;
   /** Drop cached translations of several frames with one remote flush request. */
   flushGfns(gfns: readonly number[]): void;
+  /** Modelled time (write-protecting is charged to whoever does it). */
+  readonly time: Charger;
+}
+
+/** Write-protecting `n` SPTEs, under mmu_lock for write. */
+function chargeProtect(time: Charger, n: number): void {
+  if (n > 0) time.underWriteLock(n * COSTS.writeProtectSpte.ns, T.zap);
 }
 
 /** The write-tracking allocation policy. */
@@ -121,6 +131,7 @@ export class WriteTracking {
       if (lvl > 0) flush.push(g);
       if (lvl > 1) huge = true;
     }
+    chargeProtect(this.#mmu.time, flush.length);
     if (huge || flush.length > 64) this.#mmu.flushAll();
     else this.#mmu.flushGfns(flush);
   }
@@ -144,6 +155,7 @@ export class WriteTracking {
    */
   add(slot: Memslot, gfn: number): void {
     const lvl = this.#protect(slot, gfn);
+    if (lvl > 0) chargeProtect(this.#mmu.time, 1);
     // A huge leaf lost W for its whole range: flush all of it, as
     // kvm_flush_remote_tlbs_gfn does with the leaf's level.
     if (lvl > 1) this.#mmu.flushAll();
