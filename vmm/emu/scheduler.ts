@@ -1,7 +1,8 @@
 /**
  * The run loop of the emulated VM: vCPUs interleaved round-robin in vCPU
  * order with a fixed instruction quantum, so a script gives the same
- * result on every run; every exit decoded once into a {@linkcode VcpuExit}
+ * result on every run; a vCPU that parks (`done`) or arrives at the run's
+ * barrier (`until sync "L"`) leaves the rotation until the next run; every exit decoded once into a {@linkcode VcpuExit}
  * (ucalls by the shared `vmm/ucall.ts`) and fed to the shared
  * {@linkcode RunControl}, whose time bound is checked between quanta; the
  * loop yields a macrotask every {@linkcode SLICE_MS} so timers keep firing.
@@ -145,21 +146,26 @@ export async function runVcpus(host: RunHost, options: RunOptions): Promise<Vcpu
     const exit = step(host, v);
     turn++;
     if (exit !== null) {
-      const action = rc.classify(exit);
+      let action = rc.classify(exit);
       if (exit.reason === "done") host.done[v] = true;
-      if (action === "stop") return exit;
-      if (action === "park") active.splice(active.indexOf(v), 1);
-      if (action === "handle" && options.onExit) {
-        await options.onExit(exit);
-        lastYield = performance.now();
+      if (action === "handle") {
+        if (options.onExit) {
+          await options.onExit(exit);
+          lastYield = performance.now();
+        }
+        action = rc.afterHandler(exit);
       }
+      if (action === "stop") return rc.result(exit);
+      // A vCPU waiting at the barrier is not stepped again in this run.
+      if (action === "park" || action === "wait") active.splice(active.indexOf(v), 1);
     }
     const now = performance.now();
     if (now - start >= rc.limitMs) {
       // Let due timers and signal handlers run before the run ends, even when a
       // loaded host let the whole limit pass within one slice.
       await macrotask();
-      return rc.expired(active[0], host.cpus[active[0]].rip());
+      const late = rc.firstBusy();
+      return rc.expired(late, host.cpus[late].rip());
     }
     if (now - lastYield >= SLICE_MS) {
       await macrotask();
