@@ -1,11 +1,12 @@
 /**
  * The run loop of the emulated VM: vCPUs interleaved round-robin in vCPU
  * order with a fixed instruction quantum, so a script gives the same
- * result on every run; a vCPU that parks (`done`) or arrives at the run's
- * barrier (`until sync "L"`) leaves the rotation until the next run; every exit decoded once into a {@linkcode VcpuExit}
+ * result on every run; every exit decoded once into a {@linkcode VcpuExit}
  * (ucalls by the shared `vmm/ucall.ts`) and fed to the shared
  * {@linkcode RunControl}, whose time bound is checked between quanta; the
  * loop yields a macrotask every {@linkcode SLICE_MS} so timers keep firing.
+ * A vCPU that parks (`done`) or waits at the run's barrier
+ * (`until sync "L"`) leaves the rotation until the next run.
  *
  * @module
  */
