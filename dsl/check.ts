@@ -35,6 +35,8 @@ export interface VmInfo {
   deleted: Set<string>;
   /** Whether it declares a guest (a `run` needs one). */
   hasGuest: boolean;
+  /** Its built-in payload and the sync labels that payload emits (absent for a guest file). */
+  payload?: { name: string; syncLabels: readonly string[] };
 }
 
 /** Where a statement sits. */

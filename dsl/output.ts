@@ -104,6 +104,26 @@ export interface ErrorEvent {
 }
 
 /**
+ * A `run` that ended for a reason the script did not ask for (a write to a
+ * read-only slot, an unclaimed MMIO or port access, `until sync "L"` ending
+ * in `done` without L). The script goes on; `$exit` holds the exit.
+ */
+export interface WarningEvent {
+  /** The event's type. */
+  event: "warning";
+  /** Where the `run` step is. */
+  location: EventLocation;
+  /** What happened, naming the exit and the vCPU. */
+  message: string;
+  /** The exit's reason (`$exit.reason`). */
+  exit: string;
+  /** The vCPU it came from. */
+  vcpu: number;
+  /** The formatted diagnostic (`file:line:col: warning: …` with the caret). */
+  diagnostic: string;
+}
+
+/**
  * What a run came to: `passed` every expectation held, `expectation_failed`
  * one failed (the script ran to its end), `invalid` the script is invalid
  * (nothing ran, or a value the backend rejected as meaningless),
@@ -168,6 +188,7 @@ export type OutputEvent =
   | ExpectEvent
   | PlotEvent
   | ErrorEvent
+  | WarningEvent
   | SummaryEvent;
 
 /** A sink for events. */
@@ -244,10 +265,14 @@ export class HumanOutput implements Output {
 
   #diagnostic(text: string): string {
     return text.replace(
-      /^([^\n]*?: )error:/,
-      (_, where: string) =>
+      /^([^\n]*?: )(error|warning):/,
+      (_, where: string, severity: string) =>
         `${this.#style("bold", where, this.#colorError)}${
-          this.#style(["bold", "red"], "error:", this.#colorError)
+          this.#style(
+            ["bold", severity === "error" ? "red" : "yellow"],
+            `${severity}:`,
+            this.#colorError,
+          )
         }`,
     );
   }
@@ -270,6 +295,9 @@ export class HumanOutput implements Output {
         break;
       case "plot":
         this.#plots.push(event);
+        break;
+      case "warning":
+        this.#writeError(this.#diagnostic(event.diagnostic));
         break;
       case "summary": {
         for (const plot of collectPlots(this.#plots)) this.#write(formatPlotTable(plot));

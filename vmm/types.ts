@@ -157,7 +157,11 @@ export type ExitReason = VcpuExit["reason"];
 /** When `run` returns. */
 export type RunUntil =
   | { kind: "done" }
-  | { kind: "sync"; label: string }
+  /**
+   * A barrier: every vCPU running stops at `sync "label"` (one that reports
+   * `done` is not waited for); with `first`, the first arrival stops the run.
+   */
+  | { kind: "sync"; label: string; first?: boolean }
   | { kind: "exit" };
 
 /** Options of {@linkcode Vm.run}. */
@@ -178,7 +182,8 @@ export interface RunOptions {
   watchdogMs?: number;
   /**
    * Labels of `sync` ucalls that have a handler: such an exit calls
-   * `onExit` and the vCPU resumes after it; `run` does not stop for it.
+   * `onExit` and the vCPU resumes after it, or, at the run's own label,
+   * then waits at the barrier.
    */
   handledSyncLabels?: ReadonlySet<string>;
   /** Whether `memory_fault` exits have a handler (`on memory_fault`). */

@@ -6,6 +6,8 @@
  * (ucalls by the shared `vmm/ucall.ts`) and fed to the shared
  * {@linkcode RunControl}, whose time bound is checked between quanta; the
  * loop yields a macrotask every {@linkcode SLICE_MS} so timers keep firing.
+ * A vCPU that parks (`done`) or waits at the run's barrier
+ * (`until sync "L"`) leaves the rotation until the next run.
  *
  * @module
  */
@@ -181,25 +183,30 @@ async function loop(host: RunHost, options: RunOptions, ids: number[]): Promise<
     const v = nextVcpu(host.time, active);
     const exit = step(host, v);
     if (exit !== null) {
-      const action = rc.classify(exit);
+      let action = rc.classify(exit);
       if (exit.reason === "done") host.done[v] = true;
-      if (action === "stop") return exit;
-      if (action === "park") active.splice(active.indexOf(v), 1);
-      if (action === "handle" && options.onExit) {
-        // A memory-fault exit is served on the vCPU's own thread; others by the VMM's.
-        const own = exit.reason === "memory_fault";
-        host.time.enterHandler(v, own);
-        await options.onExit(exit);
-        host.time.leaveHandler(v, own);
-        lastYield = performance.now();
+      if (action === "handle") {
+        if (options.onExit) {
+          // A memory-fault exit is served on the vCPU's own thread; others by the VMM's.
+          const own = exit.reason === "memory_fault";
+          host.time.enterHandler(v, own);
+          await options.onExit(exit);
+          host.time.leaveHandler(v, own);
+          lastYield = performance.now();
+        }
+        action = rc.afterHandler(exit);
       }
+      if (action === "stop") return rc.result(exit);
+      // A vCPU waiting at the barrier is not stepped again in this run.
+      if (action === "park" || action === "wait") active.splice(active.indexOf(v), 1);
     }
     const now = performance.now();
     if (now - start >= rc.limitMs) {
       // Let due timers and signal handlers run before the run ends, even when a
       // loaded host let the whole limit pass within one slice.
       await macrotask();
-      return rc.expired(active[0], host.cpus[active[0]].rip());
+      const late = rc.firstBusy();
+      return rc.expired(late, host.cpus[late].rip());
     }
     if (now - lastYield >= SLICE_MS) {
       await macrotask();

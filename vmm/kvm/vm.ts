@@ -381,6 +381,7 @@ export class KvmVm implements Vm {
     });
     this.#ucallSlots = image.ucallSlots.slice();
     this.#parked.clear();
+    this.#pool.dropHeld();
     this.#loaded = true;
   }
 
