@@ -13,11 +13,17 @@
  */
 import type { Decl, Expr, Loc, Name, Script, Step, Stmt, VmStmt } from "./ast.ts";
 import { type Diagnostic, diagnosticAt } from "./diagnostics.ts";
-import { BUILTIN_VARIABLES, ExprTyper, isBuiltinVariable, type SType } from "./check_expr.ts";
+import {
+  BUILTIN_VARIABLES,
+  ExprTyper,
+  isBuiltinVariable,
+  type SType,
+  TYPE_NAMES,
+} from "./check_expr.ts";
 import type { DeclaredLayout } from "./layout.ts";
 import { knownOrSuggestion, STAT_NAMES } from "./names.ts";
 import { declDef, stepDef, VM } from "./statements/mod.ts";
-import type { Value } from "./values.ts";
+import { type Value, Word } from "./values.ts";
 
 /** What the checker knows about the VM steps act on. */
 export interface VmInfo {
@@ -140,6 +146,39 @@ export class Checker {
     if (allowed.includes(name.text)) return true;
     this.error(name.loc, `unknown ${what} '${name.text}' (expected ${allowed.join(", ")})`);
     return false;
+  }
+
+  /**
+   * A value that must be one of `allowed` (a bare word, or any expression):
+   * checked here when it is static, else when the step runs. With `ints`, a
+   * raw integer is allowed too (a capability's `args[0]`, whose rules the
+   * backend applies).
+   *
+   * @returns the word when it is static and allowed
+   */
+  wordValue(
+    expr: Expr,
+    allowed: readonly string[],
+    what: string,
+    ints = false,
+    unknown = (text: string) => `unknown ${what} '${text}' (expected ${allowed.join(", ")})`,
+  ): string | undefined {
+    const t = this.expr(expr);
+    const v = this.constant(expr);
+    const text = v instanceof Word ? v.text : typeof v === "string" ? v : undefined;
+    if (text !== undefined) {
+      if (allowed.includes(text)) return text;
+      this.error(expr.loc, unknown(text));
+      return undefined;
+    }
+    if (["unknown", "word", "string"].includes(t) || (ints && t === "int")) return undefined;
+    this.error(
+      expr.loc,
+      `${what} must be ${ints ? "a word or an integer" : "a word"} (${allowed.join(", ")}), not ${
+        TYPE_NAMES[t]
+      }`,
+    );
+    return undefined;
   }
 
   /** Reports a step that needs a VM where there is none; returns the VM. */

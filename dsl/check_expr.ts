@@ -7,6 +7,7 @@
  */
 import type { Expr, Loc } from "./ast.ts";
 import { evaluate } from "./evaluate.ts";
+import { arityError, functionOf, FUNCTIONS } from "./functions.ts";
 import { EXIT_REASONS } from "./names.ts";
 import type { Value } from "./values.ts";
 
@@ -179,15 +180,20 @@ export class ExprTyper {
       case "list":
         for (const item of expr.items) this.expr(item);
         return "list";
-      case "call":
-        for (const a of expr.args) this.expr(a);
-        if (expr.fn.text !== "hex") {
-          this.#report(expr.fn.loc, `unknown function '${expr.fn.text}' (known: hex)`);
+      case "call": {
+        const types = expr.args.map((a) => this.expr(a));
+        const def = functionOf(expr.fn);
+        if (typeof def === "string") {
+          this.#report(expr.fn.loc, def);
           return "unknown";
         }
-        if (expr.args.length !== 1) this.#report(expr.loc, "hex() takes one integer");
-        else this.operand(expr.args[0], "hex", ["int"]);
-        return "string";
+        const arity = arityError(def, expr.fn, expr.args.length);
+        if (arity) {
+          this.#report(expr.loc, arity);
+          return "unknown";
+        }
+        return def.type(expr, { types, report: this.#report });
+      }
       case "unary":
         if (expr.op === "not") {
           this.operand(expr.operand, "not", ["bool", "int"]);
@@ -297,7 +303,9 @@ function containsVariable(expr: Expr): boolean {
     case "list":
       return expr.items.some(containsVariable);
     case "call":
-      return expr.args.some(containsVariable);
+      // `stat()` and `has_cap()` read the backend: never a constant.
+      return (Object.hasOwn(FUNCTIONS, expr.fn.text) && FUNCTIONS[expr.fn.text].dynamic === true) ||
+        expr.args.some(containsVariable);
     case "unary":
       return containsVariable(expr.operand);
     case "binary":

@@ -32,6 +32,8 @@ export const MANUAL_DIRTY_LOG_PROTECT: CapDef = {
     host.enableCap(CAP.MANUAL_DIRTY_LOG_PROTECT2, arg0);
     host.manualProtect = arg0 === ENABLE;
   },
+  kvmOffered: (host) =>
+    (host.checkExtension(CAP.MANUAL_DIRTY_LOG_PROTECT2) & MANUAL_PROTECT_ENABLE) !== 0,
   doc: {
     proposal: "mainline KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (168)",
     rules: "`args[0] & ~1` → EINVAL (INITIALLY_SET is not modelled)",
