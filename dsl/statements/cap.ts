@@ -6,7 +6,7 @@
  */
 import type { Expr, Loc, Name } from "../ast.ts";
 import type { Checker } from "../check.ts";
-import { name, nodes, tok, tokLoc } from "../cst.ts";
+import { name, tok, tokLoc } from "../cst.ts";
 import { capValue } from "../runtime.ts";
 import { CAP_VALUES, knownOrSuggestion } from "../names.ts";
 import * as T from "../tokens.ts";
