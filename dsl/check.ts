@@ -17,6 +17,7 @@ import {
   BUILTIN_VARIABLES,
   ExprTyper,
   isBuiltinVariable,
+  RESERVED_VARIABLES,
   type SType,
   TYPE_NAMES,
 } from "./check_expr.ts";
@@ -105,6 +106,25 @@ export class Checker {
   assignable(variable: Name): void {
     if (isBuiltinVariable(variable.text)) {
       this.error(variable.loc, `$${variable.text} is read-only`);
+    }
+  }
+
+  /**
+   * A variable `let`, `for` (and `param`) introduce: not a built-in, not one
+   * the language assigns (`$exit`, `$fault`, `$elapsed`, `$wall`).
+   */
+  declarable(variable: Name): void {
+    if (isBuiltinVariable(variable.text)) return this.assignable(variable);
+    const why = Object.hasOwn(RESERVED_VARIABLES, variable.text)
+      ? RESERVED_VARIABLES[variable.text]
+      : undefined;
+    if (why !== undefined) {
+      this.error(
+        variable.loc,
+        `$${variable.text} is a reserved name (${why}): choose another name (reserved: ${
+          Object.keys(RESERVED_VARIABLES).map((n) => `$${n}`).join(", ")
+        })`,
+      );
     }
   }
 
@@ -212,6 +232,8 @@ export class Checker {
 
   /** A `vm` inside a loop body lives for one iteration: after the loop there is none. */
   loopBody(body: readonly Stmt[], ctx: Context): void {
+    // A variable assigned in one iteration may be read in the next: known (untyped) throughout.
+    for (const name of assignedIn(body)) if (!this.vars.has(name)) this.vars.set(name, "unknown");
     this.statements(body, ctx);
     if (body.some((s) => s.kind === "vm")) this.vm = null;
   }
@@ -231,6 +253,23 @@ export class Checker {
     this.statements(this.#script.body, {});
     return this.diagnostics.sort((a, b) => a.offset - b.offset);
   }
+}
+
+/**
+ * The variables statements assign anywhere inside them (`let`, `for`,
+ * `time … -> $v`, in nested bodies too): every node with a `variable` name.
+ */
+function assignedIn(stmts: readonly Stmt[]): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (typeof node !== "object" || node === null) return;
+    const { kind, variable } = node as { kind?: unknown; variable?: { text?: unknown } };
+    if (typeof kind === "string" && typeof variable?.text === "string") names.add(variable.text);
+    for (const child of Object.values(node)) if (typeof child === "object") visit(child);
+  };
+  visit(stmts);
+  return names;
 }
 
 /**

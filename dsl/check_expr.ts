@@ -75,6 +75,20 @@ export const BUILTIN_VARIABLES: Readonly<Record<string, SType>> = {
   vcpus: "int",
 };
 
+/**
+ * The variable names `param`, `let` and `for` may not take, with what sets
+ * each: the built-ins and the variables the language itself assigns.
+ */
+export const RESERVED_VARIABLES: Readonly<Record<string, string>> = {
+  backend: "the current VM's backend",
+  mmu: "the current VM's MMU",
+  vcpus: "the current VM's vCPU count",
+  exit: "set by 'run'",
+  fault: "set inside 'on memory_fault { … }'",
+  elapsed: "set by 'time { … }'",
+  wall: "set by 'time { … }'",
+};
+
 /** Whether `$name` is a built-in (read-only) variable. */
 export function isBuiltinVariable(name: string): boolean {
   return Object.hasOwn(BUILTIN_VARIABLES, name);
