@@ -283,5 +283,5 @@ export function arityError(def: FunctionDef, fn: Name, count: number): string | 
   if (count >= min && count <= max) return undefined;
   return `${fn.text}() takes ${
     min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`
-  } argument${max === 1 ? "" : "s"}, not ${count} (${def.usage})`;
+  } argument${(max === Infinity ? min : max) === 1 ? "" : "s"}, not ${count} (${def.usage})`;
 }
