@@ -36,12 +36,15 @@ export interface CallTyping {
 
 /** A run-time error of a call (the evaluator makes it a located script error). */
 export class CallError extends Error {
+  /** Where in the script. */
+  readonly loc: Loc;
   /**
    * @param loc where in the script
    * @param message what went wrong
    */
-  constructor(readonly loc: Loc, message: string) {
+  constructor(loc: Loc, message: string) {
     super(message);
+    this.loc = loc;
     this.name = "CallError";
   }
 }

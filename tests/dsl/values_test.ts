@@ -6,55 +6,21 @@
  */
 import { skipKvm } from "../support/kvm_probe.ts";
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
-import { checkScript } from "../../dsl/check.ts";
-import { parseScript } from "../../dsl/parse.ts";
-import {
-  type ErrorEvent,
-  type ExpectEvent,
-  MemoryOutput,
-  type OutputEvent,
-  runScript,
-  type RunSummary,
-} from "../../dsl/mod.ts";
+import { errors, failures, type Outcome, problems, run } from "../support/dsl_run.ts";
 import type { BackendKind } from "../../vmm/types.ts";
-import { openVm } from "../../vmm/create.ts";
 
 const KVM = !skipKvm("dsl_values_test");
 
-function problems(text: string): string[] {
-  return checkScript(parseScript(text, { file: "c.kvm" })).map((d) =>
-    `${d.line}:${d.column} ${d.message}`
-  );
-}
-
-interface Outcome {
-  summary: RunSummary;
-  events: OutputEvent[];
-  printed: string[];
-}
-
-async function run(backend: BackendKind, text: string): Promise<Outcome> {
-  const script = parseScript(text, { file: "x.kvm" });
-  assertEquals(checkScript(script).map((d) => d.message), []);
-  const output = new MemoryOutput();
-  const summary = await runScript(script, { output, backend, openVm });
-  return { summary, events: output.events, printed: output.printed };
-}
-
-function errors(o: Outcome): string[] {
-  return o.events.flatMap((e) => (e.event === "error" ? [(e as ErrorEvent).diagnostic] : []));
-}
-
-function failures(o: Outcome): string[] {
-  return o.events.flatMap((e) =>
-    e.event === "expect" && !e.ok ? [(e as ExpectEvent).diagnostic!] : []
-  );
+/** Runs a script that must check clean. */
+function checkedRun(backend: BackendKind, text: string): Promise<Outcome> {
+  assertEquals(problems(text), []);
+  return run(backend, text);
 }
 
 const SLOT = "memslot ram gpa 1M size 64K";
 
 Deno.test("values: cap, quirk, backend, mmu, backing and flags take expressions (emu)", async () => {
-  const o = await run(
+  const o = await checkedRun(
     "emu",
     `let $p = 4
 let $q = off
@@ -124,12 +90,12 @@ Deno.test("values: a bad value computed at run time is a located error, exit 3 (
       ["quirk slot_zap_all $w", "2:26: error: unknown quirk setting 'swap' (expected on, off)"],
     ]
   ) {
-    const o = await run("emu", `let $w = swap\nvm a {${decl}}\n`);
+    const o = await checkedRun("emu", `let $w = swap\nvm a {${decl}}\n`);
     assertEquals(o.summary.outcome, "backend_failed", decl);
     assertStringIncludes(errors(o)[0], `x.kvm:${where}`);
   }
   // The step form: a non-word, non-integer capability value.
-  const o = await run(
+  const o = await checkedRun(
     "emu",
     `vm a { ${SLOT} }\nfor $v in [on, [1]] {\ncap page_write_tracking $v\n}\n`,
   );
@@ -138,7 +104,7 @@ Deno.test("values: a bad value computed at run time is a located error, exit 3 (
 });
 
 Deno.test("values: gpu.shm is a slot name everywhere (emu)", async () => {
-  const o = await run(
+  const o = await checkedRun(
     "emu",
     `vm gpu {
   device virtio_gpu gpu { mmio 0xd000_0000  shm gpa 0x1_0000_0000 size 16M  noncoherent }
@@ -176,7 +142,7 @@ expect $v == 5
 print $backend
 `;
   assertEquals(problems(script), []);
-  const o = await run("emu", script);
+  const o = await checkedRun("emu", script);
   assertEquals([errors(o), failures(o), o.printed], [[], [], ["emu"]]);
   // A slot no branch declares is still unknown.
   assertEquals(problems(`if true { vm a { ${SLOT} } }\nmemslot rom delete`), [
@@ -185,7 +151,7 @@ print $backend
 });
 
 Deno.test('control flow: expect error … else "message" heads the failure (emu)', async () => {
-  const o = await run(
+  const o = await checkedRun(
     "emu",
     `vm a { ${SLOT} }
 expect error EINVAL { cap memslot_zap_control 4 } else "bit 2 is refused"
@@ -210,7 +176,7 @@ repeat 2 { if $n != 0 { print "again" }; let $n = 1 }
 expect $sum == 10
 `;
   assertEquals(problems(script), []);
-  const o = await run("emu", script);
+  const o = await checkedRun("emu", script);
   // `repeat`'s first iteration reads $n before any let: a run-time error, not a static one.
   assertEquals(o.summary.outcome, "backend_failed");
   assertStringIncludes(errors(o)[0], "x.kvm:7:15: error: variable '$n' has no value yet");
@@ -235,7 +201,7 @@ Deno.test("control flow: reserved variable names for let and for", () => {
 });
 
 Deno.test("functions: range, len, min, max, round, hex, stat, has_cap (emu)", async () => {
-  const o = await run(
+  const o = await checkedRun(
     "emu",
     `print range(3), range(1, 10, 3), range(5, 0, -2), range(0)
 print len([1, 2]), len("abc"), min(3, 1, 2), max([4, 9]), min(1.5, 2)
@@ -283,7 +249,7 @@ Deno.test("functions: run-time errors are located (emu)", async () => {
       ["print stat(exits)", "1:12: error: reading 'exits' needs a vm: there is none here"],
     ]
   ) {
-    const o = await run("emu", text);
+    const o = await checkedRun("emu", text);
     assertEquals(o.summary.outcome, "backend_failed", text);
     assertStringIncludes(errors(o)[0], `x.kvm:${where}`);
   }
@@ -293,7 +259,7 @@ Deno.test({
   name: "values and has_cap on kvm: probed, never enabled; raw caps of proposals stay local",
   ignore: !KVM,
   async fn() {
-    const o = await run(
+    const o = await checkedRun(
       "kvm",
       `let $on = on
 vm a { ${SLOT}; guest spin { } }
