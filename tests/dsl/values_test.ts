@@ -264,7 +264,11 @@ Deno.test({
       `let $on = on
 vm a { ${SLOT}; guest spin { } }
 print has_cap(manual_dirty_log_protect), has_cap(memory_fault_nowait), has_cap(page_write_tracking)
-if has_cap(manual_dirty_log_protect) { cap manual_dirty_log_protect $on }
+if has_cap(manual_dirty_log_protect) {
+  cap manual_dirty_log_protect $on
+  cap manual_dirty_log_protect 1
+  expect error EINVAL { cap manual_dirty_log_protect 4 } else "the kernel judges a raw args[0]"
+}
 if $backend == kvm { print "kvm" }
 `,
     );
