@@ -50,8 +50,6 @@ export interface Context {
   handler?: "memory_fault" | "sync";
   /** Inside `expect error` (no `vm` there). */
   inExpectError?: boolean;
-  /** Inside an `if` (no `vm` there). */
-  inIf?: boolean;
 }
 
 /**
@@ -82,6 +80,11 @@ export class Checker {
     (loc, message) => this.error(loc, message),
     this.vars,
     (name, loc) => this.builtin(name, loc),
+    (loc, what) => {
+      if (!this.vm) {
+        this.error(loc, `${what} needs a vm: declare one with 'vm NAME { … }' before it`);
+      }
+    },
   );
 
   constructor(script: Script) {

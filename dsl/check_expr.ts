@@ -105,15 +105,23 @@ export class ExprTyper {
   readonly #report: Report;
   readonly #vars: Map<string, SType>;
   readonly #builtin: BuiltinTyper;
+  readonly #needsVm?: Report;
 
   /**
    * @param report where problems go
    * @param vars the variables assigned so far, with their types (shared with the checker)
    * @param builtin types the built-in variables (default: their types, never an error)
+   * @param needsVm reports a function that reads the current VM where there is none
    */
-  constructor(report: Report, vars: Map<string, SType>, builtin?: BuiltinTyper) {
+  constructor(
+    report: Report,
+    vars: Map<string, SType>,
+    builtin?: BuiltinTyper,
+    needsVm?: Report,
+  ) {
     this.#report = report;
     this.#vars = vars;
+    this.#needsVm = needsVm;
     this.#builtin = builtin ??
       ((name) => (isBuiltinVariable(name) ? BUILTIN_VARIABLES[name] : undefined));
   }
@@ -206,6 +214,7 @@ export class ExprTyper {
           this.#report(expr.loc, arity);
           return "unknown";
         }
+        if (def.dynamic) this.#needsVm?.(expr.loc, `${expr.fn.text}()`);
         return def.type(expr, { types, report: this.#report });
       }
       case "unary":

@@ -139,12 +139,12 @@ function ifStep(step: IfStmt, c: Checker, ctx: Context): void {
         `'if' needs a boolean but '${branch.condition.source}' is ${TYPE_NAMES[t]}`,
       );
     }
-    c.statements(branch.body, { ...ctx, inIf: true });
+    c.statements(branch.body, ctx);
     after.push(new Map(c.vars));
     vms.push(c.vm);
   }
   restore();
-  if (step.otherwise) c.statements(step.otherwise, { ...ctx, inIf: true });
+  if (step.otherwise) c.statements(step.otherwise, ctx);
   after.push(new Map(c.vars));
   vms.push(c.vm);
   c.vm = mergedVm(vms);
