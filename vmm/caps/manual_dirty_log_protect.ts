@@ -43,6 +43,7 @@ export const MANUAL_DIRTY_LOG_PROTECT: CapDef = {
     proposal: "mainline KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (168)",
     rules: "`args[0] & ~1` → EINVAL (INITIALLY_SET is not modelled)",
     emu: "`dirty_log NAME clear` re-protects only what was cleared",
-    kvm: "real cap: `KVM_ENABLE_CAP(168, args[0])` (the kernel judges a raw value), no INITIALLY_SET",
+    kvm:
+      "real cap: `KVM_ENABLE_CAP(168, args[0])` (the kernel judges a raw value), no INITIALLY_SET",
   },
 };
