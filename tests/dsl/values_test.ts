@@ -287,3 +287,27 @@ if $backend == kvm { print "kvm" }
     assertEquals(o.printed[1], "kvm");
   },
 });
+
+for (const backend of ["emu", "kvm"] as const) {
+  Deno.test({
+    name: `values: a device's gpu.shm slot in step and payload positions (${backend})`,
+    ignore: backend === "kvm" && !KVM,
+    async fn() {
+      const o = await checkedRun(
+        backend,
+        `vm gpu {
+  device virtio_gpu gpu { mmio 0xd000_0000  shm gpa 0x1_0000_0000 size 16M }
+  guest gpu_fill { slot gpu.shm  size 1M  value 0x1122 }
+}
+run until done timeout 5s
+let $v = memslot gpu.shm read offset 0
+expect $v == 0x1122
+memslot gpu.shm flags +dirty_log
+let $d = dirty_log gpu.shm
+expect $d.pages == 0
+`,
+      );
+      assertEquals([errors(o), failures(o), o.summary.passed], [[], [], 2]);
+    },
+  });
+}
