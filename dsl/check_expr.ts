@@ -7,6 +7,7 @@
  */
 import type { Expr, Loc } from "./ast.ts";
 import { evaluate } from "./evaluate.ts";
+import { arityError, functionOf, FUNCTIONS } from "./functions.ts";
 import { EXIT_REASONS } from "./names.ts";
 import type { Value } from "./values.ts";
 
@@ -75,19 +76,18 @@ export const BUILTIN_VARIABLES: Readonly<Record<string, SType>> = {
 };
 
 /**
- * Variable names `param`, `let` and `for` may not take: the built-ins and
- * the variables steps set themselves (`$exit` by `run`, `$fault` in
- * `on memory_fault`, `$elapsed` and `$wall` by `time`).
+ * The variable names `param`, `let` and `for` may not take, with what sets
+ * each: the built-ins and the variables the language itself assigns.
  */
-export const RESERVED_VARIABLES: readonly string[] = [
-  "backend",
-  "mmu",
-  "vcpus",
-  "exit",
-  "fault",
-  "elapsed",
-  "wall",
-];
+export const RESERVED_VARIABLES: Readonly<Record<string, string>> = {
+  backend: "the current VM's backend",
+  mmu: "the current VM's MMU",
+  vcpus: "the current VM's vCPU count",
+  exit: "set by 'run'",
+  fault: "set inside 'on memory_fault { … }'",
+  elapsed: "set by 'time { … }'",
+  wall: "set by 'time { … }'",
+};
 
 /** Whether `$name` is a built-in (read-only) variable. */
 export function isBuiltinVariable(name: string): boolean {
@@ -105,15 +105,23 @@ export class ExprTyper {
   readonly #report: Report;
   readonly #vars: Map<string, SType>;
   readonly #builtin: BuiltinTyper;
+  readonly #needsVm?: Report;
 
   /**
    * @param report where problems go
    * @param vars the variables assigned so far, with their types (shared with the checker)
    * @param builtin types the built-in variables (default: their types, never an error)
+   * @param needsVm reports a function that reads the current VM where there is none
    */
-  constructor(report: Report, vars: Map<string, SType>, builtin?: BuiltinTyper) {
+  constructor(
+    report: Report,
+    vars: Map<string, SType>,
+    builtin?: BuiltinTyper,
+    needsVm?: Report,
+  ) {
     this.#report = report;
     this.#vars = vars;
+    this.#needsVm = needsVm;
     this.#builtin = builtin ??
       ((name) => (isBuiltinVariable(name) ? BUILTIN_VARIABLES[name] : undefined));
   }
@@ -194,15 +202,21 @@ export class ExprTyper {
       case "list":
         for (const item of expr.items) this.expr(item);
         return "list";
-      case "call":
-        for (const a of expr.args) this.expr(a);
-        if (expr.fn.text !== "hex") {
-          this.#report(expr.fn.loc, `unknown function '${expr.fn.text}' (known: hex)`);
+      case "call": {
+        const types = expr.args.map((a) => this.expr(a));
+        const def = functionOf(expr.fn);
+        if (typeof def === "string") {
+          this.#report(expr.fn.loc, def);
           return "unknown";
         }
-        if (expr.args.length !== 1) this.#report(expr.loc, "hex() takes one integer");
-        else this.operand(expr.args[0], "hex", ["int"]);
-        return "string";
+        const arity = arityError(def, expr.fn, expr.args.length);
+        if (arity) {
+          this.#report(expr.loc, arity);
+          return "unknown";
+        }
+        if (def.dynamic) this.#needsVm?.(expr.loc, `${expr.fn.text}()`);
+        return def.type(expr, { types, report: this.#report });
+      }
       case "unary":
         if (expr.op === "not") {
           this.operand(expr.operand, "not", ["bool", "int"]);
@@ -322,7 +336,26 @@ export function variablesOf(expr: Expr): (Expr & { kind: "var" })[] {
   }
 }
 
-/** Whether an expression reads a variable (so its value is not known statically). */
+/** Whether an expression calls a function that reads the backend (`stat()`, `has_cap()`). */
+function callsDynamic(expr: Expr): boolean {
+  switch (expr.kind) {
+    case "call":
+      return (Object.hasOwn(FUNCTIONS, expr.fn.text) && FUNCTIONS[expr.fn.text].dynamic === true) ||
+        expr.args.some(callsDynamic);
+    case "field":
+      return callsDynamic(expr.target);
+    case "list":
+      return expr.items.some(callsDynamic);
+    case "unary":
+      return callsDynamic(expr.operand);
+    case "binary":
+      return callsDynamic(expr.left) || callsDynamic(expr.right);
+    default:
+      return false;
+  }
+}
+
+/** Whether an expression's value is not known statically: it reads a variable or the backend. */
 function containsVariable(expr: Expr): boolean {
-  return variablesOf(expr).length > 0;
+  return variablesOf(expr).length > 0 || callsDynamic(expr);
 }

@@ -23,7 +23,16 @@ import { buildBootImage } from "../guest/boot.ts";
 import { deviceShmSlot } from "../guest/payloads/mod.ts";
 import { type BackendChoice, openVm } from "./create.ts";
 import { UnsupportedError } from "./errors.ts";
-import type { CapName, GuestSpec, MemslotSpec, MmuMode, QuirkName, Vm, VmConfig } from "./types.ts";
+import type {
+  CapName,
+  CapValue,
+  GuestSpec,
+  MemslotSpec,
+  MmuMode,
+  QuirkName,
+  Vm,
+  VmConfig,
+} from "./types.ts";
 
 /** A device whose shared memory is a memslot of its own (a virtio_gpu's shm region). */
 export interface DeviceMemory {
@@ -54,7 +63,7 @@ export interface VmDescription {
   /** The system region (default GPA 0, 1 MiB). */
   system?: { gpa: bigint; size: bigint };
   /** Capabilities, applied in order before any memslot. */
-  caps?: readonly [CapName, string][];
+  caps?: readonly [CapName, CapValue][];
   /** Quirks, applied after the capabilities. */
   quirks?: readonly [QuirkName, boolean][];
   /** User memslots, created in order. */

@@ -213,6 +213,12 @@ export interface Vm {
   enableCap(name: CapName, value: CapValue): void;
   /** Turn a mainline quirk on or off (KVM_CAP_DISABLE_QUIRKS2). */
   setQuirk(name: QuirkName, on: boolean): void;
+  /**
+   * Whether this backend offers a capability (probed, never enabled): kvm asks
+   * KVM_CHECK_EXTENSION for the mainline mechanism (false for a proposal
+   * mainline never merged); the emulator offers every capability it models.
+   */
+  hasCap(name: CapName): boolean;
 
   /** Create a user memslot. */
   addMemslot(spec: MemslotSpec): MemslotInfo;

@@ -114,7 +114,7 @@ export const LET: StepDef<LetStmt> = {
     },
   },
   check(step, c, _ctx, vm) {
-    c.assignable(step.variable);
+    c.declarable(step.variable);
     c.vars.set(step.variable.text, letType(c, step, vm));
   },
   exec(step, r) {

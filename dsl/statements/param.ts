@@ -60,6 +60,9 @@ export const PARAM: StepDef<ParamStmt> = {
         step.loc,
         "'param' must be at the top level of the script (not in a loop, 'if', handler or block)",
       );
+      // Nothing else to say: a loop body's assignments are known throughout it, so the
+      // "comes after its first use" rule would only repeat this one.
+      return;
     }
     const first = declared.get(name);
     if (first) {
@@ -67,7 +70,7 @@ export const PARAM: StepDef<ParamStmt> = {
         step.variable.loc,
         `parameter $${name} declared twice (first at line ${first.variable.loc.line})`,
       );
-    } else if (RESERVED_VARIABLES.includes(name)) {
+    } else if (Object.hasOwn(RESERVED_VARIABLES, name)) {
       c.error(step.variable.loc, `$${name} is reserved: a parameter cannot take that name`);
     } else if (c.vars.has(name)) {
       c.error(
@@ -84,7 +87,7 @@ export const PARAM: StepDef<ParamStmt> = {
     }
     const type = others.length > 0 ? "unknown" : c.expr(step.default);
     if (!first) declared.set(name, step);
-    if (!RESERVED_VARIABLES.includes(name)) c.vars.set(name, type);
+    if (!Object.hasOwn(RESERVED_VARIABLES, name)) c.vars.set(name, type);
   },
   exec(step, r) {
     const name = step.variable.text;

@@ -75,6 +75,8 @@ export interface KvmCapHost {
   enableCap(cap: number, arg0: bigint): void;
   /** Turn a mainline quirk on or off (KVM_CAP_DISABLE_QUIRKS2). */
   setQuirk(name: string, on: boolean): void;
+  /** Whether the host lets userspace disable a quirk (KVM_CHECK_EXTENSION(DISABLE_QUIRKS2)). */
+  quirkOffered(name: string): boolean;
   /** The host's MMU and where that answer came from (for messages naming why the host decides). */
   mmu(): { mode: MmuMode; source: string };
   /** What page write tracking the host does (no uAPI sets it). */
@@ -123,6 +125,15 @@ export interface CapDef {
    * @param arg0 the raw `args[0]`
    */
   kvm(host: KvmCapHost, arg0: bigint): void;
+  /**
+   * Whether the kvm host offers it (a script's `has_cap`): probes the mainline
+   * mechanism with KVM_CHECK_EXTENSION, never enables anything. Absent: no
+   * uAPI sets it on a real kernel (a proposal never merged, or the host's
+   * fixed behaviour), so the answer is false.
+   *
+   * @param host what the kvm backend offers
+   */
+  kvmOffered?(host: KvmCapHost): boolean;
   /** Its row in the docs. */
   readonly doc: CapDoc;
   /**

@@ -30,6 +30,7 @@ import { createSlot, deleteSlot, moveSlot, setSlotFlags } from "./mmu/slot_ops.t
 import { getDirtyLog } from "./mmu/dirty_log.ts";
 import { flagNames, type Memslot, SLOT_NONCOHERENT } from "./memory/memslot.ts";
 import { enableCap, setQuirk } from "./caps.ts";
+import { isCapName } from "../caps/mod.ts";
 import { runVcpus } from "./scheduler.ts";
 import { copyFromGuest, copyToGuest, guestByte, noteHostRead } from "./guest_memory.ts";
 import { readStat, statNames } from "./vm_stats.ts";
@@ -113,6 +114,12 @@ export class EmuVm implements Vm {
   /** {@inheritDoc Vm.enableCap} */
   enableCap(name: CapName, value: CapValue): void {
     enableCap(this.#live(), name, value);
+  }
+
+  /** {@inheritDoc Vm.hasCap} */
+  hasCap(name: CapName): boolean {
+    this.#live();
+    return isCapName(name);
   }
 
   /** {@inheritDoc Vm.setQuirk} */

@@ -11,6 +11,7 @@ import { UnsupportedError, VmmError } from "../errors.ts";
 import type { MmuMode } from "../types.ts";
 import {
   capArgOrEinval,
+  type CapDef,
   type CapName,
   CAPS,
   type CapValue,
@@ -115,6 +116,24 @@ export class CapState implements KvmCapHost {
       throw new UnsupportedError(`cap ${name} is not known to the kvm backend`);
     }
     CAPS[name].kvm(this, capArgOrEinval(name, value));
+  }
+
+  /** {@inheritDoc KvmCapHost.quirkOffered} */
+  quirkOffered(name: string): boolean {
+    return isQuirkName(name) && (this.#offered() & QUIRKS[name].bit) !== 0;
+  }
+
+  /**
+   * Whether the host offers a DSL capability (KVM_CHECK_EXTENSION through its
+   * module; a proposal's number is never probed).
+   *
+   * @param name the DSL name
+   * @returns false for a capability with no mainline mechanism
+   */
+  offered(name: CapName): boolean {
+    if (!Object.hasOwn(CAPS, name)) return false;
+    const def: CapDef = CAPS[name];
+    return def.kvmOffered?.(this) ?? false;
   }
 
   /**

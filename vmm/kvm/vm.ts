@@ -204,6 +204,12 @@ export class KvmVm implements Vm {
     this.#caps.enable(name, value);
   }
 
+  /** Whether the host offers a DSL capability (KVM_CHECK_EXTENSION; never enables). */
+  hasCap(name: CapName): boolean {
+    this.#open();
+    return this.#caps.offered(name);
+  }
+
   /** Turn a quirk on or off (KVM_CAP_DISABLE_QUIRKS2; `on` after `off` is an error). */
   setQuirk(name: QuirkName, on: boolean): void {
     this.#open();
