@@ -19,6 +19,7 @@ import { LET } from "./let.ts";
 import { MARK } from "./mark.ts";
 import { MEMSLOT_DECL } from "./memslot_decl.ts";
 import { MEMSLOT_STEP } from "./memslot_step.ts";
+import { MIGRATE } from "./migrate.ts";
 import { MMU } from "./mmu.ts";
 import { ON } from "./on.ts";
 import { PRINT } from "./print.ts";
@@ -46,6 +47,7 @@ export const STEPS = [
   QUIRK_STEP,
   EXPECT,
   LET,
+  MIGRATE,
   MARK,
   STATS,
   PRINT,
