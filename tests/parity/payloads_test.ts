@@ -314,6 +314,27 @@ for (const pat of ["wc", "uc", "wb"] as const) {
   });
 }
 
+// The same guest programs an MTRR over the region: real KVM accepts the
+// wrmsr (it keeps guest MTRRs per vCPU), the emulator models them.
+parity({
+  name: "gpu_fill: pat wb, variable MTRR uc over gpu.shm (4 MiB)",
+  vm: {
+    caps: MANUAL,
+    memslots: [
+      ram(2n * MIB),
+      { name: "gpu.shm", gpa: 0xe0000000n, size: 4n * MIB, flags: ["dirty_log"] },
+    ],
+    guest: {
+      kind: "payload",
+      name: "gpu_fill",
+      params: { slot: "gpu.shm", pat: "wb", mtrr: "uc", size: 3n * MIB },
+    },
+  },
+}, (t) => {
+  assertEquals(t.exits, [["done"]]);
+  assertEquals(t.dirty, ["final: ram: none", "final: gpu.shm: 0-767"]);
+});
+
 // ---------------------------------------------------------------- spin
 
 parity({
