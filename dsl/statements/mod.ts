@@ -20,6 +20,7 @@ import { MARK } from "./mark.ts";
 import { MEMSLOT_DECL } from "./memslot_decl.ts";
 import { MEMSLOT_STEP } from "./memslot_step.ts";
 import { MIGRATE } from "./migrate.ts";
+import { NONCOHERENT_DMA } from "./noncoherent_dma.ts";
 import { MMU } from "./mmu.ts";
 import { ON } from "./on.ts";
 import { PRINT } from "./print.ts";
@@ -48,6 +49,7 @@ export const STEPS = [
   EXPECT,
   LET,
   MIGRATE,
+  NONCOHERENT_DMA,
   MARK,
   STATS,
   PRINT,
