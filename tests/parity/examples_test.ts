@@ -14,6 +14,9 @@
  * - `dirty_log`: every print (page counts, first/last page) is identical,
  *   and the `dirty_pages` stat; `pf_taken` is not (kvm_pvm keeps it 0).
  * - `memslots`: every print is identical (there is no counter in them).
+ * - `noncoherent_dma`: the migration-pass prints (pages, bytes, dirty pages
+ *   from the dirty log) are identical; memory types, hazards and the two
+ *   non-mainline designs run on emu only (`if $backend …`).
  * - `quickstart`: the `ucalls` stat is identical; the "faults taken" print
  *   (backend, MMU, pf_taken) and `exits`/`pf_taken` are not.
  * - `write_tracking`: the `page_write_tracking on:` print (268435456 =
@@ -47,6 +50,7 @@ interface Rule {
 const RULES: Readonly<Record<string, Rule>> = {
   "dirty_log.kvm": { prints: () => true, stats: ["dirty_pages"], minPrints: 2 },
   "memslots.kvm": { prints: () => true, stats: [], minPrints: 1 },
+  "noncoherent_dma.kvm": { prints: (t) => t.startsWith("pass "), stats: [], minPrints: 2 },
   "quickstart.kvm": { prints: () => false, stats: ["ucalls"] },
   "write_tracking.kvm": {
     prints: (t) => t.startsWith("page_write_tracking on:"),
