@@ -4,6 +4,7 @@
  * it causes when the VMM reads guest memory in a live migration.
  */
 import { assertEquals, assertGreater, assertStringIncludes, assertThrows } from "@std/assert";
+import { checkScript, MemoryOutput, parseScript, runScript } from "../../dsl/mod.ts";
 import { buildVm, type DeviceMemory } from "../../vmm/builder.ts";
 import { UnsupportedError } from "../../vmm/errors.ts";
 import { ErrnoError } from "../../vmm/errors.ts";
@@ -138,4 +139,72 @@ Deno.test("kvm: migrate counts dirty pages from the log; no hazards; kvm_device 
     UnsupportedError,
   );
   assertStringIncludes(e.message, "KVM_DEV_TYPE_VIRTIO");
+});
+
+async function script(text: string, backend: "emu" | "kvm") {
+  const output = new MemoryOutput();
+  const summary = await runScript(parseScript(text, { file: "n.kvm" }), { output, backend });
+  const of = (kind: string) =>
+    output.events.flatMap((e) =>
+      e.event === kind ? [e as { text?: string; message?: string }] : []
+    );
+  return {
+    summary,
+    printed: of("print").map((e) => e.text),
+    errors: of("error").map((e) => e.message),
+  };
+}
+
+const MIGRATE_SCRIPT = `vm m {
+  memslot ram gpa 0x4000_0000 size 2M dirty_log
+  guest gpu_fill { slot ram  pat wc }
+}
+run until done
+migrate ram
+let $m = migrate ram clflush
+print $m.pages, $m.bytes, $m.dirty
+`;
+
+Deno.test("scripts: migrate as a step and as a let value, on both backends", async () => {
+  for (const backend of KVM ? ["emu", "kvm"] as const : ["emu"] as const) {
+    const o = await script(MIGRATE_SCRIPT, backend);
+    assertEquals([o.summary.outcome, o.errors], ["passed", []], backend);
+    assertEquals(o.printed, ["512 2097152 0"], `${backend}: the bare pass took the dirty bits`);
+  }
+  const emu = await script(MIGRATE_SCRIPT + "print $m.hazards, $m.flushed\n", "emu");
+  assertEquals(emu.printed[1], "0 0", "coherent RAM: nothing to flush");
+  if (!KVM) return;
+  const kvm = await script(MIGRATE_SCRIPT + "print $m.hazards\n", "kvm");
+  assertStringIncludes(kvm.errors[0] ?? "", "has no field 'hazards'");
+});
+
+Deno.test("scripts: register_noncoherent_dma at run time (emu) and its checks", async () => {
+  const o = await script(
+    `vm r {
+  memslot ram gpa 0x4000_0000 size 2M
+  device virtio_gpu gpu { mmio 0xd000_0000  shm gpa 0x1_0000_0000 size 2M }
+}
+let $a = memtype gpa 0x4000_0000
+register_noncoherent_dma gpu
+let $b = memtype gpa 0x4000_0000
+unregister_noncoherent_dma gpu
+let $c = memtype gpa 0x4000_0000
+print $a.ipat, $b.ipat, $c.ipat
+`,
+    "emu",
+  );
+  assertEquals([o.summary.outcome, o.printed], ["passed", ["true false true"]]);
+  const bad = checkScript(parseScript(
+    `vm r { memslot ram gpa 0x4000_0000 size 2M }
+register_noncoherent_dma gpu
+let $m = migrate
+migrate nosuch
+`,
+    { file: "bad.kvm" },
+  )).map((d) => d.message);
+  assertEquals(bad, [
+    "unknown device 'gpu' (vm 'r' has none)",
+    "migrate: name at least one memslot",
+    "unknown memslot 'nosuch' (vm 'r' has ram)",
+  ]);
 });
