@@ -23,8 +23,11 @@ import type { GrammarEnv, Rule, StepDef } from "./statement.ts";
 
 /** The words after `migrate`. */
 export interface MigrateClause {
+  /** Where `migrate` is. */
   loc: Loc;
+  /** The slots, in the order named. */
   slots: Name[];
+  /** Whether each non-WB page is flushed before it is read. */
   clflush: boolean;
 }
 
