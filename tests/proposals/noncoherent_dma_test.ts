@@ -208,3 +208,23 @@ migrate nosuch
     "unknown memslot 'nosuch' (vm 'r' has ram)",
   ]);
 });
+
+Deno.test("post-copy: UFFDIO_COPY into pages the guest maps WC is a hazard (tdp and shadow)", async () => {
+  for (const mmu of ["tdp", "shadow"] as const) {
+    using vm = buildVm({
+      backend: "emu",
+      mmu,
+      memslots: [{
+        name: "shm",
+        gpa: SHM,
+        size: SIZE,
+        flags: ["noncoherent_dma"],
+        backing: "absent",
+      }],
+      guest: { kind: "payload", name: "gpu_fill", params: { slot: "shm", pat: "wc" } },
+    });
+    vm.demandUffd("shm");
+    assertEquals((await vm.run()).reason, "done");
+    assertEquals([vm.stat("uffd_faults"), vm.stat("aliasing_hazards")], [PAGES, PAGES], mmu);
+  }
+});
