@@ -121,6 +121,8 @@ Deno.test("host access outside a slot is EFAULT; gpu.shm is a slot name (both ba
       assertEquals(assertThrows(op, ErrnoError).errno, "EFAULT", backend);
     }
     assertEquals(assertThrows(() => vm.readGuest(SHM + SIZE, 8), ErrnoError).errno, "EFAULT");
+    vm.setMemslotFlags("gpu.shm", ["dirty_log"], []);
+    assertEquals(vm.getDirtyLog("gpu.shm", false).length, Number(PAGES / 8n), backend);
   }
 });
 
