@@ -72,6 +72,7 @@ export type { VmStmt } from "./statements/vm.ts";
 export type { MemslotDecl } from "./statements/memslot_body.ts";
 export type { RunStep } from "./statements/run.ts";
 export type { LetValue } from "./statements/let.ts";
+export type { MigrateClause } from "./statements/migrate.ts";
 export type { SlotOp } from "./statements/memslot_step.ts";
 export type { IfBranch } from "./statements/if.ts";
 export type { Param } from "./statements/guest.ts";

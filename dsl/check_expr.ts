@@ -26,6 +26,7 @@ export type SType =
   | "exit"
   | "dirty_log"
   | "memtype"
+  | "migration"
   | "unknown";
 
 /** Fields of each record kind with their types, in the order messages list them. */
@@ -44,6 +45,7 @@ const FIELD_TYPES: Readonly<Record<string, Readonly<Record<string, SType>>>> = {
   },
   dirty_log: { pages: "int", first: "int", last: "int" },
   memtype: { type: "word", ipat: "bool" },
+  migration: { pages: "int", bytes: "int", dirty: "int", hazards: "int", flushed: "int" },
 };
 
 /** How messages name each static type. */
@@ -58,6 +60,7 @@ export const TYPE_NAMES: Readonly<Record<SType, string>> = {
   exit: "an exit record",
   dirty_log: "a dirty-log record",
   memtype: "a memtype record",
+  migration: "a migration record",
   unknown: "a value",
 };
 

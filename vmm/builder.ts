@@ -184,16 +184,15 @@ export function loadGuest(vm: Vm, guest: GuestSpec): void {
 }
 
 function addDeviceMemory(vm: Vm, device: DeviceMemory): void {
-  if (device.noncoherent && device.via === "kvm_device") {
-    throw new UnsupportedError(
-      `device ${device.name}: 'noncoherent via kvm_device' needs a VM-wide device registration, ` +
-        "which the Vm interface (vmm/types.ts) does not offer yet; use 'via memslot_flag'",
-    );
-  }
+  // The memslot-flag variant marks the slot; the RFC's KVM virtio device
+  // registers non-coherent DMA for the whole VM instead (after the slot exists,
+  // as QEMU creates the device once the region is mapped).
+  const flagged = device.noncoherent === true && device.via !== "kvm_device";
   vm.addMemslot({
     name: deviceShmSlot(device.name),
     gpa: device.gpa,
     size: device.size,
-    flags: device.noncoherent ? ["noncoherent_dma"] : [],
+    flags: flagged ? ["noncoherent_dma"] : [],
   });
+  if (device.noncoherent && device.via === "kvm_device") vm.registerNoncoherentDma(device.name);
 }

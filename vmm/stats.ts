@@ -110,6 +110,7 @@ export type StatName =
   | "huge_pages_recovered"
   | "instructions"
   | "aliasing_hazards"
+  | "clflush_pages"
   | "pf_fast"
   | "pf_guest"
   | "invlpg"
@@ -232,8 +233,12 @@ const STAT_ROWS = {
     { parity: "equals kvm `insn_emulation` on kvm_pvm" },
   ),
   aliasing_hazards: vmm(
-    "host reads of pages whose guest memory type is not WB",
+    "host reads and writes of pages whose guest memory type is not WB",
     "the host cannot see the guest's effective memory type",
+  ),
+  clflush_pages: vmm(
+    "pages the VMM flushed (clflush) before reading them in a migration pass",
+    "the host cannot see which pages the guest maps non-WB",
   ),
   // Other Linux x86 stats (arch/x86/kvm/x86.c), readable where the backend has them.
   pf_fast: both("vcpu", "faults fixed without taking mmu_lock", PVM_ZERO),

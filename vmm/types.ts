@@ -11,6 +11,9 @@
  * @module
  */
 import type { BootImage } from "../guest/image.ts";
+import type { MigrationPass } from "./migrate.ts";
+
+export type { MigrationPass } from "./migrate.ts";
 
 /** Which implementation runs the VM. */
 export type BackendKind = "kvm" | "emu";
@@ -270,6 +273,24 @@ export interface Vm {
 
   /** Effective memory type of a guest-physical page (emu only). */
   memtype(gpa: bigint): { type: string; ipat: boolean };
+
+  /**
+   * Register non-coherent DMA VM-wide for `device`, as the RFC's KVM virtio
+   * device does (`kvm_arch_register_noncoherent_dma`): ref-counted by
+   * device, once per device; the first registration zaps every SPTE and
+   * guest MTRRs and PAT then apply to all memory. Emu only: mainline KVM has
+   * no userspace uAPI for it (kvm throws {@linkcode UnsupportedError}).
+   */
+  registerNoncoherentDma(device: string): void;
+  /** Undo {@linkcode Vm.registerNoncoherentDma} for `device`; the last one zaps again. */
+  unregisterNoncoherentDma(device: string): void;
+
+  /**
+   * One pass of a live migration's copy phase (`migrate SLOT… [clflush]`):
+   * the VMM reads every page of the slots and syncs their dirty logs. A
+   * name in no slot is the backend's unknown-slot error.
+   */
+  migrate(slots: readonly string[], options?: { clflush?: boolean }): MigrationPass;
 
   /**
    * Copy a boot image into guest memory and set every vCPU's entry state

@@ -20,6 +20,8 @@ import { LET } from "./let.ts";
 import { MARK } from "./mark.ts";
 import { MEMSLOT_DECL } from "./memslot_decl.ts";
 import { MEMSLOT_STEP } from "./memslot_step.ts";
+import { MIGRATE } from "./migrate.ts";
+import { NONCOHERENT_DMA } from "./noncoherent_dma.ts";
 import { MMU } from "./mmu.ts";
 import { ON } from "./on.ts";
 import { PARAM } from "./param.ts";
@@ -49,6 +51,8 @@ export const STEPS = [
   QUIRK_STEP,
   EXPECT,
   LET,
+  MIGRATE,
+  NONCOHERENT_DMA,
   MARK,
   STATS,
   PRINT,

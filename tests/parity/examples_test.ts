@@ -18,6 +18,9 @@
  * - No example may end a run for a reason it did not ask for (no `warning`
  *   event on either backend).
  * - `memslots`: every print is identical (there is no counter in them).
+ * - `noncoherent_dma`: the migration-pass prints (pages, bytes, dirty pages
+ *   from the dirty log) are identical; memory types, hazards and the two
+ *   non-mainline designs run on emu only (`if $backend …`).
  * - `quickstart`: the `ucalls` stat is identical; the "faults taken" print
  *   (backend, MMU, pf_taken) and `exits`/`pf_taken` are not.
  * - `write_tracking`: the `page_write_tracking on:` print (268435456 =
@@ -53,6 +56,7 @@ const RULES: Readonly<Record<string, Rule>> = {
   // Barriers: the per-iteration page counts are exact on both; times are host measurements.
   "dirty_log_perf.kvm": { prints: (t) => t.includes("dirty pages"), stats: [], minPrints: 3 },
   "memslots.kvm": { prints: () => true, stats: [], minPrints: 1 },
+  "noncoherent_dma.kvm": { prints: (t) => t.startsWith("pass "), stats: [], minPrints: 2 },
   "quickstart.kvm": { prints: () => false, stats: ["ucalls"] },
   "write_tracking.kvm": {
     prints: (t) => t.startsWith("page_write_tracking on:"),

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import type { MtrrState } from "./mtrr.ts";
 
 /** Access kinds. */
 export const ACCESS_READ = 0;
@@ -43,6 +44,8 @@ export interface PagingState {
   efer: number;
   /** IA32_PAT (64 bits). */
   pat: bigint;
+  /** The vCPU's MTRRs (absent: a CPU without MTRRs, e.g. the flat test MMU's). */
+  mtrr?: MtrrState;
 }
 
 /** A successful translation of one 4 KiB guest-virtual page. */

@@ -23,7 +23,7 @@ import type {
 } from "../types.ts";
 import type { BootImage, VcpuBootState } from "../../guest/image.ts";
 import type { EmuCpu, MmuPort } from "./port.ts";
-import { EmuStats } from "./stats.ts";
+import { EmuStats, M } from "./stats.ts";
 import { Mmu } from "./mmu/mmu.ts";
 import { ENTRY_PAGES } from "./mmu/spte.ts";
 import { createSlot, deleteSlot, moveSlot, setSlotFlags } from "./mmu/slot_ops.ts";
@@ -32,7 +32,14 @@ import { flagNames, type Memslot, SLOT_NONCOHERENT } from "./memory/memslot.ts";
 import { enableCap, setQuirk } from "./caps.ts";
 import { isCapName } from "../caps/mod.ts";
 import { runVcpus } from "./scheduler.ts";
-import { copyFromGuest, copyToGuest, guestByte, noteHostRead } from "./guest_memory.ts";
+import {
+  copyFromGuest,
+  copyToGuest,
+  guestByte,
+  guestMapsNonWb,
+  noteHostAccess,
+} from "./guest_memory.ts";
+import { type MigrationPass, migrationPass } from "../migrate.ts";
 import { readStat, statNames } from "./vm_stats.ts";
 import { labelFrom } from "../ucall.ts";
 import { checkVcpuCount, KVM_MAX_VCPUS } from "../limits.ts";
@@ -187,20 +194,51 @@ export class EmuVm implements Vm {
     return [s, Number(offset)];
   }
 
+  readonly #noncoherentDevices = new Set<string>();
+
   /**
-   * Register a VM-wide non-coherent DMA device (`device virtio_gpu …
-   * noncoherent via kvm_device`): guest PAT then applies to all memory.
-   * KVM zaps every SPTE when the first one registers. Emulator extension.
+   * {@inheritDoc Vm.registerNoncoherentDma}
+   * (`device virtio_gpu … noncoherent via kvm_device`): a device registers
+   * once (the RFC's `kv->noncoherent`); KVM zaps every SPTE when the count
+   * goes from 0 to 1.
    */
-  registerNoncoherentDma(): void {
-    if (this.#live().memtype.noncoherentDevices++ === 0) this.#zapForMemtype();
+  registerNoncoherentDma(device: string): void {
+    const mt = this.#live().memtype;
+    if (this.#noncoherentDevices.has(device)) return;
+    this.#noncoherentDevices.add(device);
+    if (mt.noncoherentDevices++ === 0) this.#zapForMemtype();
   }
 
-  /** Undo {@linkcode EmuVm.registerNoncoherentDma}; the last one zaps again. */
-  unregisterNoncoherentDma(): void {
+  /** {@inheritDoc Vm.unregisterNoncoherentDma} */
+  unregisterNoncoherentDma(device: string): void {
     const mt = this.#live().memtype;
-    if (mt.noncoherentDevices === 0) return;
+    if (!this.#noncoherentDevices.delete(device)) return;
     if (--mt.noncoherentDevices === 0) this.#zapForMemtype();
+  }
+
+  /**
+   * {@inheritDoc Vm.migrate}
+   * Reads of pages the guest maps non-WB are `hazards` (and
+   * `aliasing_hazards`); with `clflush` each is flushed first
+   * (`clflush_pages`) and is no hazard.
+   */
+  migrate(slots: readonly string[], options: { clflush?: boolean } = {}): MigrationPass {
+    const mmu = this.#live();
+    const vmStats = mmu.stats.vm;
+    return migrationPass(
+      {
+        slot: (name) => info(this.#slot(name, "migrate")),
+        readPage: (gpa) => copyFromGuest(mmu, gpa, PAGE_SIZE),
+        dirtyLog: (name) => this.getDirtyLog(name, true),
+        beforeRead: (gpa, clflush) => {
+          if (!guestMapsNonWb(mmu, Number(gpa / PAGE_BYTES))) return "ok";
+          vmStats[clflush ? M.clflush_pages : M.aliasing_hazards]++;
+          return clflush ? "flushed" : "hazard";
+        },
+      },
+      slots,
+      options.clflush ?? false,
+    );
   }
 
   #zapForMemtype(): void {
@@ -212,7 +250,7 @@ export class EmuVm implements Vm {
   /** {@inheritDoc Vm.readSlot} */
   readSlot(name: string, offset: bigint): bigint {
     const [s, o] = this.#hostRange(name, offset, 8, "pread");
-    noteHostRead(this.memory, s.baseGfn * PAGE_SIZE + o, 8);
+    noteHostAccess(this.memory, s.baseGfn * PAGE_SIZE + o, 8);
     const b = s.host.read(o, 8);
     return new DataView(b.buffer).getBigUint64(0, true);
   }
@@ -220,6 +258,7 @@ export class EmuVm implements Vm {
   /** {@inheritDoc Vm.writeSlot} */
   writeSlot(name: string, offset: bigint, value: bigint): void {
     const [s, o] = this.#hostRange(name, offset, 8, "pwrite");
+    noteHostAccess(this.memory, s.baseGfn * PAGE_SIZE + o, 8);
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
     s.host.write(o, b);
@@ -235,7 +274,7 @@ export class EmuVm implements Vm {
 
   /** {@inheritDoc Vm.readGuest} */
   readGuest(gpa: bigint, length: number): Uint8Array {
-    noteHostRead(this.#live(), Number(gpa), length);
+    noteHostAccess(this.#live(), Number(gpa), length);
     return copyFromGuest(this.memory, gpa, length);
   }
 
@@ -313,6 +352,8 @@ export class EmuVm implements Vm {
     const gfn = Number(gpa / PAGE_BYTES);
     const s = this.memory.slots.find(gfn);
     if (s === null) return;
+    // Post-copy: the page arrives while the guest runs and may map it non-WB.
+    noteHostAccess(this.memory, gfn * PAGE_SIZE, PAGE_SIZE);
     s.host.populate(gfn - s.baseGfn, 1);
     this.memory.time.uffdFault(v, s.id);
   }

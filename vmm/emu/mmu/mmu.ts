@@ -90,7 +90,10 @@ export class Mmu implements MmuPort, MmuContext {
 
   /** {@inheritDoc MmuPort.translate} */
   translate(vcpu: number, paging: PagingState, gva: number, access: Access): TranslateResult {
-    if (vcpu === 0) this.memtype.cr0 = paging.cr0;
+    if (vcpu === 0) {
+      this.memtype.cr0 = paging.cr0;
+      this.memtype.mtrr = paging.mtrr ?? null;
+    }
     return this.paging.translate(vcpu, paging, gva, access);
   }
 

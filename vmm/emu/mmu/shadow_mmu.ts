@@ -32,7 +32,14 @@ import { GuestWalker, WALK_FAULT, WALK_OK } from "./page_walk.ts";
 import type { MmuMode } from "../../types.ts";
 import type { DirtyLogRecovery } from "../../caps/cap.ts";
 import { SHADOW_GPA_BITS } from "../memory/memslots.ts";
-import { markDirty, type MmuContext, type PagingModel, RES_MMIO, RES_OK } from "./paging_model.ts";
+import {
+  markDirty,
+  type MmuContext,
+  type PagingModel,
+  RES_MMIO,
+  RES_OK,
+  RES_UFFD,
+} from "./paging_model.ts";
 
 /** One shadow entry (a shadow leaf SPTE for one GVA page). */
 class ShadowEntry {
@@ -146,6 +153,8 @@ export class ShadowMmu implements PagingModel {
     const rel = gfn - slot.baseGfn;
     if (slot.host.absent && !slot.host.isPresent(rel)) {
       const r = mmu.faultInHost(vs, slot, rel);
+      // Post-copy: the guest maps the page before UFFDIO_COPY fills it.
+      if (r === RES_UFFD) mmu.noteGuestMemtype(slot, gfn, w, paging);
       if (r !== RES_OK) return mmu.exitFor(r, gpa, false);
     }
     if (ent !== undefined) this.#drop(ent, []);

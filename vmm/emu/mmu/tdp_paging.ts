@@ -35,7 +35,14 @@ import {
 } from "./spte.ts";
 import { TdpMmu } from "./tdp_mmu.ts";
 import type { DirtyLogRecovery } from "../../caps/cap.ts";
-import { markDirty, type MmuContext, type PagingModel, RES_MMIO, RES_OK } from "./paging_model.ts";
+import {
+  markDirty,
+  type MmuContext,
+  type PagingModel,
+  RES_MMIO,
+  RES_OK,
+  RES_UFFD,
+} from "./paging_model.ts";
 
 const WB_IPAT = (6 << SPTE_MT_SHIFT) | SPTE_IPAT;
 const WB = 6 << SPTE_MT_SHIFT;
@@ -95,6 +102,8 @@ export class TdpPaging implements PagingModel {
     const gpa = w.gpa;
     const gfn = Math.floor(gpa / 4096);
     const res = this.resolve(vs, gfn, access);
+    // Post-copy: the guest maps the page before UFFDIO_COPY fills it.
+    if (res === RES_UFFD) mmu.noteGuestMemtype(mmu.slots.find(gfn)!, gfn, w, paging);
     if (res !== RES_OK) return mmu.exitFor(res, gpa, false);
     mmu.noteGuestMemtype(this.slot!, gfn, w, paging);
     // A refill of a mapped page reuses a cached Translation (no allocation);

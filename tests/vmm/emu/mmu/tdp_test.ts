@@ -217,13 +217,14 @@ Deno.test("enableCap() rejects unknown values with EINVAL from KVM_ENABLE_CAP", 
 Deno.test("a VM-wide non-coherent registration zaps SPTEs and honours guest PAT", () => {
   const vm = vmWith({ name: "ram", gpa: 16n * M, size: 4n * M });
   tr(vm, 16n * M);
-  vm.registerNoncoherentDma();
+  vm.registerNoncoherentDma("a");
   assertEquals(stats(vm, "pages_2m", "sptes_zapped"), { pages_2m: 0, sptes_zapped: 1 });
   assertEquals(vm.memtype(16n * M), { type: "WB", ipat: false });
-  vm.registerNoncoherentDma();
-  vm.unregisterNoncoherentDma();
+  vm.registerNoncoherentDma("b");
+  vm.registerNoncoherentDma("b"); // once per device, as the RFC's kv->noncoherent
+  vm.unregisterNoncoherentDma("b");
   assertEquals(vm.memtype(16n * M).ipat, false);
-  vm.unregisterNoncoherentDma();
+  vm.unregisterNoncoherentDma("a");
   assertEquals(vm.memtype(16n * M), { type: "WB", ipat: true });
   vm.close();
 });
