@@ -13,8 +13,9 @@
  *   data are printed, so the time can be split between interpretation,
  *   faults and memory.
  *
- * Usage: `deno run -A bench/emu_scale.ts [--quick] [--json out.json]`
- * (`--quick`: 20,000 touches, 8 vCPUs x 64 MiB). Prints a table and JSON.
+ * Usage: `deno run -A bench/emu_scale.ts [--quick] [--only first|touch|dirty]
+ * [--vcpus N] [--json out.json]` (`--quick`: 20,000 touches, 8 vCPUs x
+ * 64 MiB). Prints a table and JSON.
  *
  * @module
  */
@@ -126,7 +127,7 @@ async function dirtyLog(vcpus: number, perVcpu: bigint, recovery: string): Promi
     guest: {
       kind: "payload",
       name: "dirty_writer",
-      params: { slot: "ram", iterations: 2n, stride: 4096n },
+      params: { slot: "ram", iterations: 3n, stride: 4096n },
     },
   });
   const phases: Phase[] = [];
@@ -146,6 +147,7 @@ async function dirtyLog(vcpus: number, perVcpu: bigint, recovery: string): Promi
       rss,
     });
   };
+  // One vCPU at a time to its next stop (`sync "iter"`, or `done` at the end).
   const iteration = async (until: "sync" | "done") => {
     for (let k = 0; k < vcpus; k++) {
       const e = await vm.run({
@@ -153,9 +155,7 @@ async function dirtyLog(vcpus: number, perVcpu: bigint, recovery: string): Promi
         until: until === "sync" ? { kind: "sync", label: "iter" } : { kind: "done" },
         watchdogMs: 3_600_000,
       });
-      if (e.reason !== (until === "sync" ? "sync" : "done")) {
-        throw new Error(`vCPU ${k} stopped with ${e.reason}`);
-      }
+      if (e.reason !== until) throw new Error(`vCPU ${k} stopped with ${e.reason}`);
     }
   };
   try {
@@ -170,7 +170,8 @@ async function dirtyLog(vcpus: number, perVcpu: bigint, recovery: string): Promi
     });
     if (dirty !== Number(size / 4096n)) throw new Error(`${dirty} dirty pages`);
     await phase("disable dirty logging", () => vm.setMemslotFlags("ram", [], ["dirty_log"]));
-    await phase("iteration 3 (after recovery)", () => iteration("done"));
+    await phase("iteration 3 (after recovery)", () => iteration("sync"));
+    await iteration("done");
     const total = (performance.now() - t00) / 1000;
     const label = `dirty_log ${vcpus} vCPUs x ${perVcpu / M} MiB, ${recovery}`;
     for (const p of phases) {
@@ -199,11 +200,14 @@ async function dirtyLog(vcpus: number, perVcpu: bigint, recovery: string): Promi
 
 async function main(): Promise<void> {
   const load = Deno.loadavg();
-  firstTouch(QUICK ? 65536 : 262144);
-  await randomTouches(QUICK ? 20_000 : 1_000_000);
-  const vcpus = QUICK ? 8 : 96;
+  const only = argValue("--only");
+  if (only === undefined || only === "first") firstTouch(QUICK ? 65536 : 262144);
+  if (only === undefined || only === "touch") await randomTouches(QUICK ? 20_000 : 1_000_000);
+  const vcpus = Number(argValue("--vcpus") ?? (QUICK ? 8 : 96));
   const per = QUICK ? 64n * M : G;
-  for (const recovery of ["zap", "in_place"]) await dirtyLog(vcpus, per, recovery);
+  if (only === undefined || only === "dirty") {
+    for (const recovery of ["zap", "in_place"]) await dirtyLog(vcpus, per, recovery);
+  }
   const w = Math.max(...rows.map((r) => r.name.length));
   console.log(
     `load average ${

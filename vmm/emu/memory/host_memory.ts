@@ -157,6 +157,9 @@ export class HostMemory {
   #mapCount = 0;
   #mapMask = -1;
   #mapShift = 32;
+  // The last hit of #find (a translation's frame check, then its store).
+  #memoIndex = -1;
+  #memoSlot = -1;
 
   // Small-page records: count, hits, then SMALL_WORDS word offsets and (lo, hi) values.
   #recCount: Uint8Array = new Uint8Array(0);
@@ -195,11 +198,16 @@ export class HostMemory {
 
   /** The map slot of page `index`, or -1. Hot: no allocation. */
   #find(index: number): number {
+    if (index === this.#memoIndex) return this.#memoSlot;
     if (this.#mapCount === 0) return -1;
     const keys = this.#keys, k = index + 1, mask = this.#mapMask;
     for (let i = this.#hash(index);; i = (i + 1) & mask) {
       const v = keys[i];
-      if (v === k) return i;
+      if (v === k) {
+        this.#memoIndex = index;
+        this.#memoSlot = i;
+        return i;
+      }
       if (v === 0) return -1;
     }
   }
@@ -212,9 +220,12 @@ export class HostMemory {
     keys[i] = index + 1;
     this.#vals[i] = value;
     this.#mapCount++;
+    this.#memoIndex = index;
+    this.#memoSlot = i;
   }
 
   #rehash(): void {
+    this.#memoIndex = -1;
     const oldKeys = this.#keys, oldVals = this.#vals;
     const cap = Math.max(1024, oldKeys.length * 2);
     this.#keys = new Float64Array(cap);
@@ -507,6 +518,7 @@ export class HostMemory {
 
   /** Drop all storage (the slot is deleted). */
   release(): void {
+    this.#memoIndex = -1;
     this.#present = [];
     this.#keys = new Float64Array(0);
     this.#vals = new Int32Array(0);
