@@ -157,7 +157,7 @@ export class HostMemory {
   #mapCount = 0;
   #mapMask = -1;
   #mapShift = 32;
-  // The last hit of #find (a translation's frame check, then its store).
+  // The last answer of #find (-1: absent), valid until the map changes.
   #memoIndex = -1;
   #memoSlot = -1;
 
@@ -208,7 +208,11 @@ export class HostMemory {
         this.#memoSlot = i;
         return i;
       }
-      if (v === 0) return -1;
+      if (v === 0) {
+        this.#memoIndex = index; // a miss too: a fresh page's check, then its store
+        this.#memoSlot = -1;
+        return -1;
+      }
     }
   }
 
