@@ -40,6 +40,11 @@ interface Row {
 }
 
 const rows: Row[] = [];
+/** Records a row and prints it at once (the full-size cases take minutes). */
+function report(row: Row): void {
+  rows.push(row);
+  console.error(`${row.name.trim()}: ${row.value.toPrecision(4)} ${row.unit} ${row.note ?? ""}`);
+}
 const mib = (b: number) => (b / 2 ** 20).toFixed(0) + " MiB";
 
 /** Host bytes held for the guest data of `slot` (frames, small pages, page map). */
@@ -66,7 +71,7 @@ async function randomTouches(count: number): Promise<void> {
     const exit = await vm.run({ watchdogMs: 3_600_000 });
     const s = (performance.now() - t) / 1000;
     if (exit.reason !== "done") throw new Error(`touch ended with ${exit.reason}`);
-    rows.push({
+    report({
       name: `${count} random 4K touches over a 512 GiB slot`,
       value: s,
       unit: "s",
@@ -98,7 +103,7 @@ function firstTouch(pages: number): void {
     if (Number(vm.stat("pf_taken")) !== pages) throw new Error("unexpected fault count");
     vm.close();
   }
-  rows.push({
+  report({
     name: "first touch of a fresh page (translate + 1 write)",
     value: Math.min(...best),
     unit: "µs",
@@ -175,7 +180,7 @@ async function dirtyLog(vcpus: number, perVcpu: bigint, recovery: string): Promi
     const total = (performance.now() - t00) / 1000;
     const label = `dirty_log ${vcpus} vCPUs x ${perVcpu / M} MiB, ${recovery}`;
     for (const p of phases) {
-      rows.push({
+      report({
         name: `  ${p.name}`,
         value: p.s,
         unit: "s",
@@ -184,7 +189,7 @@ async function dirtyLog(vcpus: number, perVcpu: bigint, recovery: string): Promi
         }`,
       });
     }
-    rows.push({
+    report({
       name: label,
       value: total,
       unit: "s",
