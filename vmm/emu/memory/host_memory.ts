@@ -325,6 +325,15 @@ export class HostMemory {
     return -1;
   }
 
+  /** Adds word `w` (zero) to record `r`, which has room; returns its position. */
+  #addWord(r: number, w: number): number {
+    const p = r * SMALL_WORDS + this.#recCount[r]++;
+    this.#recOff[p] = w;
+    this.#recWord[p * 2] = 0;
+    this.#recWord[p * 2 + 1] = 0;
+    return p;
+  }
+
   /** Counts a slow-path access of record `r`; true when the page should become a frame. */
   #hit(r: number): boolean {
     const h = this.#recHits[r] + 1;
@@ -350,6 +359,11 @@ export class HostMemory {
         : view.getUint8(off);
     }
     const r = ~v;
+    if (size === 4 && (off & 3) === 0) {
+      // Aligned: one half of one word (the common case).
+      const p = this.#wordAt(r, off >>> 3);
+      return p < 0 ? 0 : this.#recWord[p * 2 + ((off >>> 2) & 1)] >>> 0;
+    }
     let out = 0;
     for (let k = 0; k < size; k++) {
       const at = off + k, p = this.#wordAt(r, at >>> 3);
@@ -372,6 +386,15 @@ export class HostMemory {
     } else if (v < 0 && this.#hit(~v)) v = this.#frame(index);
     if (v < 0) {
       const r = ~v;
+      if (size === 4 && (off & 3) === 0) {
+        // Aligned: one half of one word (the common case).
+        let p = this.#wordAt(r, off >>> 3);
+        if (p < 0 && this.#recCount[r] < SMALL_WORDS) p = this.#addWord(r, off >>> 3);
+        if (p >= 0) {
+          this.#recWord[p * 2 + ((off >>> 2) & 1)] = value;
+          return;
+        }
+      }
       // Words this store needs that the record lacks: promote if they do not fit.
       const w0 = off >>> 3, w1 = (off + size - 1) >>> 3;
       let need = 0;
@@ -381,12 +404,7 @@ export class HostMemory {
         for (let k = 0; k < size; k++) {
           const at = off + k, w = at >>> 3;
           let p = this.#wordAt(r, w);
-          if (p < 0) {
-            p = r * SMALL_WORDS + this.#recCount[r]++;
-            this.#recOff[p] = w;
-            this.#recWord[p * 2] = 0;
-            this.#recWord[p * 2 + 1] = 0;
-          }
+          if (p < 0) p = this.#addWord(r, w);
           const b = (value >>> (8 * k)) & 255, bi = at & 7, half = p * 2 + (bi >>> 2);
           const sh = 8 * (bi & 3);
           this.#recWord[half] = (this.#recWord[half] & ~(255 << sh)) | (b << sh);

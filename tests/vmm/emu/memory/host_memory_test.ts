@@ -28,6 +28,19 @@ Deno.test("host memory: a few words stay small; the next one promotes with the c
   const v = h.pageView(page);
   for (let w = 0; w < SMALL_WORDS; w++) assertEquals(v.getUint32(w * 512, true), 0x1000 + w);
   assertEquals(v.getUint16(8, true), 0xbeef);
+  // Aligned 4-byte stores: both halves of a word are one word; a fifth word promotes.
+  for (let w = 0; w < SMALL_WORDS; w++) {
+    h.store(7, w * 8, 4, -1 - w);
+    h.store(7, w * 8 + 4, 4, w);
+  }
+  assertEquals(h.pageCounts(), { frames: 1, small: 1 });
+  h.store(7, 4000, 4, 5);
+  assertEquals(h.pageCounts(), { frames: 2, small: 0 });
+  for (let w = 0; w < SMALL_WORDS; w++) {
+    assertEquals(h.pageView(7).getInt32(w * 8, true), -1 - w);
+    assertEquals(h.pageView(7).getInt32(w * 8 + 4, true), w);
+  }
+  assertEquals(h.pageView(7).getInt32(4000, true), 5);
 });
 
 Deno.test("host memory: bytes of a small page, across word boundaries, little-endian", () => {
