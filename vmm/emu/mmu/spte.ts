@@ -2,8 +2,8 @@
  * SPTE encoding of the emulated EPT. Each paging-structure page is an
  * `Int32Array(512)` of flag words (a window of a large shared slab) plus,
  * for non-leaf levels, an array of child tables: the "pfn" of a non-leaf
- * entry is the child object, and the pfn of a leaf is implicit (the memslot's host page for that GFN), so a
- * flag word is all a leaf needs.
+ * entry is the child object, and the pfn of a leaf is implicit (the
+ * memslot's host page for that GFN), so a flag word is all a leaf needs.
  *
  * Bits 0-2 are EPT's R/W/X, 3-5 the EPT memory type, 6 IPAT, 7 the
  * large-page bit, 8/9 accessed/dirty, as in the SDM. Bit 10 marks KVM's
