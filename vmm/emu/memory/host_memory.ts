@@ -15,8 +15,10 @@
  *   the external-memory growth with full mark-compacts, over and over.
  *
  * A small page becomes a frame when a write needs a word beyond its record,
- * when it has been accessed {@linkcode SMALL_HITS} times through the slow
- * path (hot pages belong in the CPU's TLB), or when anyone asks for its
+ * when it is accessed more than {@linkcode SMALL_HITS} times through the
+ * slow path within {@linkcode HOT_WINDOW} slow-path accesses of the slot
+ * (hot pages belong in the CPU's TLB; a sweep that comes back to a page
+ * once per pass never makes it hot), or when anyone asks for its
  * bytes ({@linkcode HostMemory.page}: fetch, guest page-table walks). Only
  * frames are cacheable in the CPU's TLB; small and zero pages are read and
  * written through {@linkcode PageAccess} on every access.
@@ -36,6 +38,8 @@ export { PAGE_SIZE };
 export const SMALL_WORDS = 4;
 /** Slow-path accesses after which a small page is promoted to a frame. */
 export const SMALL_HITS = 64;
+/** Slow-path accesses (of any page of the slot) over which {@linkcode SMALL_HITS} counts. */
+export const HOT_WINDOW = 4096;
 /** Pages per presence chunk (`absent` backing). */
 const CHUNK_PAGES = 8192;
 const CHUNK_SHIFT = 13;
@@ -164,6 +168,9 @@ export class HostMemory {
   // Small-page records: count, hits, then SMALL_WORDS word offsets and (lo, hi) values.
   #recCount: Uint8Array = new Uint8Array(0);
   #recHits: Uint8Array = new Uint8Array(0);
+  // The slow-path tick at which each record's hit count started.
+  #recStamp: Int32Array = new Int32Array(0);
+  #ticks = 0;
   #recOff: Uint16Array = new Uint16Array(0);
   #recWord: Int32Array = new Int32Array(0);
   #recUsed = 0;
@@ -301,6 +308,7 @@ export class HostMemory {
     if (free !== undefined) {
       this.#recCount[free] = 0;
       this.#recHits[free] = 0;
+      this.#recStamp[free] = this.#ticks;
       return free;
     }
     if (this.#recUsed === this.#recCount.length) {
@@ -312,9 +320,11 @@ export class HostMemory {
       };
       this.#recCount = grow(this.#recCount, cap);
       this.#recHits = grow(this.#recHits, cap);
+      this.#recStamp = grow(this.#recStamp, cap);
       this.#recOff = grow(this.#recOff, cap * SMALL_WORDS);
       this.#recWord = grow(this.#recWord, cap * SMALL_WORDS * 2);
     }
+    this.#recStamp[this.#recUsed] = this.#ticks;
     return this.#recUsed++;
   }
 
@@ -336,6 +346,12 @@ export class HostMemory {
 
   /** Counts a slow-path access of record `r`; true when the page should become a frame. */
   #hit(r: number): boolean {
+    const now = this.#ticks = (this.#ticks + 1) | 0;
+    if ((now - this.#recStamp[r]) >>> 0 > HOT_WINDOW) {
+      this.#recStamp[r] = now; // a new window
+      this.#recHits[r] = 1;
+      return false;
+    }
     const h = this.#recHits[r] + 1;
     this.#recHits[r] = h;
     return h > SMALL_HITS;
@@ -530,7 +546,8 @@ export class HostMemory {
   /** Host bytes held for guest data now: frames, small-page records and the page map. */
   hostBytes(): number {
     return this.#frameCap * PAGE_SIZE + this.#keys.byteLength + this.#vals.byteLength +
-      this.#recCount.byteLength * 2 + this.#recOff.byteLength + this.#recWord.byteLength;
+      this.#recCount.byteLength * 2 + this.#recStamp.byteLength + this.#recOff.byteLength +
+      this.#recWord.byteLength;
   }
 
   /** Pages with a frame, and pages held small. */
@@ -548,6 +565,7 @@ export class HostMemory {
     this.#mapMask = -1;
     this.#recCount = new Uint8Array(0);
     this.#recHits = new Uint8Array(0);
+    this.#recStamp = new Int32Array(0);
     this.#recOff = new Uint16Array(0);
     this.#recWord = new Int32Array(0);
     this.#recUsed = 0;

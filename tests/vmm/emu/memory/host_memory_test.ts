@@ -1,5 +1,10 @@
 import { assert, assertEquals } from "@std/assert";
-import { HostMemory, SMALL_HITS, SMALL_WORDS } from "../../../../vmm/emu/memory/host_memory.ts";
+import {
+  HostMemory,
+  HOT_WINDOW,
+  SMALL_HITS,
+  SMALL_WORDS,
+} from "../../../../vmm/emu/memory/host_memory.ts";
 import { createVm } from "../../../../vmm/builder.ts";
 import { EmuVm } from "../../../../vmm/emu/vm.ts";
 
@@ -65,6 +70,16 @@ Deno.test("host memory: a page used often through the slow path becomes a frame"
   assertEquals(h.frameOf(1), -1);
   assertEquals(h.load(1, 0, 4), 7);
   assert(h.frameOf(1) >= 0);
+});
+
+Deno.test("host memory: a sweep that comes back to each page once per pass keeps them small", () => {
+  const pages = HOT_WINDOW + 1;
+  const h = new HostMemory(pages);
+  for (let pass = 1; pass <= 2 * SMALL_HITS; pass++) {
+    for (let i = 0; i < pages; i++) h.store(i, 64, 4, pass);
+  }
+  assertEquals(h.pageCounts(), { frames: 0, small: pages });
+  assertEquals(h.load(pages - 1, 64, 4), 2 * SMALL_HITS);
 });
 
 Deno.test("host memory: short host writes stay small, long ones make frames", () => {
