@@ -2,7 +2,8 @@
  * docs/language.md, the language reference, cannot drift from the language:
  * every fenced `kvm` block is parsed, checked and run on the emulator and
  * must end as its info string says, and every statement, declaration,
- * function, payload, capability, quirk and stat the registries hold is in it.
+ * function, payload, capability, quirk and stat the registries hold, and
+ * every CLI option, exit code and reserved variable, is in it.
  *
  * A block's info string is `kvm` (the run must pass) or `kvm OUTCOME`
  * (`invalid`, `expectation_failed`, `backend_failed`: an intentional error
@@ -32,6 +33,8 @@ import { FUNCTIONS } from "../../dsl/functions.ts";
 import { PAYLOADS } from "../../guest/payloads/mod.ts";
 import { STATS } from "../../vmm/stats.ts";
 import { CAPS, QUIRKS } from "../../vmm/caps/mod.ts";
+import { RESERVED_VARIABLES } from "../../dsl/check_expr.ts";
+import { EXIT_CODES, SIGNAL_EXIT_CODES } from "../../cli/exit_codes.ts";
 
 const DOC = new URL("../../docs/language.md", import.meta.url);
 const TEXT = Deno.readTextFileSync(DOC);
@@ -203,6 +206,25 @@ Deno.test("docs/language.md: every stat and payload has its place", () => {
     ...Object.keys(PAYLOADS).filter((p) => !TEXT.includes(`\n### \`${p}\``)).map((p) =>
       `section ### \`${p}\``
     ),
+  ];
+  assertEquals(missing, [], "not in docs/language.md");
+});
+
+Deno.test("docs/language.md: every CLI option, exit code and reserved variable is in it", () => {
+  // The options are those of the CLI's usage text (cli/main.ts), the one list of them.
+  const cli = Deno.readTextFileSync(new URL("../../cli/main.ts", import.meta.url));
+  const usage = cli.slice(
+    cli.indexOf("const USAGE"),
+    cli.indexOf("`;", cli.indexOf("const USAGE")),
+  );
+  const options = [...usage.matchAll(/^\s+(?:-h, )?(--[a-z-]+)/gm)].map((m) => m[1]);
+  assert(options.length >= 9, `options read from cli/main.ts: ${options}`);
+  const codes = [...Object.entries(EXIT_CODES), ...Object.entries(SIGNAL_EXIT_CODES)];
+  const missing = [
+    ...options.filter((o) => !TEXT.includes(`\`${o}`)),
+    ...codes.filter(([what, code]) => !new RegExp(`^\\| ${code} .*\\b${what}\\b`, "m").test(TEXT))
+      .map(([what, code]) => `exit code ${code} (${what})`),
+    ...Object.keys(RESERVED_VARIABLES).filter((v) => !TEXT.includes(`| \`$${v}\``)),
   ];
   assertEquals(missing, [], "not in docs/language.md");
 });
