@@ -228,3 +228,11 @@ Deno.test("docs/language.md: every CLI option, exit code and reserved variable i
   ];
   assertEquals(missing, [], "not in docs/language.md");
 });
+
+Deno.test("docs/language.md: the reserved words are the lexer's", () => {
+  const bullet = /\*\*Reserved words\*\*([\s\S]*?)Other keywords/.exec(TEXT)?.[1] ?? "";
+  const listed = new Set([...bullet.matchAll(/`([^`]+)`/g)].flatMap((m) => m[1].split(/\s+/)));
+  const reserved = ["and", "or", "not", ...[VM, ...STEPS, ...DECLS].flatMap((d) => d.reserved)];
+  assertEquals([...new Set(reserved)].filter((w) => !listed.has(w)), [], "reserved, not listed");
+  assertEquals([...listed].filter((w) => !reserved.includes(w)), [], "listed, not reserved");
+});
