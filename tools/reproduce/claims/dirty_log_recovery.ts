@@ -23,7 +23,7 @@ export const RECOVERY_SCRIPT = "tools/reproduce/scripts/dirty_log_recovery.kvm";
 /** Sizes: vCPUs and memory per vCPU (96 x 1 GiB does not fit: the emulator backs every page). */
 export const RECOVERY_SIZES: Record<Scale, { n: string; pers: string }> = {
   full: { n: "96", pers: "[8M, 16M, 32M]" },
-  quick: { n: "16", pers: "[2M, 4M, 8M]" },
+  quick: { n: "96", pers: "[2M, 4M, 8M]" },
   tiny: { n: "2", pers: "[2M, 4M]" },
 };
 

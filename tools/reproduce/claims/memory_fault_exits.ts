@@ -34,7 +34,7 @@ export const PUBLISHED_3A: readonly { vcpus: number; uffd: number; exits: number
 
 const SIZES: Record<Scale, { counts: string; per: string }> = {
   full: { counts: "[1, 4, 8, 32, 64, 128, 256]", per: "8M" },
-  quick: { counts: "[1, 4, 8, 32, 64]", per: "1M" },
+  quick: { counts: "[1, 4, 8, 32, 64, 128, 256]", per: "1M" },
   tiny: { counts: "[1, 4]", per: "64K" },
 };
 
