@@ -29,8 +29,11 @@ export const RECOVERY_SIZES: Record<Scale, { n: string; pers: string }> = {
 
 /** One row of the script's output. */
 export interface RecoveryRow {
+  /** `zap`, `in_place` or `in_place_6_13`. */
   recovery: string;
+  /** Guest memory of the run, GiB. */
   gib: number;
+  /** The printed figures: `populate`, `enable`, `logged`, `get`, `clear`, `disable`, `next` (s), `refaults`. */
   [figure: string]: number | string;
 }
 
