@@ -33,8 +33,8 @@ class HostChunk {
   #dataViews: (DataView | undefined)[] | null = null;
   /** Cached direct translations per page (valid while their gfn matches). */
   translations: (PageTranslation | undefined)[] | null = null;
-  /** Host mapping present, per page (used for `absent` backing only). */
-  readonly present: Uint8Array | null;
+  /** Host mapping present, per page (tracked for `absent` backing and after `unmapAll`). */
+  present: Uint8Array | null;
 
   constructor(trackPresence: boolean) {
     this.present = trackPresence ? new Uint8Array(CHUNK_PAGES) : null;
@@ -132,8 +132,11 @@ export class PageTranslation implements Translation {
 export class HostMemory {
   /** Size in 4 KiB pages. */
   readonly npages: number;
-  /** Whether pages start with no host mapping. */
-  readonly absent: boolean;
+  /**
+   * Whether the host mapping is tracked per page: pages start with no host
+   * mapping (`absent` backing), or lost it in {@linkcode HostMemory.unmapAll}.
+   */
+  absent: boolean;
   #chunks: (HostChunk | undefined)[];
 
   /**
@@ -166,6 +169,18 @@ export class HostMemory {
     if (!this.absent) return true;
     const c = this.#chunk(index, false);
     return c !== undefined && c.present![index & CHUNK_MASK] !== 0;
+  }
+
+  /**
+   * Drop every page's host mapping but keep the bytes: MADV_DONTNEED on a
+   * shared (memfd) mapping, whose pages stay in the page cache. From then on
+   * presence is tracked as for `absent` backing (`demand uffd NAME minor`).
+   */
+  unmapAll(): void {
+    this.absent = true;
+    for (const c of this.#chunks) {
+      if (c !== undefined) c.present = new Uint8Array(CHUNK_PAGES);
+    }
   }
 
   /** Make pages `[index, index + count)` present (host-side populate; a no-op unless `absent`). */
