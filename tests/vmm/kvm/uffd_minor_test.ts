@@ -6,6 +6,7 @@
  */
 import { assertEquals, assertThrows } from "@std/assert";
 import { skipKvm } from "../../support/kvm_probe.ts";
+import { vmWithRam } from "../../support/kvm_slot_vm.ts";
 import { UnsupportedError } from "../../../vmm/errors.ts";
 import { KvmVm } from "../../../vmm/kvm/mod.ts";
 import { probeUffdMinor } from "../../../vmm/kvm/uffd.ts";
@@ -36,14 +37,7 @@ Deno.test("uffd minor: numbers match linux/userfaultfd.h", () => {
 
 /** A VM with a `memfd` slot `ram` at 1 GiB. */
 function vmWithMemfd(name: string, size: bigint, vcpus = 1): KvmVm {
-  const vm = new KvmVm({ name, vcpus });
-  try {
-    vm.addMemslot({ name: "ram", gpa: GIB, size, backing: "memfd" });
-  } catch (e) {
-    vm.close();
-    throw e;
-  }
-  return vm;
+  return vmWithRam(name, size, "memfd", vcpus);
 }
 
 for (const handlers of [1, 2]) {
