@@ -356,6 +356,8 @@ export const MAP_HUGETLB = 0x40000;
 export const MAP_HUGE_SHIFT = 26;
 /** madvise(2): populate (prefault) page tables writable (Linux 5.14). */
 export const MADV_POPULATE_WRITE = 23;
+/** madvise(2): drop the range's page-table entries (shmem keeps its page cache). */
+export const MADV_DONTNEED = 4;
 /** memfd_create(2): close on exec. */
 export const MFD_CLOEXEC = 1;
 
@@ -414,6 +416,7 @@ export const UFFD_SIZEOF = {
   uffdio_register: 32,
   uffdio_copy: 40,
   uffdio_zeropage: 32,
+  uffdio_continue: 32,
   uffd_msg: 32,
   pollfd: 8,
 } as const;
@@ -428,6 +431,8 @@ export const UFFDIO = {
   UFFDIO_WAKE: ior(UFFDIO_TYPE, 0x02, UFFD_SIZEOF.uffdio_range),
   UFFDIO_COPY: iowr(UFFDIO_TYPE, 0x03, UFFD_SIZEOF.uffdio_copy),
   UFFDIO_ZEROPAGE: iowr(UFFDIO_TYPE, 0x04, UFFD_SIZEOF.uffdio_zeropage),
+  /** _IOWR(UFFDIO, _UFFDIO_CONTINUE = 0x07, struct uffdio_continue) (Linux 5.13). */
+  UFFDIO_CONTINUE: iowr(UFFDIO_TYPE, 0x07, UFFD_SIZEOF.uffdio_continue),
 } as const;
 
 /** The name of a userfaultfd ioctl. */
@@ -435,10 +440,19 @@ export type UffdioName = keyof typeof UFFDIO;
 
 /** `uffdio_register.mode`: report missing pages. */
 export const UFFDIO_REGISTER_MODE_MISSING = 1n;
+/**
+ * `uffdio_register.mode`: report minor faults, pages present in the page
+ * cache but not mapped in this mapping (1 << 2; 1 << 1 is MODE_WP).
+ */
+export const UFFDIO_REGISTER_MODE_MINOR = 1n << 2n;
+/** `uffdio_api.features`: MINOR mode on shmem (and memfd) mappings (1 << 10, Linux 5.14). */
+export const UFFD_FEATURE_MINOR_SHMEM = 1n << 10n;
 /** `uffdio_register.ioctls` (out) bit of UFFDIO_COPY (1 << _UFFDIO_COPY). */
 export const UFFDIO_IOCTL_BIT_COPY = 1n << 3n;
 /** `uffdio_register.ioctls` (out) bit of UFFDIO_ZEROPAGE. */
 export const UFFDIO_IOCTL_BIT_ZEROPAGE = 1n << 4n;
+/** `uffdio_register.ioctls` (out) bit of UFFDIO_CONTINUE (1 << _UFFDIO_CONTINUE). */
+export const UFFDIO_IOCTL_BIT_CONTINUE = 1n << 7n;
 
 /** `struct uffdio_api`: api u64 @0, features u64 @8, ioctls u64 @16 (out). */
 export const UFFDIO_API_OFF = { api: 0, features: 8, ioctls: 16 } as const;
@@ -454,6 +468,11 @@ export const UFFDIO_COPY_OFF = { dst: 0, src: 8, len: 16, mode: 24, copy: 32 } a
 /** `struct uffdio_zeropage`: range {start, len}, mode u64 @16, zeropage s64 @24 (out). */
 export const UFFDIO_ZEROPAGE_OFF = { start: 0, len: 8, mode: 16, zeropage: 24 } as const;
 /**
+ * `struct uffdio_continue`: range {start, len}, mode u64 @16, mapped s64 @24
+ * (out): bytes mapped, or a negative errno when nothing was.
+ */
+export const UFFDIO_CONTINUE_OFF = { start: 0, len: 8, mode: 16, mapped: 24 } as const;
+/**
  * `struct uffd_msg` (32 B, packed): event u8 @0, then the union at 8; for a
  * page fault: flags u64 @8, address u64 @16, ptid u32 @24.
  */
@@ -462,6 +481,8 @@ export const UFFD_MSG_OFF = { event: 0, pf_flags: 8, pf_address: 16, pf_ptid: 24
 export const UFFD_EVENT_PAGEFAULT = 0x12;
 /** `uffd_msg.pagefault.flags`: the access was a write. */
 export const UFFD_PAGEFAULT_FLAG_WRITE = 1n;
+/** `uffd_msg.pagefault.flags`: a minor fault (the range is registered MODE_MINOR). */
+export const UFFD_PAGEFAULT_FLAG_MINOR = 1n << 2n;
 
 /** `struct pollfd`: fd i32 @0, events i16 @4, revents i16 @6. */
 export const POLLFD_OFF = { fd: 0, events: 4, revents: 6 } as const;

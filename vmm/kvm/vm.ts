@@ -17,6 +17,7 @@ import type {
   BackendKind,
   CapName,
   CapValue,
+  DemandUffdOptions,
   MemslotFlag,
   MemslotInfo,
   MemslotSpec,
@@ -48,14 +49,19 @@ import { VmmStats } from "./vmm_stats.ts";
 import { checkVcpuCount } from "../limits.ts";
 import { PAGE_BYTES } from "../memory/layout.ts";
 import { migrationPass } from "../migrate.ts";
-import { checkDemandUffd, checkHostAccess, checkPopulate } from "../memory/slot_rules.ts";
+import {
+  checkDemandMinor,
+  checkDemandUffd,
+  checkHostAccess,
+  checkPopulate,
+} from "../memory/slot_rules.ts";
 
 /** Where KVM_SET_TSS_ADDR puts its three pages on Intel (as QEMU does). */
 const TSS_ADDR = 0xfffb_d000n;
 const MIB = 1024n * 1024n;
 
 /** Options of {@linkcode KvmVm.demandUffd}. */
-export interface DemandPagingOptions {
+export interface DemandPagingOptions extends DemandUffdOptions {
   /**
    * Bytes the handlers serve for the first pages of the slot (copied when
    * the call is made); pages past them are served as zeros.
@@ -270,9 +276,13 @@ export class KvmVm implements Vm {
    * whose mapping starts empty; on `anon`/`memfd` only untouched pages
    * fault. The handlers stop on `close()` or when the slot is deleted.
    *
+   * With `options.minor` (a `memfd` slot), the memfd's page cache is filled
+   * first, the slot is registered in MINOR mode and every first touch waits
+   * for a handler's UFFDIO_CONTINUE (`demand_paging_test -u MINOR -s shmem`).
+   *
    * @param name the slot
    * @param handlers handler threads, 1..`MAX_UFFD_HANDLERS` (default 1)
-   * @param options source bytes for the first pages
+   * @param options MINOR mode; source bytes for the first pages (MISSING mode)
    * @throws {UnsupportedError} for a hugetlb slot (copies would have to be huge pages)
    * @throws {ErrnoError} when userfaultfd cannot be opened or registered
    */
@@ -280,6 +290,7 @@ export class KvmVm implements Vm {
     this.#open();
     const s = this.#slots.get(name, "UFFDIO_REGISTER");
     checkDemandUffd(name, handlers, this.#pagers.get(name) !== undefined);
+    if (options.minor) checkDemandMinor(name, s.mapping.backing);
     if (s.mapping.backing === "hugetlb") {
       throw new UnsupportedError(
         `demand uffd ${name}: hugetlb slots are not supported on kvm (UFFDIO_COPY would need whole huge pages)`,
@@ -291,6 +302,7 @@ export class KvmVm implements Vm {
       size: s.size,
       handlers,
       source: options.source,
+      minorMemfd: options.minor ? s.mapping.memfd : undefined,
     });
   }
 

@@ -8,6 +8,7 @@ import { assertEquals, assertGreater, assertLess, assertThrows } from "@std/asse
 import { MemoryOutput, parseScript, runScript } from "../../../dsl/mod.ts";
 import { touchedPages } from "../../../guest/payloads/touch.ts";
 import { skipKvm } from "../../support/kvm_probe.ts";
+import { vmWithRam } from "../../support/kvm_slot_vm.ts";
 import { ErrnoError, VmmError } from "../../../vmm/errors.ts";
 import { KvmVm } from "../../../vmm/kvm/mod.ts";
 import { probeUserfaultfd } from "../../../vmm/kvm/uffd.ts";
@@ -33,14 +34,7 @@ Deno.test("uffd: ioctl numbers match linux/userfaultfd.h", () => {
 
 /** A VM with an `absent` slot `ram` at 1 GiB. */
 function vmWithAbsent(name: string, size: bigint, vcpus = 1): KvmVm {
-  const vm = new KvmVm({ name, vcpus });
-  try {
-    vm.addMemslot({ name: "ram", gpa: GIB, size, backing: "absent" });
-  } catch (e) {
-    vm.close();
-    throw e;
-  }
-  return vm;
+  return vmWithRam(name, size, "absent", vcpus);
 }
 
 for (const handlers of [1, 2]) {

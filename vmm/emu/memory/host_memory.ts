@@ -150,8 +150,11 @@ function byteOf(lo: number, hi: number, k: number): number {
 export class HostMemory {
   /** Size in pages. */
   readonly npages: number;
-  /** Whether host pages start absent (`backing absent`). */
-  readonly absent: boolean;
+  /**
+   * Whether the host mapping is tracked per page: pages start with no host
+   * mapping (`backing absent`), or lost it in {@linkcode HostMemory.unmapAll}.
+   */
+  absent: boolean;
   // Presence per page, chunked (absent backing only).
   #present: (Uint8Array | undefined)[];
 
@@ -448,6 +451,16 @@ export class HostMemory {
     if (!this.absent) return;
     const ci = index >>> CHUNK_SHIFT;
     (this.#present[ci] ??= new Uint8Array(CHUNK_PAGES))[index & CHUNK_MASK] = 1;
+  }
+
+  /**
+   * Drop every page's host mapping but keep the bytes: MADV_DONTNEED on a
+   * shared (memfd) mapping, whose pages stay in the page cache. From then on
+   * presence is tracked as for `absent` backing (`demand uffd NAME minor`).
+   */
+  unmapAll(): void {
+    this.absent = true;
+    this.#present = [];
   }
 
   /** Make pages `[index, index + count)` present (host-side populate; a no-op unless `absent`). */
