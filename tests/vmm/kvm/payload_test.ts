@@ -4,7 +4,7 @@
 import { skipKvm } from "../../support/kvm_probe.ts";
 import { assertEquals, assertGreater } from "@std/assert";
 import { KvmVm } from "../../../vmm/kvm/mod.ts";
-import { loadGuest } from "../../../vmm/builder.ts";
+import { loadPayload } from "../../support/payload.ts";
 
 const ignore = skipKvm("kvm payload tests");
 
@@ -19,11 +19,7 @@ function bits(bitmap: Uint8Array): number {
 Deno.test({ name: "payload: write_sweep dirties every page it writes", ignore }, async () => {
   using vm = new KvmVm({ name: "sweep" });
   vm.addMemslot({ name: "ram", gpa: MIB, size: 8n * MIB, flags: ["dirty_log"] });
-  loadGuest(vm, {
-    kind: "payload",
-    name: "write_sweep",
-    params: { slot: "ram", stride: 4096n, passes: 2n, value: 7n },
-  });
+  loadPayload(vm, "write_sweep", { slot: "ram", stride: 4096n, passes: 2n, value: 7n });
   const passes: bigint[] = [];
   const exit = await vm.run({
     handledSyncLabels: new Set(["pass"]),
@@ -39,18 +35,14 @@ Deno.test({ name: "payload: write_sweep dirties every page it writes", ignore },
 
 Deno.test({ name: "payload: spin is stopped by a timeout", ignore }, async () => {
   using vm = new KvmVm({ name: "spin" });
-  loadGuest(vm, { kind: "payload", name: "spin", params: {} });
+  loadPayload(vm, "spin");
   assertEquals((await vm.run({ timeoutMs: 100 })).reason, "timeout");
 });
 
 Deno.test({ name: "payload: dirty_writer on two vCPUs", ignore }, async () => {
   using vm = new KvmVm({ name: "dw", vcpus: 2 });
   vm.addMemslot({ name: "ram", gpa: MIB, size: 4n * MIB, flags: ["dirty_log"] });
-  loadGuest(vm, {
-    kind: "payload",
-    name: "dirty_writer",
-    params: { slot: "ram", iterations: 3n },
-  });
+  loadPayload(vm, "dirty_writer", { slot: "ram", iterations: 3n });
   let iters = 0;
   const exit = await vm.run({
     handledSyncLabels: new Set(["iter"]),
