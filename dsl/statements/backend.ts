@@ -5,10 +5,10 @@
  * @module
  */
 import type { Expr, Loc } from "../ast.ts";
-import { nodes, tok, tokLoc } from "../cst.ts";
 import { BACKEND_CHOICES } from "../names.ts";
 import type { BackendChoice } from "../../vmm/create.ts";
 import type { DeclDef } from "./statement.ts";
+import { keywordSyntax } from "./syntax.ts";
 
 /** A `backend` declaration. */
 export interface BackendDecl {
@@ -20,24 +20,8 @@ export interface BackendDecl {
 
 /** The `backend` declaration. */
 export const BACKEND: DeclDef<BackendDecl> = {
-  kinds: { backend: true },
-  reserved: ["backend"],
-  words: [],
+  ...keywordSyntax("backendDecl", "backend", [{ expr: "value" }]),
   unique: true,
-  grammar: ({ g, K, expression }) =>
-    g.RULE("backendDecl", () => {
-      g.CONSUME(K.backend);
-      g.SUBRULE(expression, { LABEL: "value" });
-    }),
-  build: {
-    backendDecl(ctx, b): BackendDecl {
-      return {
-        kind: "backend",
-        loc: tokLoc(tok(ctx, "Kw_backend")),
-        value: b.expr(nodes(ctx, "value")[0]),
-      };
-    },
-  },
   check(decl, c) {
     c.wordValue(decl.value, BACKEND_CHOICES, "backend");
   },

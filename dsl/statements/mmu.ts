@@ -4,10 +4,10 @@
  * @module
  */
 import type { Expr, Loc } from "../ast.ts";
-import { nodes, tok, tokLoc } from "../cst.ts";
 import { MMU_MODES } from "../names.ts";
 import type { MmuMode } from "../../vmm/types.ts";
 import type { DeclDef } from "./statement.ts";
+import { keywordSyntax } from "./syntax.ts";
 
 /** An `mmu` declaration. */
 export interface MmuDecl {
@@ -19,24 +19,8 @@ export interface MmuDecl {
 
 /** The `mmu` declaration. */
 export const MMU: DeclDef<MmuDecl> = {
-  kinds: { mmu: true },
-  reserved: ["mmu"],
-  words: [],
+  ...keywordSyntax("mmuDecl", "mmu", [{ expr: "value" }]),
   unique: true,
-  grammar: ({ g, K, expression }) =>
-    g.RULE("mmuDecl", () => {
-      g.CONSUME(K.mmu);
-      g.SUBRULE(expression, { LABEL: "value" });
-    }),
-  build: {
-    mmuDecl(ctx, b): MmuDecl {
-      return {
-        kind: "mmu",
-        loc: tokLoc(tok(ctx, "Kw_mmu")),
-        value: b.expr(nodes(ctx, "value")[0]),
-      };
-    },
-  },
   check(decl, c) {
     c.wordValue(decl.value, MMU_MODES, "mmu");
   },
