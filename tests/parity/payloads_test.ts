@@ -20,10 +20,10 @@ import { imm, mem, qword, R } from "../../guest/operands.ts";
 import { UCALL_LABEL_OFFSET, UCALL_PORT, UCALL_VALUE_OFFSET, UcallCmd } from "../../guest/ucall.ts";
 import { touchedPages } from "../../guest/payloads/mod.ts";
 import { hostMmu } from "../../vmm/kvm/host.ts";
+import { bitsSet } from "../../vmm/memory/bitmap.ts";
 import { KVM } from "../support/kvm_probe.ts";
 import { createVm, type MmuMode, type Vm } from "../../vmm/mod.ts";
 import {
-  bitCount,
   bitmapRanges,
   COMPARED_STATS,
   exitKey,
@@ -384,7 +384,7 @@ parity({
 Deno.test("parity helpers: bitmap ranges and counts", () => {
   const bm = new Uint8Array([0b1011, 0, 0x80]);
   assertEquals(bitmapRanges(bm), "0-1,3,23");
-  assertEquals(bitCount(bm), 4);
+  assertEquals(bitsSet(bm), 4);
   assertEquals(bitmapRanges(new Uint8Array(4)), "none");
 });
 

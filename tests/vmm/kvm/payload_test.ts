@@ -5,16 +5,11 @@ import { skipKvm } from "../../support/kvm_probe.ts";
 import { assertEquals, assertGreater } from "@std/assert";
 import { KvmVm } from "../../../vmm/kvm/mod.ts";
 import { loadPayload } from "../../support/payload.ts";
+import { bitsSet } from "../../../vmm/memory/bitmap.ts";
 
 const ignore = skipKvm("kvm payload tests");
 
 const MIB = 1n << 20n;
-
-function bits(bitmap: Uint8Array): number {
-  let n = 0;
-  for (const b of bitmap) for (let i = 0; i < 8; i++) n += (b >> i) & 1;
-  return n;
-}
 
 Deno.test({ name: "payload: write_sweep dirties every page it writes", ignore }, async () => {
   using vm = new KvmVm({ name: "sweep" });
@@ -29,7 +24,7 @@ Deno.test({ name: "payload: write_sweep dirties every page it writes", ignore },
   });
   assertEquals(exit.reason, "done");
   assertEquals(passes.length, 2);
-  assertEquals(bits(vm.getDirtyLog("ram", false)), 2048);
+  assertEquals(bitsSet(vm.getDirtyLog("ram", false)), 2048);
   assertEquals(vm.readSlot("ram", 4096n * 5n), 7n);
 });
 
@@ -52,6 +47,6 @@ Deno.test({ name: "payload: dirty_writer on two vCPUs", ignore }, async () => {
   });
   assertEquals(exit.reason, "done");
   assertEquals(iters, 6);
-  assertEquals(bits(vm.getDirtyLog("ram", true)), 1024);
+  assertEquals(bitsSet(vm.getDirtyLog("ram", true)), 1024);
   assertGreater(vm.stat("exits"), 0n);
 });
