@@ -1,7 +1,7 @@
 /**
  * The grammar and the CST → AST conversion of a statement whose syntax is a
  * plain sequence after its keyword (`vcpus EXPR`, `system gpa A size S`,
- * `for $v in LIST { … }`): the module lists the parts once and gets the
+ * `for $v in LIST { … }`, `print A, B`): the module lists the parts once and gets the
  * rule, the builder and its `kinds`/`reserved`/`words` from them, so that
  * the keyword, the labels and the fields cannot disagree. Statements with
  * alternatives, repetitions or their own AST logic write their grammar by
@@ -10,8 +10,9 @@
  * @module
  */
 import type { IToken, TokenType } from "npm:chevrotain@^11.2.0";
-import { name, nodes, tok, tokLoc, varName } from "../cst.ts";
+import { name, nodes, tok, tokLoc, toks, varName } from "../cst.ts";
 import * as T from "../tokens.ts";
+import { parseStringImage } from "../tokens.ts";
 import type { AstBuilder } from "../visitor.ts";
 import type { Ctx } from "../cst.ts";
 import type { Build, GrammarDsl, GrammarEnv, Rule } from "./statement.ts";
@@ -30,6 +31,12 @@ export type Part =
   | { name: string }
   /** A `$variable`, stored as a located name without the `$`. */
   | { variable: string }
+  /** A string literal, stored as its text. */
+  | { string: string }
+  /** One or more expressions between `separator`s, stored as a list. */
+  | { exprs: string; separator: TokenType }
+  /** Zero or more `of` tokens, stored as located names. */
+  | { names: string; of: TokenType }
   /** Parts that may be left out as a whole (their fields are then `undefined`). */
   | { optional: readonly Part[] };
 
@@ -60,11 +67,13 @@ export function keywordSyntax<K extends string>(
     kinds: { [keyword]: true } as { readonly [k in K]: true },
     reserved: [keyword],
     words: wordsOf(parts),
-    grammar: ({ g, K, expression, block }) =>
-      g.RULE(rule, () => {
+    grammar: ({ g, K, expression, block }) => {
+      const rest = compile(g, K, { expression, block }, parts, new Map());
+      return g.RULE(rule, () => {
         g.CONSUME(K[keyword]);
-        consumeParts(g, K, { expression, block }, parts, new Map());
-      }),
+        rest();
+      });
+    },
     build: {
       [rule]: (ctx: Ctx, b: AstBuilder) => ({
         kind: keyword,
@@ -80,48 +89,66 @@ function wordsOf(parts: readonly Part[]): string[] {
 }
 
 /**
- * Chevrotain tells repeated uses of one token or sub-rule in a rule apart by
- * the method's number (`SUBRULE`, `SUBRULE2`, …): `seen` counts them.
+ * The parts as one grammar action. Chevrotain tells repeated uses of one
+ * token or sub-rule in a rule apart by the method's number (`SUBRULE`,
+ * `SUBRULE2`, …): `seen` numbers them here, once, when the rule is defined,
+ * so that every run of the action (recording, parsing, with or without an
+ * optional group) calls the same methods.
  */
-function consumeParts(
+function compile(
   g: GrammarDsl,
   K: Readonly<Record<string, TokenType>>,
   rules: { expression: Rule; block: Rule },
   parts: readonly Part[],
   seen: Map<unknown, number>,
-): void {
+): () => void {
   const nth = (key: unknown) => {
     const n = (seen.get(key) ?? 0) + 1;
     seen.set(key, n);
-    return n;
+    return n - 1;
   };
+  // Looked up on `g` at each call: chevrotain swaps these methods on the instance while recording.
   const consume = (t: TokenType, label?: string) => {
-    const opts = label ? { LABEL: label } : undefined;
     const n = nth(t);
-    if (n === 1) g.CONSUME(t, opts);
-    else if (n === 2) g.CONSUME2(t, opts);
-    else g.CONSUME3(t, opts);
+    const opts = label ? { LABEL: label } : undefined;
+    return () => [g.CONSUME, g.CONSUME2, g.CONSUME3][n].call(g, t, opts);
   };
   const subrule = (r: Rule, label: string) => {
     const n = nth(r);
-    const subs = [g.SUBRULE, g.SUBRULE2, g.SUBRULE3, g.SUBRULE4, g.SUBRULE5];
-    // Called on `g`: chevrotain swaps these methods on the instance while recording.
-    subs[n - 1].call(g, r, { LABEL: label });
+    return () =>
+      [g.SUBRULE, g.SUBRULE2, g.SUBRULE3, g.SUBRULE4, g.SUBRULE5][n].call(g, r, { LABEL: label });
   };
-  for (const p of parts) {
-    if ("word" in p) consume(K[p.word]);
-    else if ("token" in p) consume(p.token);
-    else if ("expr" in p) subrule(rules.expression, p.expr);
-    else if ("block" in p) subrule(rules.block, p.block);
-    else if ("name" in p) consume(T.AnyWord, p.name);
-    else if ("variable" in p) consume(T.Variable, p.variable);
-    else {
-      const inner = p.optional;
-      const n = nth("OPTION");
-      const body = () => consumeParts(g, K, rules, inner, seen);
-      [g.OPTION, g.OPTION2, g.OPTION3, g.OPTION4][n - 1].call(g, body);
+  const many = (body: () => void) => {
+    const n = nth("MANY");
+    return () => [g.MANY, g.MANY2][n].call(g, body);
+  };
+  const steps = parts.map((p): () => void => {
+    if ("word" in p) return consume(K[p.word]);
+    if ("token" in p) return consume(p.token);
+    if ("expr" in p) return subrule(rules.expression, p.expr);
+    if ("block" in p) return subrule(rules.block, p.block);
+    if ("name" in p) return consume(T.AnyWord, p.name);
+    if ("variable" in p) return consume(T.Variable, p.variable);
+    if ("string" in p) return consume(T.StringLit, p.string);
+    if ("exprs" in p) {
+      const first = subrule(rules.expression, p.exprs);
+      const separator = consume(p.separator);
+      const next = subrule(rules.expression, p.exprs);
+      const rest = many(() => {
+        separator();
+        next();
+      });
+      return () => {
+        first();
+        rest();
+      };
     }
-  }
+    if ("names" in p) return many(consume(p.of, p.names));
+    const n = nth("OPTION");
+    const body = compile(g, K, rules, p.optional, seen);
+    return () => [g.OPTION, g.OPTION2, g.OPTION3, g.OPTION4][n].call(g, body);
+  });
+  return () => steps.forEach((step) => step());
 }
 
 /** The stored fields; `required` is false inside an optional group (absent parts are `undefined`). */
@@ -142,6 +169,9 @@ function fieldsOf(
       fields[p.block] = required || block ? b.body(block) : undefined;
     } else if ("name" in p) fields[p.name] = word(p.name, name);
     else if ("variable" in p) fields[p.variable] = word(p.variable, varName);
+    else if ("string" in p) fields[p.string] = word(p.string, (t) => parseStringImage(t.image));
+    else if ("exprs" in p) fields[p.exprs] = nodes(ctx, p.exprs).map((n) => b.expr(n));
+    else if ("names" in p) fields[p.names] = toks(ctx, p.names).map(name);
     else if ("optional" in p) Object.assign(fields, fieldsOf(ctx, b, p.optional, false));
   }
   return fields;
