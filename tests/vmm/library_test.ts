@@ -1,6 +1,7 @@
 import { skipKvm } from "../support/kvm_probe.ts";
 import { assertEquals, assertGreater } from "@std/assert";
 import { createVm } from "../../vmm/mod.ts";
+import { payload } from "../support/payload.ts";
 
 for (const backend of ["emu", "kvm"] as const) {
   Deno.test({
@@ -11,7 +12,7 @@ for (const backend of ["emu", "kvm"] as const) {
         backend,
         vcpus: 1,
         memslots: [{ name: "ram", gpa: 0x100000n, size: 4n << 20n }],
-        guest: { kind: "payload", name: "write_sweep", params: { slot: "ram", passes: 2n } },
+        guest: payload("write_sweep", { slot: "ram", passes: 2n }),
       });
       assertEquals(vm.backend, backend);
       const exit = await vm.run({ until: { kind: "done" }, timeoutMs: 10_000 });

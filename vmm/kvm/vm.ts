@@ -47,6 +47,7 @@ import type { VcpuFd } from "./vcpu_fd.ts";
 import type { VmFd } from "./vm_fd.ts";
 import { VmmStats } from "./vmm_stats.ts";
 import { checkVcpuCount } from "../limits.ts";
+import { bitsSet } from "../memory/bitmap.ts";
 import { PAGE_BYTES } from "../memory/layout.ts";
 import { migrationPass } from "../migrate.ts";
 import {
@@ -351,9 +352,7 @@ export class KvmVm implements Vm {
     const pages = s.size / PAGE_BYTES;
     const bitmap = new Uint8Array(Number((pages + 63n) / 64n) * 8);
     this.#vm.getDirtyLog(s.id, bitmap);
-    let n = 0;
-    for (const b of bitmap) n += popcount8(b);
-    this.#dirtyPages += BigInt(n);
+    this.#dirtyPages += BigInt(bitsSet(bitmap));
     if (clear && this.#caps.manualProtect) {
       this.#vm.clearDirtyLog(s.id, 0n, Number(pages), bitmap);
     }
@@ -540,10 +539,4 @@ export class KvmVm implements Vm {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-function popcount8(b: number): number {
-  b = b - ((b >> 1) & 0x55);
-  b = (b & 0x33) + ((b >> 2) & 0x33);
-  return (b + (b >> 4)) & 0x0f;
 }
