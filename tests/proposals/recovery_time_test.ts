@@ -6,7 +6,7 @@
  */
 import { assertEquals, assertLess } from "@std/assert";
 import { MemoryOutput, parseScript, runScript } from "../../dsl/mod.ts";
-import { formatValue, type Value } from "../../dsl/values.ts";
+import { formatValue, type Value, Word } from "../../dsl/values.ts";
 import { COSTS } from "../../vmm/emu/time/costs.ts";
 
 const FILE = new URL("../../examples/dirty_log_recovery.kvm", import.meta.url);
@@ -91,4 +91,35 @@ Deno.test("dirty_log_recovery: modelled stop time from the cost table, in place 
   assertEquals(ns("in_place"), inPlaceNs);
   assertEquals(ns("in_place_6_13"), inPlaceNs);
   assertLess(inPlaceNs, zapNs);
+});
+
+Deno.test("eager_page_split off: each huge page's split is charged on its first write fault", async () => {
+  const script = `
+param $eager = off
+vm perf {
+  cap eager_page_split $eager
+  cap manual_dirty_log_protect on
+  memslot ram gpa 1G size 8M
+  guest dirty_writer { slot ram  iterations 2  stride 4K }
+}
+run until sync "iter"
+memslot ram flags +dirty_log
+let $f0 = stat fault_ns
+run until sync "iter"
+print "fault_ns", stat(fault_ns) - $f0
+`;
+  const faultNs = async (eager: string) => {
+    const output = new MemoryOutput();
+    await runScript(parseScript(script, { file: "split.kvm" }), {
+      output,
+      backend: "emu",
+      parameters: { eager: new Word(eager) },
+    });
+    const e = output.events.find((e) => e.event === "print") as { values: Value[] };
+    return Number(e.values[1]);
+  };
+  const eager = await faultNs("on");
+  const lazy = await faultNs("off");
+  // The same 2048 write faults either way; off adds one split per 2M page under mmu_lock (read).
+  assertEquals(lazy - eager, TABLES * (COSTS.hugePageSplit.ns + COSTS.mmuLockUncontended.ns));
 });
