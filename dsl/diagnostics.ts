@@ -140,6 +140,8 @@ export class ScriptSyntaxError extends SyntaxError {
   readonly formatted: string;
 
   /**
+   * Creates the instance.
+   *
    * @param diagnostics the errors, in any order (they are reported by offset)
    * @param source the script's text, for the source lines under each message
    */

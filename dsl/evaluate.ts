@@ -23,6 +23,8 @@ export class ScriptRuntimeError extends Error {
   /** Where in the script. */
   readonly loc: Loc;
   /**
+   * Creates the instance.
+   *
    * @param loc where in the script
    * @param message what went wrong
    */

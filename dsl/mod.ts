@@ -36,6 +36,7 @@ export type * from "./ast.ts";
 export { checkScript } from "./check.ts";
 export { type Diagnostic, formatDiagnostic, ScriptSyntaxError } from "./diagnostics.ts";
 export { evaluate, ScriptRuntimeError, type Variables } from "./evaluate.ts";
+export type { FunctionHost } from "./functions.ts";
 export { hasEngineWording, isEngineError, VmmInternalError } from "./internal_error.ts";
 export { executeScript } from "./interpreter.ts";
 export type { VmOpener } from "./build_vm.ts";

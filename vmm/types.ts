@@ -45,13 +45,19 @@ export interface MemslotSpec {
 
 /** A memslot as the VM currently has it (after moves and flag changes). */
 export interface MemslotInfo {
+  /** The script's name for the slot. */
   name: string;
   /** KVM slot id (0 is the VMM's system region; user slots start at 1). */
   id: number;
+  /** Guest-physical base. */
   gpa: bigint;
+  /** Size in bytes. */
   size: bigint;
+  /** Flags in force. */
   flags: readonly MemslotFlag[];
+  /** Host backing. */
   backing: Backing;
+  /** Largest host page size of the backing, in bytes. */
   hugepage: bigint;
 }
 
@@ -62,6 +68,7 @@ export type {
   CapDoc,
   CapName,
   CapValue,
+  DirtyLogRecovery,
   EmuCapState,
   EmuCapTarget,
   KvmCapHost,
@@ -92,11 +99,17 @@ export type GuestSpec =
 
 /** A virtio-GPU device whose host-visible shm region is a memslot. */
 export interface VirtioGpuSpec {
+  /** The device's name; its shm slot is `NAME.shm`. */
   name: string;
+  /** Base of its virtio-mmio registers. */
   mmio: bigint;
+  /** Guest-physical base of the shared-memory region. */
   shmGpa: bigint;
+  /** Size of the shared-memory region. */
   shmSize: bigint;
+  /** Whether DMA to the region is non-coherent. */
   noncoherent: boolean;
+  /** Which proposal declares the non-coherence. */
   via: "memslot_flag" | "kvm_device";
 }
 
@@ -202,8 +215,11 @@ export interface RunOptions {
  * one model for both backends: `vmm/memory/slot_rules.ts`.
  */
 export interface Vm {
+  /** Which implementation runs this VM. */
   readonly backend: BackendKind;
+  /** The VM's name (the script's `vm NAME`). */
   readonly name: string;
+  /** How many vCPUs it has. */
   readonly vcpuCount: number;
   /** The MMU in force (emu: the modelled one; kvm: the host's). */
   readonly mmu: MmuMode;
@@ -319,6 +335,7 @@ export interface Vm {
 
   /** Release every fd, mapping, worker and buffer. Idempotent. */
   close(): void;
+  /** `close()`, for `using`. */
   [Symbol.dispose](): void;
 }
 

@@ -78,10 +78,19 @@ export const DECLS = [
   GUEST,
 ] as const;
 
-/** A step: anything but a `vm` block. `loc` spans the step's first token. */
+/**
+ * A step: anything but a `vm` block. `loc` spans the step's first token.
+ * Each step's node type is its module's (`dsl/statements/`).
+ *
+ * @ignore
+ */
 export type Step = NodeOf<typeof STEPS[number]>;
 
-/** A declaration inside `vm NAME { … }`. */
+/**
+ * A declaration inside `vm NAME { … }`; its node type is its module's.
+ *
+ * @ignore
+ */
 export type Decl = NodeOf<typeof DECLS[number]>;
 
 /** Each kind's module, from the modules' own `kinds`. */
