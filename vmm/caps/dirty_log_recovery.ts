@@ -43,6 +43,8 @@ export const DIRTY_LOG_RECOVERY: CapDef = {
       `cap ${NAME} ${value}: the host kernel decides, and this one does ${state} (${host.mmu().source})`,
     );
   },
+  // `has_cap(dirty_log_recovery)` on kvm: whether the host recovers in place (6.13's).
+  kvmOffered: (host) => host.dirtyLogRecovery() === "in_place_6_13",
   doc: {
     proposal:
       '"Promote pages in-place when disabling dirty logging" (seed 004, not merged); `in_place_6_13` is mainline 6.13',
@@ -51,6 +53,6 @@ export const DIRTY_LOG_RECOVERY: CapDef = {
     emu:
       "when dirty logging stops: `zap` (default) zaps the slot's collapsible tables, the guest refaults huge; `in_place` (seed's `try_promote_lpage`) puts a fresh huge SPTE with full access over each present table; `in_place_6_13` (`make_huge_spte`) one with the first present child's permissions, so a write-protected child means a write fault",
     kvm:
-      "the kernel decides (`in_place_6_13` on a TDP-MMU host ≥ 6.13, else `zap`): its mode is accepted, the other is UnsupportedError; `in_place` was never merged",
+      "the kernel decides (`in_place_6_13` on a TDP-MMU host ≥ 6.13, else `zap`): its mode is accepted, the other is UnsupportedError; `in_place` was never merged; `has_cap` is true where the host recovers in place",
   },
 };

@@ -209,15 +209,19 @@ Deno.test(
       "not in mainline",
     );
     let accepted = 0;
+    let hostRecovery = "";
     for (const v of ["zap", "in_place", "in_place_6_13"]) {
       try {
         vm.enableCap("dirty_log_recovery", v);
         accepted++;
+        hostRecovery = v;
       } catch (e) {
         assert(e instanceof UnsupportedError);
       }
     }
     assertEquals(accepted, 1);
+    // has_cap(dirty_log_recovery): whether the host recovers in place.
+    assertEquals(vm.hasCap("dirty_log_recovery"), hostRecovery === "in_place_6_13");
     // eager_page_split is the host's module parameter: exactly one value is accepted.
     accepted = 0;
     for (const v of ["on", "off"]) {

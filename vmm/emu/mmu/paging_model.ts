@@ -105,7 +105,8 @@ export interface PagingModel {
   /**
    * Dirty logging stopped on `[start, end)`: restore huge mappings up to
    * `maxLevel` as `recovery` says (zap the collapsible tables, or recover
-   * them in place); returns how many were recovered or zapped.
+   * them in place); returns how many tables were recovered or zapped (the
+   * zapped leaves count in `sptes_zapped`).
    */
   collapseRange(
     start: number,

@@ -245,19 +245,22 @@ export class TdpMmu {
   /**
    * Disabling dirty logging with `zap` (kvm_mmu_zap_collapsible_sptes): drop
    * each table above 4K whose range `maxLevel` allows as one huge page, so
-   * the guest refaults it huge. Returns the leaves dropped.
+   * the guest refaults it huge. Returns the tables zapped; their leaves
+   * count in `sptes_zapped`.
    */
   zapCollapsible(start: number, end: number, maxLevel: (gfn: number) => number): number {
     let n = 0;
+    let tables = 0;
     this.epoch++;
     this.#visit(this.#root, start, end, (t, i, leaf) => {
       if (leaf || !collapsible(t, i, start, end, maxLevel)) return;
       n += this.#dropSubtree(t.child![i]!);
       t.child![i] = undefined;
       t.spte[i] = 0;
+      tables++;
     });
     this.#vm[M.sptes_zapped] += n;
-    return n;
+    return tables;
   }
 
   /**
