@@ -193,6 +193,7 @@ export class ScriptParser extends CstParser {
     this.OR([
       { ALT: () => this.CONSUME(T.IntLit) },
       { ALT: () => this.CONSUME(T.FloatLit) },
+      { ALT: () => this.CONSUME(T.Duration) },
       { ALT: () => this.CONSUME(T.StringLit) },
       { ALT: () => this.CONSUME(T.Variable) },
       { ALT: () => this.CONSUME(T.UpperWord) },

@@ -16,7 +16,7 @@ import { type Diagnostic, diagnosticAt } from "./diagnostics.ts";
 import { SCRIPT_PARSER } from "./parser.ts";
 import { DECLS, STEPS, VM } from "./statements/mod.ts";
 import type { Build } from "./statements/statement.ts";
-import { parseIntImage, parseStringImage } from "./tokens.ts";
+import { parseDurationImage, parseIntImage, parseStringImage } from "./tokens.ts";
 
 export { tokLoc } from "./cst.ts";
 
@@ -216,6 +216,13 @@ export class AstBuilder {
       return this.#make(tokenLoc!, {
         kind: "float",
         value: Number(tok(ctx, "FloatLit").image.replaceAll("_", "")),
+      });
+    }
+    if (ctx.Duration) {
+      // A duration is a number of seconds (a float), like `$elapsed`: `500ms` is 0.5.
+      return this.#make(tokenLoc!, {
+        kind: "float",
+        value: parseDurationImage(tok(ctx, "Duration").image) / 1000,
       });
     }
     if (ctx.StringLit) {

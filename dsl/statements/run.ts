@@ -10,12 +10,14 @@ import type { Expr, Loc } from "../ast.ts";
 import { maybeTok, tok, tokLoc } from "../cst.ts";
 import type { Handlers, Interpreter } from "../interpreter.ts";
 import { checkSyncLabel } from "../check_guest.ts";
+import { TYPE_NAMES } from "../check_expr.ts";
 import { diagnosticAt, formatDiagnostic } from "../diagnostics.ts";
 import { unaskedEnding } from "../run_warnings.ts";
 import { exitRecord } from "../runtime.ts";
-import { formatHex } from "../values.ts";
+import { formatHex, formatValue } from "../values.ts";
 import * as T from "../tokens.ts";
-import { parseDurationImage, parseStringImage } from "../tokens.ts";
+import { parseStringImage } from "../tokens.ts";
+import { ScriptRuntimeError } from "../evaluate.ts";
 import { GuestError } from "../../vmm/errors.ts";
 import type { RunUntil, VcpuExit } from "../../vmm/types.ts";
 import type { StepDef } from "./statement.ts";
@@ -28,8 +30,8 @@ export interface RunStep {
   until: { kind: "done" } | { kind: "exit" } | { kind: "sync"; label: string; first?: boolean };
   /** Where the sync label is written (static label checks). */
   labelLoc?: Loc;
-  /** The run's bound, in milliseconds (none: the watchdog's). */
-  timeoutMs?: number;
+  /** The run's bound: an expression of seconds, e.g. `10s` or `$t` (none: the watchdog's). */
+  timeout?: Expr;
 }
 
 /** A `run` step. */
@@ -37,6 +39,19 @@ export interface RunStmt {
   kind: "run";
   loc: Loc;
   run: RunStep;
+}
+
+/** A run's `timeout` in milliseconds: a positive number of seconds (`10s`, `0.5`, `$t`). */
+function timeoutMs(r: Interpreter, expr: Expr): number {
+  const v = r.eval(expr);
+  const seconds = typeof v === "bigint" ? Number(v) : v;
+  if (typeof seconds !== "number" || !(seconds > 0) || !Number.isFinite(seconds)) {
+    throw new ScriptRuntimeError(
+      expr.loc,
+      `timeout must be a positive duration such as 10s, not ${formatValue(v)}`,
+    );
+  }
+  return seconds * 1000;
 }
 
 /** The `run` step. */
@@ -68,7 +83,7 @@ export const RUN: StepDef<RunStmt> = {
           {
             ALT: () => {
               g.CONSUME(K.timeout);
-              g.CONSUME(T.Duration, { LABEL: "timeout" });
+              g.SUBRULE2(expression, { LABEL: "timeout" });
             },
           },
         ])
@@ -102,8 +117,8 @@ export const RUN: StepDef<RunStmt> = {
           );
         }
       }
-      const timeout = maybeTok(ctx, "timeout");
-      if (timeout) run.timeoutMs = parseDurationImage(timeout.image);
+      const timeout = b.optExpr(ctx, "timeout");
+      if (timeout) run.timeout = timeout;
       for (const key of ["vcpu", "until", "timeout"]) {
         const again = (ctx[key] ?? [])[1];
         if (again) {
@@ -116,6 +131,18 @@ export const RUN: StepDef<RunStmt> = {
   },
   check(step, c, ctx, vm) {
     if (ctx.handler) c.error(step.loc, "'run' cannot be used inside a handler");
+    if (step.run.timeout) {
+      const t = c.expr(step.run.timeout);
+      const v = c.types.constant(step.run.timeout);
+      if (t !== "int" && t !== "float" && t !== "unknown") {
+        c.error(
+          step.run.timeout.loc,
+          `timeout must be a duration such as 10s, not ${TYPE_NAMES[t]}`,
+        );
+      } else if ((typeof v === "bigint" || typeof v === "number") && !(Number(v) > 0)) {
+        c.error(step.run.timeout.loc, "timeout must be positive (a duration such as 10s)");
+      }
+    }
     if (step.run.vcpu) {
       const n = c.expectInt(step.run.vcpu, "vcpu");
       const count = vm?.vcpus ?? 1n;
@@ -143,7 +170,7 @@ export const RUN: StepDef<RunStmt> = {
     const exit = await vm.run({
       vcpu: step.run.vcpu ? Number(r.int(step.run.vcpu, "vcpu")) : undefined,
       until,
-      timeoutMs: step.run.timeoutMs,
+      timeoutMs: step.run.timeout ? timeoutMs(r, step.run.timeout) : undefined,
       watchdogMs: r.options.watchdogMs,
       handledSyncLabels: new Set(handlers.sync.keys()),
       handleMemoryFault: handlers.memoryFault !== undefined,

@@ -53,7 +53,8 @@ Deno.test("parseScript() reads until first sync; first goes with sync only", () 
   const [run] = parseScript('vm a { }\nrun until first sync "iter" timeout 1s').body.slice(1);
   assert(run.kind === "run");
   assertEquals(run.run.until, { kind: "sync", label: "iter", first: true });
-  assertEquals(run.run.timeoutMs, 1000);
+  assert(run.run.timeout?.kind === "float");
+  assertEquals(run.run.timeout.value, 1);
   const e = assertThrows(() => parseScript("vm a { }\nrun until first done", { file: "p.kvm" }));
   assertStringIncludes(String(e), "'first' goes with sync only");
 });

@@ -101,16 +101,16 @@ Deno.test("diagnostics: every recoverable parse error is reported", () => {
   vcpus
   memslot ram gpa 0x100000 size 64M
 }
-run until done timeout 10
+run until done timeout )
 print (1 +
 expect $x == 1
 `),
     `exp.kvm:3:3: error: expected an expression but found 'memslot'
   memslot ram gpa 0x100000 size 64M
   ^~~~~~~
-exp.kvm:5:24: error: expected a duration such as 5s but found '10'
-run until done timeout 10
-                       ^~
+exp.kvm:5:24: error: expected an expression but found ')'
+run until done timeout )
+                       ^
 exp.kvm:7:1: error: expected an expression but found 'expect'
 expect $x == 1
 ^~~~~~`,

@@ -78,7 +78,9 @@ print "faults taken:", $d
   ]);
   const run = stmts[1];
   assert(run.kind === "run");
-  assertEquals(run.run, { until: { kind: "done" }, timeoutMs: 10_000 });
+  assertEquals(run.run.until, { kind: "done" });
+  assert(run.run.timeout?.kind === "float");
+  assertEquals(run.run.timeout.value, 10);
   assertEquals(run.loc, { line: 7, column: 1, offset: 139, length: 3 });
 });
 
@@ -144,7 +146,8 @@ Deno.test("parseScript() reads run, handlers and demand", () => {
   assert(run.kind === "run");
   assertEquals(sexp(run.run.vcpu!), "1");
   assertEquals(run.run.until, { kind: "sync", label: "pass" });
-  assertEquals(run.run.timeoutMs, 500);
+  assert(run.run.timeout?.kind === "float");
+  assertEquals(run.run.timeout.value, 0.5);
   const bare = step("run");
   assert(bare.kind === "run");
   assertEquals(bare.run, { until: { kind: "done" } });
