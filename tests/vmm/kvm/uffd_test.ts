@@ -223,6 +223,7 @@ print $f
 const VM_URL = new URL("../../../vmm/kvm/vm.ts", import.meta.url).href;
 const TESTING_URL = new URL("../../support/kvm_guests.ts", import.meta.url).href;
 const BUILDER_URL = new URL("../../../vmm/builder.ts", import.meta.url).href;
+const WAIT_URL = new URL("../../support/wait.ts", import.meta.url).href;
 
 interface Counts {
   fds: number;
@@ -234,15 +235,14 @@ const PRELUDE = `
 import { KvmVm } from "${VM_URL}";
 import { flatLongModeImage, spinGuest } from "${TESTING_URL}";
 import { loadGuest } from "${BUILDER_URL}";
+import { ownThreadCount, releasedThreadsExited, TEST_WATCHDOG_MS } from "${WAIT_URL}";
 function counts() {
   let fds = 0, uffds = 0;
   for (const e of Deno.readDirSync("/proc/self/fd")) {
     fds++;
     try { if (Deno.readLinkSync("/proc/self/fd/" + e.name).includes("userfaultfd")) uffds++; } catch {}
   }
-  let threads = 0;
-  for (const _ of Deno.readDirSync("/proc/self/task")) threads++;
-  return { fds, uffds, threads };
+  return { fds, uffds, threads: ownThreadCount() };
 }
 const GIB = 1n << 30n;
 // Warm up what exists once per process: libc, the signal listener, a worker.
@@ -253,13 +253,13 @@ const GIB = 1n << 30n;
   w.addMemslot({ name: "ram", gpa: GIB, size: 1n << 20n, backing: "absent" });
   w.demandUffd("ram", 1);
 }
-await new Promise((r) => setTimeout(r, 300));
+await releasedThreadsExited();
 const before = counts();
 `;
 
 async function scenario(body: string): Promise<{ before: Counts; during: Counts; after: Counts }> {
   const code = `${PRELUDE}\nlet during = counts();\n${body}\n` +
-    `await new Promise((r) => setTimeout(r, 300));\n` +
+    `await releasedThreadsExited();\n` +
     `console.log(JSON.stringify({ before, during, after: counts() }));\n`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--no-check", code],
@@ -283,7 +283,7 @@ for (const handlers of [1, 2, 4]) {
     vm.demandUffd("ram", handlers);
     vm.demandUffd("ram2", 1);
     loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 64n } });
-    const exit = await vm.run();
+    const exit = await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
     if (exit.reason !== "done") throw new Error("run: " + exit.reason);
     if (vm.stat("uffd_faults") !== 64n) throw new Error("faults " + vm.stat("uffd_faults"));
     if (i === 0 && handlers === 4) during = counts();
