@@ -2,7 +2,7 @@
  * The command line: run a `.kvm` script.
  *
  * ```
- * deno run -A vmm.ts SCRIPT.kvm [--backend auto|kvm|emu] [--json] [--debug]
+ * deno run -A vmm.ts SCRIPT.kvm [--backend auto|kvm|emu] [--watchdog 10s] [--json] [--debug]
  * ```
  *
  * Exit codes: 0 every expectation held; 1 an expectation failed; 2 the
@@ -22,6 +22,7 @@ import {
   runScript,
   ScriptSyntaxError,
 } from "../dsl/mod.ts";
+import { parseDurationImage } from "../dsl/tokens.ts";
 
 const USAGE = `Usage: deno run -A vmm.ts SCRIPT.kvm [options]
 
@@ -30,6 +31,8 @@ Runs a .kvm experiment script on real KVM or the built-in emulator.
 Options:
   --backend auto|kvm|emu  override every vm block's backend (auto: kvm when
                           /dev/kvm opens, else emu; kvm never falls back)
+  --watchdog DURATION     bound of runs without a timeout, e.g. 120s
+                          (default 10s; durations as in the script: ms, s, m)
   --json                  one JSON object per line (print, stats, expect,
                           error, summary events)
   --debug                 show stack traces of errors
@@ -63,6 +66,11 @@ function stderr(line: string): void {
   writeAll(Deno.stderr, line);
 }
 
+/** A duration written as in scripts (`500ms`, `120s`, `2m`) in ms; 0 when it is not one. */
+function durationMs(text: string): number {
+  return /^[0-9][0-9_]*(?:ms|s|m)$/.test(text) ? parseDurationImage(text) : 0;
+}
+
 /** Parses argv, runs the script and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let parsed;
@@ -72,6 +80,7 @@ export async function main(args: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         backend: { type: "string" },
+        watchdog: { type: "string" },
         json: { type: "boolean", default: false },
         debug: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -93,6 +102,12 @@ export async function main(args: string[]): Promise<number> {
   const backend = values.backend;
   if (backend !== undefined && backend !== "auto" && backend !== "kvm" && backend !== "emu") {
     stderr(`vmm: --backend must be auto, kvm or emu, not '${backend}'`);
+    return 2;
+  }
+  const watchdog = values.watchdog;
+  const watchdogMs = watchdog === undefined ? undefined : durationMs(watchdog);
+  if (watchdogMs === 0) {
+    stderr(`vmm: --watchdog must be a duration above 0 such as 120s, not '${watchdog}'`);
     return 2;
   }
   const file = positionals[0];
@@ -127,7 +142,12 @@ export async function main(args: string[]): Promise<number> {
   }
   try {
     const script = parseScript(text, { file });
-    const summary = await runScript(script, { output, backend, debug: values.debug });
+    const summary = await runScript(script, {
+      output,
+      backend,
+      debug: values.debug,
+      watchdogMs,
+    });
     return summary.exitCode;
   } catch (e) {
     if (!(e instanceof ScriptSyntaxError)) throw e;
