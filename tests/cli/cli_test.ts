@@ -1,4 +1,5 @@
 import { skipKvm } from "../support/kvm_probe.ts";
+import { CLI_WATCHDOG } from "../support/wait.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 
 const VMM = new URL("../../vmm.ts", import.meta.url).pathname;
@@ -21,7 +22,7 @@ async function vmmWith(permissions: string[], script: string, ...flags: string[]
   try {
     await Deno.writeTextFile(`${dir}/t.kvm`, script);
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, VMM, "t.kvm", ...flags],
+      args: ["run", ...permissions, VMM, "t.kvm", ...CLI_WATCHDOG, ...flags],
       cwd: dir,
       stdout: "piped",
       stderr: "piped",

@@ -3,6 +3,7 @@
  * `if`, the built-in variables, guest `fail`, lenient `expect error`
  * memslot checks, stats a backend cannot provide, the invalid summary.
  */
+import { TEST_WATCHDOG_MS } from "../support/wait.ts";
 import { skipKvm } from "../support/kvm_probe.ts";
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { checkScript } from "../../dsl/check.ts";
@@ -42,6 +43,7 @@ async function run(
   const summary = await runScript(parseScript(text, { file: "x.kvm" }), {
     output,
     backend,
+    watchdogMs: TEST_WATCHDOG_MS,
     openVm: (config, choice) => {
       const vm = openVm(config, choice);
       patch?.(vm);

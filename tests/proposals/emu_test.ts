@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
+import { TEST_WATCHDOG_MS } from "../support/wait.ts";
 import { emuBackend } from "../../vmm/emu/mod.ts";
 import type { Vm } from "../../vmm/types.ts";
 import { loadGuest } from "../../vmm/builder.ts";
@@ -20,6 +21,7 @@ async function bootSim(policy: "zap_all" | "zap_only_memslot"): Promise<Record<s
     params: { ram: "ram", rom: "rom", remaps: 6n, touch: 16n * M },
   });
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["remap"]),
     onExit: () => {
       vm.moveMemslot("rom", 0xc0000000n);
@@ -54,6 +56,7 @@ async function recovery(mode: "zap" | "in_place"): Promise<Record<string, number
   let pass = 0;
   let afterDisable = 0;
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["pass"]),
     onExit: () => {
       pass++;
@@ -103,6 +106,7 @@ Deno.test("proposal 4: memory-fault exits replace blocking on absent pages", asy
   });
   loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 64n } });
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handleMemoryFault: true,
     onExit: (e) => {
       assert(e.reason === "memory_fault");

@@ -2,6 +2,7 @@
  * The built-in payloads (guest/boot.ts's boot images) on a real /dev/kvm.
  */
 import { skipKvm } from "../../support/kvm_probe.ts";
+import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
 import { assertEquals, assertGreater } from "@std/assert";
 import { KvmVm } from "../../../vmm/kvm/mod.ts";
 import { loadGuest } from "../../../vmm/builder.ts";
@@ -26,6 +27,7 @@ Deno.test({ name: "payload: write_sweep dirties every page it writes", ignore },
   });
   const passes: bigint[] = [];
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["pass"]),
     onExit: (e) => {
       if (e.reason === "sync") passes.push(e.value);
@@ -53,6 +55,7 @@ Deno.test({ name: "payload: dirty_writer on two vCPUs", ignore }, async () => {
   });
   let iters = 0;
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["iter"]),
     onExit: () => {
       iters++;

@@ -8,6 +8,7 @@ import { assertEquals, assertGreater, assertLess, assertThrows } from "@std/asse
 import { MemoryOutput, parseScript, runScript } from "../../../dsl/mod.ts";
 import { touchedPages } from "../../../guest/payloads/touch.ts";
 import { skipKvm } from "../../support/kvm_probe.ts";
+import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
 import { VmmError } from "../../../vmm/errors.ts";
 import { KvmVm } from "../../../vmm/kvm/mod.ts";
 import { probeUserfaultfd } from "../../../vmm/kvm/uffd.ts";
@@ -57,7 +58,7 @@ for (const handlers of [1, 2]) {
     );
     assertEquals(vm.stat("uffd_faults"), 0n);
     // `done` also means the guest's own readback of its first page held.
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     assertEquals(vm.stat("uffd_faults"), BigInt(pages.size));
     // The guest stored each page's GPA in its first word.
     for (const gpa of [...pages].slice(0, 50)) assertEquals(vm.readSlot("ram", gpa - GIB), gpa);
@@ -76,7 +77,7 @@ Deno.test(
   async () => {
     using vm = vmWithAbsent("plain", 4n * MIB);
     loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 512n } });
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     assertEquals(vm.stat("uffd_faults"), 0n);
     assertEquals(vm.readSlot("ram", 7n * PAGE), GIB + 7n * PAGE);
     assertEquals(vm.readSlot("ram", 600n * PAGE), 0n);
@@ -92,7 +93,7 @@ Deno.test(
     vm.populate("ram", 0n, 300n * PAGE);
     vm.populate("ram", 256n * PAGE, 256n * PAGE);
     loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 512n } });
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     assertEquals(vm.stat("uffd_faults"), 0n);
     assertEquals(vm.readSlot("ram", 511n * PAGE), GIB + 511n * PAGE);
   },
@@ -105,7 +106,7 @@ Deno.test(
     vm.demandUffd("ram", 2);
     vm.populate("ram", 0n, 100n * PAGE);
     loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 400n } });
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     assertEquals(vm.stat("uffd_faults"), 300n);
     // populate over pages that are already present is a no-op (EEXIST skipped).
     vm.populate("ram");
@@ -130,6 +131,7 @@ Deno.test({ name: "uffd: pages are served from a source buffer", ignore }, async
   });
   let sum = -1n;
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["sum"]),
     onExit: (e) => {
       if (e.reason === "sync") sum = e.value;
@@ -153,7 +155,11 @@ Deno.test({ name: "uffd: two vCPUs fault concurrently", ignore }, async () => {
   using vm = vmWithAbsent("dw", 4n * MIB, 2);
   vm.demandUffd("ram", 2);
   loadGuest(vm, { kind: "payload", name: "dirty_writer", params: { slot: "ram", iterations: 2n } });
-  const exit = await vm.run({ handledSyncLabels: new Set(["iter"]), onExit: () => {} });
+  const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
+    handledSyncLabels: new Set(["iter"]),
+    onExit: () => {},
+  });
   assertEquals(exit.reason, "done");
   assertEquals(vm.stat("uffd_faults"), 1024n);
 });
@@ -162,7 +168,7 @@ Deno.test({ name: "uffd: delete stops the handlers and keeps the count", ignore 
   using vm = vmWithAbsent("del", 2n * MIB);
   vm.demandUffd("ram", 1);
   loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 10n } });
-  assertEquals((await vm.run()).reason, "done");
+  assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
   vm.deleteMemslot("ram");
   assertEquals(vm.stat("uffd_faults"), 10n);
   // The name is free again; a new slot can be demand paged.
@@ -205,7 +211,11 @@ print $f
   const printed: Record<string, string[]> = {};
   for (const backend of ["kvm", "emu"] as const) {
     const output = new MemoryOutput();
-    const summary = await runScript(parseScript(text, { file: "uffd.kvm" }), { output, backend });
+    const summary = await runScript(parseScript(text, { file: "uffd.kvm" }), {
+      output,
+      backend,
+      watchdogMs: TEST_WATCHDOG_MS,
+    });
     assertEquals(
       summary.exitCode,
       0,
