@@ -90,7 +90,9 @@ export function ownThreadCount(): number {
  * Waits (bounded) until no Worker thread and no KVM kernel thread of this
  * process remains: Worker.terminate() and closing a VM fd return before those
  * threads exit, and their fds close only when they do. Call it after every VM
- * is closed and every Worker terminated, before counting threads or fds.
+ * is closed and every Worker terminated, before counting threads or fds. It
+ * sees the whole process: use it where the scenario has a process of its own
+ * (a `deno eval` child), not beside other test modules under `--parallel`.
  *
  * @param boundMs the failure bound (default {@linkcode TEST_WATCHDOG_MS})
  * @returns whether they all exited within the bound
