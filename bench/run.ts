@@ -23,6 +23,8 @@ export const BENCHMARKS: readonly string[] = [
   "demand_paging.ts",
   "backends.ts",
   "proposals.ts",
+  "memslot_fill.ts",
+  "calibrate.ts",
 ];
 
 async function main(): Promise<number> {

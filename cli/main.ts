@@ -5,9 +5,10 @@
  * deno run -A vmm.ts SCRIPT.kvm [--backend auto|kvm|emu] [--watchdog 10s] [--json] [--debug]
  * ```
  *
- * Exit codes: 0 every expectation held; 1 an expectation failed; 2 the
- * script is invalid (nothing ran); 3 the backend failed. This is the only
- * module that calls `Deno.exit`.
+ * Exit codes (see `exit_codes.ts`): 0 every expectation held; 1 an
+ * expectation failed; 2 the script is invalid (nothing ran); 3 the backend
+ * failed; 130 / 143 SIGINT / SIGTERM stopped the run (VMs released, summary
+ * written). This module and `signals.ts` are the only ones that call `Deno.exit`.
  *
  * @module
  */
@@ -19,10 +20,16 @@ import {
   JsonLinesOutput,
   type Output,
   parseScript,
+  type RunOutcome,
   runScript,
   ScriptSyntaxError,
+  type SummaryEvent,
 } from "../dsl/mod.ts";
 import { parseDurationImage } from "../dsl/tokens.ts";
+import { exitCodeFor, type InterruptSignal } from "./exit_codes.ts";
+import { metaEvent, VERSION } from "./meta.ts";
+import { ProgressLine } from "./progress.ts";
+import { listenForInterrupts } from "./signals.ts";
 
 const USAGE = `Usage: deno run -A vmm.ts SCRIPT.kvm [options]
 
@@ -33,13 +40,17 @@ Options:
                           /dev/kvm opens, else emu; kvm never falls back)
   --watchdog DURATION     bound of runs without a timeout, e.g. 120s
                           (default 10s; durations as in the script: ms, s, m)
-  --json                  one JSON object per line (print, stats, expect,
-                          error, summary events)
+  --json                  one JSON object per line (meta, print, stats,
+                          expect, error, summary events)
   --debug                 show stack traces of errors
+  --allow-path DIR        let 'guest file' read from DIR too (default: only
+                          the script's directory; may be repeated)
+  --version               print the tool's version
   -h, --help              show this help
 
 Exit codes: 0 all expectations held, 1 an expectation failed,
-2 the script is invalid (nothing ran), 3 the backend failed.`;
+2 the script is invalid (nothing ran), 3 the backend failed,
+130 / 143 interrupted by SIGINT / SIGTERM (VMs released, summary written).`;
 
 const encoder = new TextEncoder();
 
@@ -71,8 +82,39 @@ function durationMs(text: string): number {
   return /^[0-9][0-9_]*(?:ms|s|m)$/.test(text) ? parseDurationImage(text) : 0;
 }
 
+/** How a run is stopped from outside (see `signals.ts`). */
+export interface MainOptions {
+  /** Aborts the run. */
+  signal?: AbortSignal;
+  /** Which signal aborted it (its exit code). */
+  received?: () => InterruptSignal | undefined;
+}
+
+/**
+ * The CLI's output: the library's events, with the exit code added to the
+ * summary (scripted users read it there), and the progress line erased
+ * before anything else is written.
+ */
+function cliOutput(
+  inner: Output,
+  exitCode: (outcome: RunOutcome) => number,
+  progress?: ProgressLine,
+): Output {
+  return {
+    emit(event) {
+      progress?.clear();
+      if (event.event !== "summary") return inner.emit(event);
+      const summary: SummaryEvent & { exitCode: number } = {
+        ...event,
+        exitCode: exitCode(event.outcome),
+      };
+      inner.emit(summary);
+    },
+  };
+}
+
 /** Parses argv, runs the script and returns the exit code. */
-export async function main(args: string[]): Promise<number> {
+export async function main(args: string[], options: MainOptions = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -83,6 +125,8 @@ export async function main(args: string[]): Promise<number> {
         watchdog: { type: "string" },
         json: { type: "boolean", default: false },
         debug: { type: "boolean", default: false },
+        "allow-path": { type: "string", multiple: true, default: [] },
+        version: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     });
@@ -93,6 +137,10 @@ export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (values.help) {
     stdout(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    stdout(`kvmmu ${VERSION}`);
     return 0;
   }
   if (positionals.length !== 1) {
@@ -112,13 +160,23 @@ export async function main(args: string[]): Promise<number> {
   }
   const file = positionals[0];
   const color = !values.json && Deno.stdout.isTerminal();
-  const output: Output = values.json ? new JsonLinesOutput(stdout) : new HumanOutput({
-    write: stdout,
-    writeError: stderr,
-    color,
-    // Escape codes only where a terminal shows them.
-    colorError: color && Deno.stderr.isTerminal(),
-  });
+  // A terminal's stderr only: never in --json, never into a pipe or a file.
+  const progress = !values.json && Deno.stderr.isTerminal()
+    ? new ProgressLine((text) => Deno.stderr.writeSync(encoder.encode(text)))
+    : undefined;
+  const exitCode = (outcome: RunOutcome) => exitCodeFor(outcome, options.received?.());
+  const output = cliOutput(
+    values.json ? new JsonLinesOutput(stdout) : new HumanOutput({
+      write: stdout,
+      writeError: stderr,
+      color,
+      // Escape codes only where a terminal shows them.
+      colorError: color && Deno.stderr.isTerminal(),
+    }),
+    exitCode,
+    progress,
+  );
+  output.emit(metaEvent(file, backend));
   const start = performance.now();
   const invalid = (errors: ErrorEvent[]): number => {
     for (const error of errors) output.emit(error);
@@ -128,9 +186,9 @@ export async function main(args: string[]): Promise<number> {
       failed: 0,
       backend: "none",
       wallMs: performance.now() - start,
-      exitCode: 2,
+      outcome: "invalid",
     });
-    return 2;
+    return exitCode("invalid");
   };
 
   let text: string;
@@ -147,8 +205,11 @@ export async function main(args: string[]): Promise<number> {
       backend,
       debug: values.debug,
       watchdogMs,
+      allowPaths: values["allow-path"],
+      signal: options.signal,
+      onProgress: progress && ((p) => progress.update(p)),
     });
-    return summary.exitCode;
+    return exitCode(summary.outcome);
   } catch (e) {
     if (!(e instanceof ScriptSyntaxError)) throw e;
     return invalid(e.diagnostics.map((d) => ({
@@ -165,9 +226,13 @@ export async function main(args: string[]): Promise<number> {
  * Reaching the catch is a VMM bug: scripts' and backends' errors become events.
  */
 export async function runCli(): Promise<never> {
+  const interruption = listenForInterrupts();
   let code: number;
   try {
-    code = await main(Deno.args);
+    code = await main(Deno.args, {
+      signal: interruption.signal,
+      received: () => interruption.received,
+    });
   } catch (e) {
     // runScript turns script and backend errors into events: reaching here is a VMM bug.
     const err = e as Error;
@@ -177,7 +242,9 @@ export async function runCli(): Promise<never> {
         debug ? `\n${err.stack}` : " (run with --debug for the stack)"
       }`,
     );
-    code = 3;
+    code = exitCodeFor("backend_failed");
+  } finally {
+    interruption.dispose();
   }
   Deno.exit(code);
 }

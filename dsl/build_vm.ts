@@ -2,17 +2,20 @@
  * Evaluates a `vm NAME { … }` block into a VM description and hands it to
  * `vmm/builder.ts`, the one place that knows the boot order (capabilities,
  * quirks, memslots, devices, then the guest, whatever order the block was
- * written in). Layouts that depended on variables are re-checked first;
- * each failure is attributed to the declaration it came from.
+ * written in). Each declaration's module (`statements/`) says what it adds
+ * to the description (`describe`); layouts that depended on variables are
+ * re-checked first; each failure is attributed to the declaration it came
+ * from.
  *
  * @module
  */
-import { dirname, resolve } from "node:path";
 import type { Decl, Expr, Loc, MemslotDecl, VmStmt } from "./ast.ts";
 import { evaluate, ScriptRuntimeError, type Variables } from "./evaluate.ts";
+import { readGuestFile } from "./guest_file.ts";
 import { checkLayout, declaredLayout } from "./layout.ts";
 import { payloadParam } from "./payloads.ts";
 import { StepError, u64 } from "./runtime.ts";
+import { declDef } from "./statements/mod.ts";
 import { typeName } from "./values.ts";
 import { PayloadParamError } from "../guest/payloads/mod.ts";
 import {
@@ -41,6 +44,8 @@ export type VmOpener = (config: VmConfig, backend: BackendChoice) => Vm;
 export interface BuildEnv {
   /** The script's file (guest files are relative to it). */
   file: string;
+  /** Directories besides the script's own a guest file may be read from. */
+  allowPaths?: readonly string[];
   /** The script's variables. */
   vars: Variables;
   /** Overrides the block's `backend`. */
@@ -50,8 +55,118 @@ export interface BuildEnv {
   onOpen: (vm: Vm) => void;
 }
 
+/** The parts of a description that the builder applies one by one, in boot order. */
+type ListedStep = "cap" | "quirk" | "memslot" | "device";
+
+/**
+ * A vm block's description while its declarations fill it in: each
+ * declaration's module adds its part with the declaration's location, so a
+ * failure of the builder's step points back at it.
+ */
+export class VmDraft {
+  /** The settings read before the VM opens. */
+  readonly settings: {
+    backend?: BackendChoice;
+    vcpus: number;
+    mmu?: MmuMode;
+    system?: { gpa: bigint; size: bigint };
+  } = { vcpus: 1 };
+  /** Where each setting came from (for errors opening the VM). */
+  readonly settingLocs: Partial<Record<"backend" | "mmu", Loc>> = {};
+  readonly #caps: [CapName, string][] = [];
+  readonly #quirks: [QuirkName, boolean][] = [];
+  readonly #memslots: MemslotSpec[] = [];
+  readonly #devices: DeviceMemory[] = [];
+  #guest?: { loc: Loc; payloadLoc?: Loc; spec: () => GuestSpec };
+  /** A `guest file`'s bytes, read (bounded, confined) before the VM is built. */
+  guestFileBytes?: Uint8Array;
+  readonly #locs: Record<ListedStep, Loc[]> = { cap: [], quirk: [], memslot: [], device: [] };
+
+  /**
+   * @param env the interpreter's variables and options
+   * @param int evaluates an address, size or count as a u64
+   */
+  constructor(
+    readonly env: BuildEnv,
+    readonly int: (e: Expr, what: string) => bigint,
+  ) {}
+
+  /** Adds a capability. */
+  cap(loc: Loc, name: CapName, value: string): void {
+    this.#caps.push([name, value]);
+    this.#locs.cap.push(loc);
+  }
+
+  /** Adds a quirk. */
+  quirk(loc: Loc, name: QuirkName, on: boolean): void {
+    this.#quirks.push([name, on]);
+    this.#locs.quirk.push(loc);
+  }
+
+  /** Adds a user memslot. */
+  memslot(loc: Loc, spec: MemslotSpec): void {
+    this.#memslots.push(spec);
+    this.#locs.memslot.push(loc);
+  }
+
+  /** Adds a device's shared memory. */
+  device(loc: Loc, device: DeviceMemory): void {
+    this.#devices.push(device);
+    this.#locs.device.push(loc);
+  }
+
+  /** Sets the guest, evaluated when the builder reaches it (after the memslots). */
+  guest(loc: Loc, spec: () => GuestSpec, payloadLoc?: Loc): void {
+    this.#guest = { loc, payloadLoc, spec };
+  }
+
+  /** The description for `vmm/builder.ts`. */
+  description(name: string): VmDescription {
+    const s = this.settings;
+    return {
+      name,
+      backend: this.env.backend ?? s.backend ?? "auto",
+      vcpus: s.vcpus,
+      mmu: s.mmu,
+      system: s.system,
+      caps: this.#caps,
+      quirks: this.#quirks,
+      memslots: this.#memslots,
+      devices: this.#devices,
+      guest: this.#guest?.spec,
+    };
+  }
+
+  /** Where a builder step came from. */
+  locOf(step: BuildStep): Loc {
+    return step.kind === "guest" ? this.#guest!.loc : this.#locs[step.kind][step.index];
+  }
+
+  /** Where a payload's parameter errors point: the payload's name. */
+  payloadLoc(): Loc | undefined {
+    return this.#guest?.payloadLoc;
+  }
+}
+
+/** Reads a `guest file` before the build: bounded by the room the layout gives it at `load`. */
+async function readFileOf(stmt: VmStmt, draft: VmDraft, int: (e: Expr, what: string) => bigint) {
+  const guest = stmt.decls.find((d) => d.kind === "guest");
+  if (guest?.kind !== "guest" || !guest.file) return;
+  const load = guest.params.find((p) => p.key.text === "load");
+  const { system } = declaredLayout(stmt, int);
+  const memslots = draft.description("").memslots ?? [];
+  draft.guestFileBytes = await readGuestFile({
+    path: guest.file.path,
+    loc: guest.file.loc,
+    scriptFile: draft.env.file,
+    allowPaths: draft.env.allowPaths,
+    load: load ? int(load.value, "load") : 0n,
+    regions: [system, ...memslots],
+  });
+}
+
 /** Evaluates address, size and count expressions against `vars`, as u64s. */
-function u64Of(vars: Variables): (e: Expr, what: string) => bigint {
+export function u64Of(vars: Variables): (e: Expr, what: string) => bigint {
   return (e, what) => u64(evaluate(e, vars), e, what);
 }
 
@@ -69,66 +184,26 @@ export function slotSpec(slot: MemslotDecl, vars: Variables): MemslotSpec {
 }
 
 /**
- * Evaluates a vm block into a {@linkcode VmDescription} and builds it with
- * `vmm/builder.ts` (which owns the boot order), attributing each failure to
- * the declaration it came from.
+ * Evaluates a vm block into a {@linkcode VmDescription} (each declaration
+ * through its module's `describe`) and builds it with `vmm/builder.ts`
+ * (which owns the boot order), attributing each failure to the declaration
+ * it came from.
  *
  * @param stmt the block
  * @param env variables, backend choice, VM opener
  * @returns the configured VM
  */
-export function buildVm(stmt: VmStmt, env: BuildEnv): Vm {
+export async function buildVm(stmt: VmStmt, env: BuildEnv): Promise<Vm> {
   const int = u64Of(env.vars);
-  const decls = stmt.decls;
-  const find = <K extends Decl["kind"]>(kind: K) =>
-    decls.find((d) => d.kind === kind) as (Decl & { kind: K }) | undefined;
-  const all = <K extends Decl["kind"]>(kind: K) =>
-    decls.filter((d) => d.kind === kind) as (Decl & { kind: K })[];
-  const backendDecl = find("backend");
-  const systemDecl = find("system");
-  const vcpusDecl = find("vcpus");
-  const mmuDecl = find("mmu");
-  const vcpus = vcpusDecl ? Number(int(vcpusDecl.count, "vcpus")) : 1;
-  const systemRegion = systemDecl
-    ? { gpa: int(systemDecl.gpa, "gpa"), size: int(systemDecl.size, "size") }
-    : undefined;
+  const draft = new VmDraft(env, int);
+  for (const d of stmt.decls) declDef(d).describe(d, draft);
   // Layouts that depend on variables could not be checked statically: check them now.
   const { system, regions } = declaredLayout(stmt, int);
   const problem = checkLayout(system, regions)[0];
   if (problem) throw new ScriptRuntimeError(problem.loc, problem.message);
+  await readFileOf(stmt, draft, int);
 
-  const caps = all("cap");
-  const quirks = all("quirk");
-  const memslots = all("memslot");
-  const devices = all("device");
-  const guest = find("guest");
-  const description: VmDescription = {
-    name: stmt.name.text,
-    backend: env.backend ?? (backendDecl?.value.text as BackendChoice | undefined) ?? "auto",
-    vcpus,
-    mmu: mmuDecl?.value.text as MmuMode | undefined,
-    system: systemRegion,
-    caps: caps.map((d) => [d.name.text as CapName, d.value.text]),
-    quirks: quirks.map((d) => [d.name.text as QuirkName, d.value.text === "on"]),
-    memslots: memslots.map((d) => slotSpec(d.slot, env.vars)),
-    devices: devices.map((d) => ({
-      name: d.name.text,
-      gpa: int(d.shmGpa!, "gpa"),
-      size: int(d.shmSize!, "size"),
-      noncoherent: d.noncoherent !== undefined,
-      via: d.via?.text as DeviceMemory["via"],
-    })),
-    // Evaluated when the builder reaches the guest, after the memslots.
-    guest: guest ? () => guestSpec(guest, env) : undefined,
-  };
-  const locOf = (step: BuildStep): Loc =>
-    step.kind === "guest" ? guest!.loc : ({
-      cap: caps,
-      quirk: quirks,
-      memslot: memslots,
-      device: devices,
-    }[step.kind][step.index] as Decl).loc;
-  return buildVmOf(description, {
+  return buildVmOf(draft.description(stmt.name.text), {
     openVm: (config, choice) => {
       try {
         return env.openVm(config, choice);
@@ -136,8 +211,8 @@ export function buildVm(stmt: VmStmt, env: BuildEnv): Vm {
         // Point at what most likely caused it: the backend asked for, else
         // the mmu the host was checked against, else the vm block.
         const loc = e instanceof BackendUnavailableError
-          ? (backendDecl?.loc ?? stmt.loc)
-          : (mmuDecl?.loc ?? stmt.loc);
+          ? (draft.settingLocs.backend ?? stmt.loc)
+          : (draft.settingLocs.mmu ?? stmt.loc);
         throw new StepError(e, loc);
       }
     },
@@ -147,10 +222,11 @@ export function buildVm(stmt: VmStmt, env: BuildEnv): Vm {
         return run();
       } catch (e) {
         // Parameters that do not fit the payload point at the payload's name.
-        if (e instanceof PayloadParamError && step.kind === "guest") {
-          throw new StepError(e, guest!.payload.loc);
+        const payloadLoc = draft.payloadLoc();
+        if (e instanceof PayloadParamError && step.kind === "guest" && payloadLoc) {
+          throw new StepError(e, payloadLoc);
         }
-        throw attributed(e, locOf(step));
+        throw attributed(e, draft.locOf(step));
       }
     },
   });
@@ -164,7 +240,8 @@ function attributed(e: unknown, loc: Loc): StepError {
 }
 
 /** The guest of a `guest` declaration (its payload parameters are checked by the builder). */
-function guestSpec(decl: Decl & { kind: "guest" }, env: BuildEnv): GuestSpec {
+export function guestSpec(decl: Decl & { kind: "guest" }, draft: VmDraft): GuestSpec {
+  const env = draft.env;
   const params: Record<string, bigint | string> = {};
   for (const p of decl.params) {
     const v = evaluate(p.value, env.vars);
@@ -178,16 +255,7 @@ function guestSpec(decl: Decl & { kind: "guest" }, env: BuildEnv): GuestSpec {
     params[p.key.text] = param;
   }
   if (decl.file) {
-    const path = resolve(dirname(env.file), decl.file.path);
-    let bytes: Uint8Array;
-    try {
-      bytes = Deno.readFileSync(path);
-    } catch (e) {
-      throw new ScriptRuntimeError(
-        decl.file.loc,
-        `cannot read guest file '${path}': ${(e as Error).message}`,
-      );
-    }
+    const bytes = draft.guestFileBytes!;
     const load = params["load"] as bigint;
     return {
       kind: "file",

@@ -11,77 +11,69 @@
  *
  * @module
  */
-import type { Decl, Expr, Loc, MemslotDecl, Name, Script, Step, Stmt, VmStmt } from "./ast.ts";
+import type { Decl, Expr, Loc, Name, Script, Step, Stmt, VmStmt } from "./ast.ts";
 import { type Diagnostic, diagnosticAt } from "./diagnostics.ts";
-import {
-  BUILTIN_VARIABLES,
-  ExprTyper,
-  isBuiltinVariable,
-  type SType,
-  TYPE_NAMES,
-} from "./check_expr.ts";
-import { checkLayout, checkRegion, declaredLayout } from "./layout.ts";
-import {
-  BACKEND_CHOICES,
-  BACKINGS,
-  CAP_VALUES,
-  HUGEPAGE_SIZES,
-  knownOrSuggestion,
-  MEMSLOT_FLAGS,
-  MMU_MODES,
-  QUIRKS,
-  STAT_NAMES,
-} from "./names.ts";
-import { checkGuest } from "./check_guest.ts";
-import { ERRNO_NUMBERS } from "../vmm/errors.ts";
-import { SIZE_4K } from "../guest/page_tables.ts";
+import { BUILTIN_VARIABLES, ExprTyper, isBuiltinVariable, type SType } from "./check_expr.ts";
+import type { DeclaredLayout } from "./layout.ts";
+import { knownOrSuggestion, STAT_NAMES } from "./names.ts";
+import { declDef, stepDef, VM } from "./statements/mod.ts";
 import type { Value } from "./values.ts";
 
 /** What the checker knows about the VM steps act on. */
-interface VmInfo {
+export interface VmInfo {
+  /** The vm block's name. */
   name: string;
+  /** Its vCPU count, when constant. */
   vcpus?: bigint;
+  /** Its memslots' names (declared or added by a step). */
   slots: Set<string>;
+  /** Its devices' names. */
   devices: Set<string>;
+  /** The write trackers registered so far. */
   trackers: Set<string>;
+  /** Slots a `memslot NAME delete` step freed: their names may be declared again. */
+  deleted: Set<string>;
+  /** Whether it declares a guest (a `run` needs one). */
   hasGuest: boolean;
 }
 
 /** Where a statement sits. */
-interface Context {
+export interface Context {
+  /** Inside a handler (no `run`, `vm` or nested handler there). */
   handler?: "memory_fault" | "sync";
+  /** Inside `expect error` (no `vm` there). */
   inExpectError?: boolean;
+  /** Inside an `if` (no `vm` there). */
   inIf?: boolean;
 }
 
-/** Every step kind that acts on a VM. */
-const NEEDS_VM: ReadonlySet<string> = new Set([
-  "run",
-  "on_memory_fault",
-  "on_sync",
-  "demand",
-  "memslot",
-  "track",
-  "untrack",
-  "cap",
-  "quirk",
-  "mark",
-  "stats",
-]);
+/**
+ * Checks of a vm block's declarations that need the whole block (a guest's
+ * parameters against the layout), by declaration kind: the last one's wins.
+ */
+export type VmChecks = Map<string, (layout: DeclaredLayout, stmt: VmStmt) => void>;
 
-class Checker {
+/**
+ * The checker: the state the statement modules' checks read and update
+ * (the current VM, the variables' types, leniency inside `expect error`).
+ */
+export class Checker {
+  /** The problems found so far. */
   readonly diagnostics: Diagnostic[] = [];
   readonly #script: Script;
-  #vm: VmInfo | null = null;
+  /** The VM later steps act on (none before the first vm block, or after a loop that owned one). */
+  vm: VmInfo | null = null;
   /**
    * Inside `expect error`: naming a missing or duplicate slot, or a misaligned
    * address or size, is the point of the test (the kernel answers with an errno).
    */
-  #lenient = false;
-  readonly #vars = new Map<string, SType>();
-  readonly #types = new ExprTyper(
+  lenient = false;
+  /** The variables known here, with their static types. */
+  readonly vars: Map<string, SType> = new Map<string, SType>();
+  /** Types expressions in {@linkcode Checker.vars}. */
+  readonly types: ExprTyper = new ExprTyper(
     (loc, message) => this.error(loc, message),
-    this.#vars,
+    this.vars,
     (name, loc) => this.builtin(name, loc),
   );
 
@@ -89,6 +81,7 @@ class Checker {
     this.#script = script;
   }
 
+  /** Reports a problem at `loc`. */
   error(loc: Loc, message: string): void {
     this.diagnostics.push(diagnosticAt(this.#script.file, loc, message));
   }
@@ -96,7 +89,7 @@ class Checker {
   /** `$backend` works anywhere (before any vm it is the backend auto would pick); `$mmu` and `$vcpus` need a vm. */
   builtin(name: string, loc: Loc): SType | undefined {
     if (!isBuiltinVariable(name)) return undefined;
-    if (name !== "backend" && !this.#vm) {
+    if (name !== "backend" && !this.vm) {
       this.error(loc, `$${name} needs a vm: declare one with 'vm NAME { … }' before it`);
     }
     return BUILTIN_VARIABLES[name];
@@ -111,186 +104,55 @@ class Checker {
 
   /** The value of an expression made of literals only, else undefined. */
   constant(expr: Expr): Value | undefined {
-    return this.#types.constant(expr);
+    return this.types.constant(expr);
   }
 
   /** Types `expr`, requires an integer, and returns its value when constant. */
   expectInt(expr: Expr, what: string): bigint | undefined {
-    return this.#types.expectInt(expr, what);
+    return this.types.expectInt(expr, what);
   }
 
   /** The static type of `expr`, reporting what is certainly wrong. */
   expr(expr: Expr): SType {
-    return this.#types.expr(expr);
+    return this.types.expr(expr);
   }
 
+  /** Checks statements in order. */
   statements(stmts: readonly Stmt[], ctx: Context): void {
     for (const stmt of stmts) {
-      if (stmt.kind === "vm") this.vmStmt(stmt, ctx);
+      if (stmt.kind === "vm") VM.check(stmt, this, ctx, this.vm);
       else this.step(stmt, ctx);
     }
   }
 
-  vmStmt(stmt: VmStmt, ctx: Context): void {
-    if (ctx.handler || ctx.inExpectError || ctx.inIf) {
-      this.error(
-        stmt.loc,
-        `a vm block cannot appear inside ${
-          ctx.handler ? "a handler" : ctx.inExpectError ? "an 'expect error' block" : "an 'if'"
-        }`,
-      );
-    }
-    const vm: VmInfo = {
-      name: stmt.name.text,
-      slots: new Set(),
-      devices: new Set(),
-      trackers: new Set(),
-      hasGuest: false,
-    };
-    const seen = new Map<string, Loc>();
-    let guest: (Decl & { kind: "guest" }) | undefined;
-    for (const decl of stmt.decls) {
-      if (["backend", "mmu", "vcpus", "system", "guest"].includes(decl.kind)) {
-        if (seen.has(decl.kind)) {
-          this.error(decl.loc, `'${decl.kind}' declared twice in vm '${vm.name}'`);
-        }
-        seen.set(decl.kind, decl.loc);
-      }
-      switch (decl.kind) {
-        case "backend":
-          this.oneOf(decl.value, BACKEND_CHOICES, "backend");
-          break;
-        case "mmu":
-          this.oneOf(decl.value, MMU_MODES, "mmu");
-          break;
-        case "vcpus": {
-          const n = this.expectInt(decl.count, "vcpus");
-          if (n !== undefined && (n < 1n || n > 255n)) {
-            this.error(decl.count.loc, `vcpus must be between 1 and 255, not ${n}`);
-          }
-          vm.vcpus = n;
-          break;
-        }
-        case "system":
-          break;
-        case "cap":
-          this.cap(decl.name, decl.value);
-          break;
-        case "quirk":
-          this.quirk(decl.name, decl.value);
-          break;
-        case "memslot": {
-          const slot = decl.slot;
-          this.declareSlot(vm, slot.name);
-          this.slotAttributes(slot);
-          break;
-        }
-        case "device": {
-          if (decl.deviceKind.text !== "virtio_gpu") {
-            this.error(
-              decl.deviceKind.loc,
-              `unknown device kind '${decl.deviceKind.text}' (known: virtio_gpu)`,
-            );
-          }
-          if (vm.devices.has(decl.name.text) || vm.slots.has(decl.name.text)) {
-            this.error(
-              decl.name.loc,
-              `name '${decl.name.text}' is already used in vm '${vm.name}'`,
-            );
-          }
-          vm.devices.add(decl.name.text);
-          if (decl.mmio) this.expectInt(decl.mmio, "mmio");
-          else this.error(decl.name.loc, `device '${decl.name.text}' needs 'mmio ADDRESS'`);
-          if (decl.via) this.oneOf(decl.via, ["memslot_flag", "kvm_device"], "via");
-          if (!decl.shmGpa || !decl.shmSize) {
-            this.error(decl.name.loc, `device '${decl.name.text}' needs 'shm gpa A size S'`);
-          }
-          break;
-        }
-        case "guest":
-          guest = decl;
-          vm.hasGuest = true;
-          break;
-      }
-    }
-    // Addresses and sizes are typed here, once; the layout rules need their values.
-    const layout = declaredLayout(stmt, (e, what) => this.expectInt(e, what));
-    const problems = layout.complete
-      ? checkLayout(layout.system, layout.regions)
-      : layout.regions.flatMap(checkRegion);
-    for (const p of problems) this.error(p.loc, p.message);
-    if (guest) {
-      checkGuest(guest, {
-        report: (loc, message) => this.error(loc, message),
-        types: this.#types,
-        vcpus: vm.vcpus === undefined
-          ? (stmt.decls.some((d) => d.kind === "vcpus") ? undefined : 1)
-          : Number(vm.vcpus),
-        regions: layout.complete ? layout.regions : undefined,
-      });
-    }
-    this.#vm = vm;
+  /** A declaration of `vm`'s block, by its module. */
+  decl(decl: Decl, vm: VmInfo, later: VmChecks): void {
+    declDef(decl).check(decl, this, vm, later);
   }
 
+  /** Whether a declaration may appear only once in a vm block. */
+  declUnique(decl: Decl): boolean {
+    return declDef(decl).unique;
+  }
+
+  /** Reports `name` unless it is one of `allowed`. */
   oneOf(name: Name, allowed: readonly string[], what: string): boolean {
     if (allowed.includes(name.text)) return true;
     this.error(name.loc, `unknown ${what} '${name.text}' (expected ${allowed.join(", ")})`);
     return false;
   }
 
-  /** The flags, backing and host page size of a memslot, declared or added as a step. */
-  slotAttributes(slot: MemslotDecl): void {
-    for (const flag of slot.flags) this.oneOf(flag, MEMSLOT_FLAGS, "memslot flag");
-    if (slot.backing) this.oneOf(slot.backing, BACKINGS, "backing");
-    if (slot.hugepage) {
-      const p = this.expectInt(slot.hugepage, "hugepage");
-      // Inside `expect error` a bad size is what the backend is asked to reject (EINVAL).
-      if (p !== undefined && !HUGEPAGE_SIZES.includes(p) && !this.#lenient) {
-        this.error(slot.hugepage.loc, `hugepage must be 4K, 2M or 1G, not ${slot.hugepage.source}`);
-      }
-    }
-  }
-
-  declareSlot(vm: VmInfo, name: Name): void {
-    if (!this.#lenient && (vm.slots.has(name.text) || vm.devices.has(name.text))) {
-      this.error(name.loc, `memslot '${name.text}' is declared twice in vm '${vm.name}'`);
-    }
-    vm.slots.add(name.text);
-  }
-
-  cap(name: Name, value: Name): void {
-    const values = (CAP_VALUES as Record<string, readonly string[]>)[name.text];
-    if (!values) {
-      this.error(
-        name.loc,
-        `unknown capability '${name.text}' (${
-          knownOrSuggestion(name.text, Object.keys(CAP_VALUES))
-        })`,
-      );
-      return;
-    }
-    if (!values.includes(value.text)) {
-      this.error(
-        value.loc,
-        `capability '${name.text}' takes ${values.join(", ")}, not '${value.text}'`,
-      );
-    }
-  }
-
-  quirk(name: Name, value: Name): void {
-    this.oneOf(name, QUIRKS, "quirk");
-    this.oneOf(value, ["on", "off"], "quirk setting");
-  }
-
+  /** Reports a step that needs a VM where there is none; returns the VM. */
   needVm(step: Step, what: string): VmInfo | null {
-    if (!this.#vm) {
+    if (!this.vm) {
       this.error(step.loc, `'${what}' needs a vm: declare one with 'vm NAME { … }' before it`);
     }
-    return this.#vm;
+    return this.vm;
   }
 
+  /** Reports a slot the VM does not have (except inside `expect error`). */
   knownSlot(vm: VmInfo | null, name: Name): void {
-    if (vm && !this.#lenient && !vm.slots.has(name.text)) {
+    if (vm && !this.lenient && !vm.slots.has(name.text)) {
       const known = [...vm.slots];
       this.error(
         name.loc,
@@ -301,226 +163,21 @@ class Checker {
     }
   }
 
+  /** A step, by its module (after reporting a missing VM the step needs). */
   step(step: Step, ctx: Context): void {
     const keyword = this.#script.source.slice(step.loc.offset, step.loc.offset + step.loc.length);
-    const vm = NEEDS_VM.has(step.kind) ? this.needVm(step, keyword) : this.#vm;
-    switch (step.kind) {
-      case "run":
-        if (ctx.handler) this.error(step.loc, "'run' cannot be used inside a handler");
-        if (step.run.vcpu) {
-          const n = this.expectInt(step.run.vcpu, "vcpu");
-          const count = vm?.vcpus ?? 1n;
-          if (n !== undefined && (n < 0n || n >= count)) {
-            this.error(
-              step.run.vcpu.loc,
-              `vcpu ${n} does not exist (vm '${vm?.name}' has ${count})`,
-            );
-          }
-        }
-        if (vm && !vm.hasGuest) {
-          this.error(step.loc, `'run' needs a guest: vm '${vm.name}' declares none`);
-        }
-        this.#vars.set("exit", "exit");
-        break;
-      case "on_memory_fault":
-      case "on_sync": {
-        if (ctx.handler) this.error(step.loc, "a handler cannot be declared inside a handler");
-        const variable = step.kind === "on_memory_fault" ? "fault" : "exit";
-        const before = this.#vars.get(variable);
-        this.#vars.set(variable, "exit");
-        this.statements(step.body, {
-          ...ctx,
-          handler: step.kind === "on_sync" ? "sync" : "memory_fault",
-        });
-        if (step.kind === "on_memory_fault") {
-          if (before === undefined) this.#vars.delete(variable);
-          else this.#vars.set(variable, before);
-        }
-        break;
-      }
-      case "demand":
-        this.oneOf(step.mode, ["uffd"], "demand mode");
-        this.knownSlot(vm, step.slot);
-        if (step.handlers) this.expectInt(step.handlers, "handlers");
-        break;
-      case "memslot":
-        this.memslotStep(step, vm);
-        break;
-      case "track":
-        this.expectInt(step.gpa, "track gpa");
-        if (step.size) this.expectInt(step.size, "track size");
-        vm?.trackers.add(step.name.text);
-        break;
-      case "untrack":
-        if (vm && !this.#lenient && !vm.trackers.has(step.name.text)) {
-          this.error(
-            step.name.loc,
-            `unknown tracker '${step.name.text}' (register it with 'track' first)`,
-          );
-        }
-        break;
-      case "cap":
-        this.cap(step.name, step.value);
-        break;
-      case "quirk":
-        this.quirk(step.name, step.value);
-        break;
-      case "expect":
-        this.expr(step.expr);
-        break;
-      case "expect_error":
-        if (!Object.hasOwn(ERRNO_NUMBERS, step.errno.text)) {
-          this.error(
-            step.errno.loc,
-            `unknown errno '${step.errno.text}' (${
-              knownOrSuggestion(step.errno.text, Object.keys(ERRNO_NUMBERS))
-            })`,
-          );
-        }
-        if (step.body.length === 0) {
-          this.error(step.loc, "'expect error' needs a step in its block");
-        }
-        {
-          const lenient = this.#lenient;
-          this.#lenient = true;
-          this.statements(step.body, { ...ctx, inExpectError: true });
-          this.#lenient = lenient;
-        }
-        break;
-      case "let":
-        this.assignable(step.variable);
-        this.#vars.set(step.variable.text, this.letValue(step, vm));
-        break;
-      case "mark":
-        break;
-      case "stats":
-        for (const n of step.names) this.statName(n);
-        break;
-      case "print":
-        for (const e of step.exprs) this.expr(e);
-        break;
-      case "for": {
-        const t = this.expr(step.list);
-        if (t !== "list" && t !== "unknown") {
-          this.error(step.list.loc, `'for' needs a list, not ${TYPE_NAMES[t]}`);
-        }
-        const items = step.list.kind === "list" ? step.list.items.map((i) => this.expr(i)) : [];
-        const itemType = items.length > 0 && items.every((i) => i === items[0])
-          ? items[0]
-          : "unknown";
-        this.assignable(step.variable);
-        this.#vars.set(step.variable.text, itemType);
-        this.loopBody(step.body, ctx);
-        break;
-      }
-      case "repeat":
-        this.expectInt(step.count, "repeat count");
-        this.loopBody(step.body, ctx);
-        break;
-      case "time":
-        this.statements(step.body, ctx);
-        this.assignable(step.variable);
-        this.#vars.set(step.variable.text, "float");
-        break;
-      case "if":
-        this.ifStep(step, ctx);
-        break;
-    }
-  }
-
-  /**
-   * Each branch is checked from the variables known before the `if`; after
-   * it, a variable assigned in any branch is known (with its type when every
-   * branch that assigns it agrees, else `unknown`).
-   */
-  ifStep(step: Step & { kind: "if" }, ctx: Context): void {
-    const before = new Map(this.#vars);
-    const restore = () => {
-      this.#vars.clear();
-      for (const [k, v] of before) this.#vars.set(k, v);
-    };
-    const after: Map<string, SType>[] = [];
-    for (const branch of step.branches) {
-      // Conditions assign nothing, so each is typed in the variables known before the `if`.
-      restore();
-      const t = this.expr(branch.condition);
-      if (t !== "bool" && t !== "unknown") {
-        this.error(
-          branch.condition.loc,
-          `'if' needs a boolean but '${branch.condition.source}' is ${TYPE_NAMES[t]}`,
-        );
-      }
-      this.statements(branch.body, { ...ctx, inIf: true });
-      after.push(new Map(this.#vars));
-    }
-    restore();
-    if (step.otherwise) this.statements(step.otherwise, { ...ctx, inIf: true });
-    after.push(new Map(this.#vars));
-    this.#vars.clear();
-    for (const state of after) {
-      for (const [k, v] of state) {
-        const seen = this.#vars.get(k);
-        this.#vars.set(k, seen === undefined || seen === v ? v : "unknown");
-      }
-    }
+    const def = stepDef(step);
+    const vm = def.needsVm ? this.needVm(step, keyword) : this.vm;
+    def.check(step, this, ctx, vm);
   }
 
   /** A `vm` inside a loop body lives for one iteration: after the loop there is none. */
   loopBody(body: readonly Stmt[], ctx: Context): void {
     this.statements(body, ctx);
-    if (body.some((s) => s.kind === "vm")) this.#vm = null;
+    if (body.some((s) => s.kind === "vm")) this.vm = null;
   }
 
-  memslotStep(step: Step & { kind: "memslot" }, vm: VmInfo | null): void {
-    const op = step.op;
-    if (op.kind === "add") {
-      if (vm) this.declareSlot(vm, step.slot);
-      this.slotAttributes(op.slot);
-      const gpa = this.expectInt(op.slot.gpa, "memslot gpa");
-      const size = this.expectInt(op.slot.size, "memslot size");
-      // Inside `expect error` a misaligned or empty slot is what the kernel is asked to reject.
-      if (gpa !== undefined && size !== undefined && !this.#lenient) {
-        const region = {
-          label: `memslot '${step.slot.text}'`,
-          gpa,
-          size,
-          loc: step.slot.loc,
-          gpaLoc: op.slot.gpa.loc,
-          sizeLoc: op.slot.size.loc,
-        };
-        for (const p of checkRegion(region)) this.error(p.loc, p.message);
-      }
-      return;
-    }
-    this.knownSlot(vm, step.slot);
-    switch (op.kind) {
-      case "move": {
-        const gpa = this.expectInt(op.gpa, "gpa");
-        if (gpa !== undefined && gpa % SIZE_4K !== 0n && !this.#lenient) {
-          this.error(
-            op.gpa.loc,
-            `memslot '${step.slot.text}': gpa ${op.gpa.source} is not page aligned (4 KiB)`,
-          );
-        }
-        break;
-      }
-      case "flags":
-        for (const f of [...op.add, ...op.remove]) this.oneOf(f, MEMSLOT_FLAGS, "memslot flag");
-        if (op.add.length + op.remove.length === 0) {
-          this.error(step.loc, "'memslot … flags' needs at least one +FLAG or -FLAG");
-        }
-        break;
-      case "populate":
-        if (op.offset) this.expectInt(op.offset, "offset");
-        if (op.size) this.expectInt(op.size, "size");
-        break;
-      case "write":
-        this.expectInt(op.offset, "offset");
-        this.expectInt(op.value, "value");
-        break;
-    }
-  }
-
+  /** Reports an unknown stat name. */
   statName(name: Name): void {
     if (!STAT_NAMES.has(name.text)) {
       this.error(
@@ -530,28 +187,7 @@ class Checker {
     }
   }
 
-  letValue(step: Step & { kind: "let" }, vm: VmInfo | null): SType {
-    const value = step.value;
-    if (value.kind === "expr") return this.expr(value.expr);
-    if (!vm) this.needVm(step, `let … = ${value.kind === "slot_read" ? "memslot" : value.kind}`);
-    switch (value.kind) {
-      case "stat":
-        this.statName(value.name);
-        if (value.vcpu) this.expectInt(value.vcpu, "vcpu");
-        return "int";
-      case "memtype":
-        this.expectInt(value.gpa, "gpa");
-        return "memtype";
-      case "slot_read":
-        this.knownSlot(vm, value.slot);
-        this.expectInt(value.offset, "offset");
-        return "int";
-      case "dirty_log":
-        this.knownSlot(vm, value.slot);
-        return "dirty_log";
-    }
-  }
-
+  /** Checks the whole script; returns the problems in source order. */
   run(): Diagnostic[] {
     this.statements(this.#script.body, {});
     return this.diagnostics.sort((a, b) => a.offset - b.offset);

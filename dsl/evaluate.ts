@@ -7,7 +7,16 @@
  * @module
  */
 import type { Expr, Loc } from "./ast.ts";
-import { formatHex, RecordValue, typeName, type Value, valuesEqual, Word } from "./values.ts";
+import {
+  exceedsIntLimit,
+  formatHex,
+  MAX_INT_BITS,
+  RecordValue,
+  typeName,
+  type Value,
+  valuesEqual,
+  Word,
+} from "./values.ts";
 
 /** An error of the script itself found while running it (division by zero, a type mismatch). */
 export class ScriptRuntimeError extends Error {
@@ -48,25 +57,42 @@ function integer(value: Value, expr: Expr, op: string): bigint {
   return fail(expr, `'${op}' needs integers but '${expr.source}' is a ${typeName(value)}`);
 }
 
+/** `value`, unless it is beyond the integer limit: then a located error, not an engine failure. */
+function bounded(value: bigint, expr: Expr, op: string): bigint {
+  if (exceedsIntLimit(value)) {
+    fail(expr, `the result of '${op}' exceeds the integer limit of ${MAX_INT_BITS} bits`);
+  }
+  return value;
+}
+
 function arithmetic(op: string, a: bigint | number, b: bigint | number, expr: Expr): Value {
   if (typeof a === "bigint" && typeof b === "bigint") {
-    switch (op) {
-      case "+":
-        return a + b;
-      case "-":
-        return a - b;
-      case "*":
-        return a * b;
-      case "/":
-        if (b === 0n) fail(expr, `division by zero in '${expr.source}'`);
-        return a / b;
-      default:
-        if (b === 0n) fail(expr, `division by zero in '${expr.source}'`);
-        return a % b;
-    }
+    return bounded(exact(op, a, b, expr), expr, op);
   }
-  const x = Number(a);
-  const y = Number(b);
+  return inexact(op, Number(a), Number(b));
+}
+
+function exact(op: string, a: bigint, b: bigint, expr: Expr): bigint {
+  switch (op) {
+    case "+":
+      return a + b;
+    case "-":
+      return a - b;
+    case "*":
+      return a * b;
+    case "/":
+      if (b === 0n) fail(expr, `division by zero in '${expr.source}'`);
+      return a / b;
+    default:
+      if (b === 0n) fail(expr, `division by zero in '${expr.source}'`);
+      return a % b;
+  }
+}
+
+/** The longest string a script may build (`+` in a loop doubles a string each time). */
+export const MAX_STRING_LENGTH = 1 << 20;
+
+function inexact(op: string, x: number, y: number): number {
   switch (op) {
     case "+":
       return x + y;
@@ -165,9 +191,9 @@ export function evaluate(expr: Expr, vars: Variables): Value {
     case "unary": {
       const value = evaluate(expr.operand, vars);
       if (expr.op === "not") return !truthy(value, expr.operand);
-      if (expr.op === "~") return ~integer(value, expr.operand, "~");
+      if (expr.op === "~") return bounded(~integer(value, expr.operand, "~"), expr, "~");
       const n = numeric(value, expr.operand, "-");
-      return -n;
+      return typeof n === "bigint" ? bounded(-n, expr, "-") : -n;
     }
     case "binary":
       return evaluateBinary(expr as Expr & { kind: "binary" }, vars);
@@ -193,7 +219,12 @@ function evaluateBinary(expr: Expr & { kind: "binary" }, vars: Variables): Value
     case ">=":
       return compare(op, a, b, expr);
     case "+":
-      if (typeof a === "string" && typeof b === "string") return a + b;
+      if (typeof a === "string" && typeof b === "string") {
+        if (a.length + b.length > MAX_STRING_LENGTH) {
+          fail(expr, `the string made by '+' would exceed ${MAX_STRING_LENGTH} characters`);
+        }
+        return a + b;
+      }
       return arithmetic(op, numeric(a, left, op), numeric(b, right, op), expr);
     case "-":
     case "*":
@@ -205,7 +236,13 @@ function evaluateBinary(expr: Expr & { kind: "binary" }, vars: Variables): Value
       const x = integer(a, left, op);
       const n = integer(b, right, op);
       if (n < 0n) fail(right, `negative shift count ${n}`);
-      return op === "<<" ? x << n : x >> n;
+      // Past the limit `>>` gives 0 or -1 and `<<` overflows (or is 0 << n): never shift by more.
+      const count = n > BigInt(MAX_INT_BITS) ? BigInt(MAX_INT_BITS) + 1n : n;
+      if (op === ">>") return x >> count;
+      if (x !== 0n && count > BigInt(MAX_INT_BITS)) {
+        fail(right, `shift count ${n} exceeds the integer limit of ${MAX_INT_BITS} bits`);
+      }
+      return bounded(x << count, expr, op);
     }
     case "&":
       return integer(a, left, op) & integer(b, right, op);

@@ -15,7 +15,7 @@
  * );
  * const output = new MemoryOutput();
  * const summary = await runScript(script, { backend: "emu", output });
- * assertEquals(summary.exitCode, 0);
+ * assertEquals(summary.outcome, "passed");
  * assertEquals(output.printed, ["read 0xfeedface"]);
  * ```
  *
@@ -24,8 +24,9 @@
 import type { Script } from "./ast.ts";
 import { checkScript } from "./check.ts";
 import { ScriptSyntaxError } from "./diagnostics.ts";
+import { isEngineError, VmmInternalError } from "./internal_error.ts";
 import type { VmOpener } from "./build_vm.ts";
-import { executeScript, type RunSummary } from "./interpreter.ts";
+import { type ExecuteOptions, executeScript, type RunSummary } from "./interpreter.ts";
 import type { Output } from "./output.ts";
 import { type BackendChoice, openVm } from "../vmm/create.ts";
 
@@ -33,9 +34,11 @@ export type * from "./ast.ts";
 export { checkScript } from "./check.ts";
 export { type Diagnostic, formatDiagnostic, ScriptSyntaxError } from "./diagnostics.ts";
 export { evaluate, ScriptRuntimeError, type Variables } from "./evaluate.ts";
+export { hasEngineWording, isEngineError, VmmInternalError } from "./internal_error.ts";
 export { executeScript } from "./interpreter.ts";
 export type { VmOpener } from "./build_vm.ts";
 export type { ExecuteOptions, RunSummary } from "./interpreter.ts";
+export type { RunProgress } from "./run_edges.ts";
 export * from "./output.ts";
 export { type ParseOptions, parseScript } from "./parse.ts";
 export { formatValue, RecordValue, type Value, Word } from "./values.ts";
@@ -52,6 +55,14 @@ export interface RunScriptOptions {
   openVm?: VmOpener;
   /** The watchdog of runs without `timeout` (default 10 s). */
   watchdogMs?: number;
+  /** Directories besides the script's own that `guest file` may read from (default none). */
+  allowPaths?: readonly string[];
+  /** Stops the run from outside: VMs are released, the outcome is `interrupted`. */
+  signal?: AbortSignal;
+  /** Called about every `progressMs` with the running VM's figures. */
+  onProgress?: ExecuteOptions["onProgress"];
+  /** The period of `onProgress` (default 1000 ms). */
+  progressMs?: number;
 }
 
 /**
@@ -59,11 +70,19 @@ export interface RunScriptOptions {
  *
  * @param script from {@linkcode parseScript}
  * @param options output, backend override
- * @returns the summary: exit code 0 (all expectations held), 1 (one failed), 3 (backend failure)
+ * @returns the summary; its outcome is `passed`, `expectation_failed`, `invalid`
+ *   (a value the backend rejects), `backend_failed` or `interrupted`
  * @throws {ScriptSyntaxError} when the script does not check (nothing ran)
+ * @throws {VmmInternalError} when the JavaScript engine fails while checking (a VMM bug)
  */
 export async function runScript(script: Script, options: RunScriptOptions): Promise<RunSummary> {
-  const diagnostics = checkScript(script);
+  let diagnostics;
+  try {
+    diagnostics = checkScript(script);
+  } catch (e) {
+    if (isEngineError(e)) throw new VmmInternalError(e, "checking the script");
+    throw e;
+  }
   if (diagnostics.length > 0) throw new ScriptSyntaxError(diagnostics, script.source);
   return await executeScript(script, { ...options, openVm: options.openVm ?? openVm });
 }

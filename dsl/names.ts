@@ -5,16 +5,9 @@
  * @module
  */
 import type { BackendChoice } from "../vmm/create.ts";
-import {
-  type Backing,
-  type ExitReason,
-  type MemslotFlag,
-  type MmuMode,
-  type QuirkName,
-} from "../vmm/types.ts";
+import { type Backing, type ExitReason, type MmuMode, type QuirkName } from "../vmm/types.ts";
 import { STATS } from "../vmm/stats.ts";
 import { CAPS, QUIRKS as QUIRK_TABLE } from "../vmm/caps/mod.ts";
-import { SIZE_1G, SIZE_2M, SIZE_4K } from "../guest/page_tables.ts";
 
 /** What a vm block's `backend` may say. */
 export const BACKEND_CHOICES: readonly BackendChoice[] = ["auto", "kvm", "emu"];
@@ -30,19 +23,14 @@ export const CAP_VALUES: Readonly<Record<string, readonly string[]>> = Object.fr
 /** The quirks `quirk NAME on|off` knows (from the registry, `vmm/caps/quirks.ts`). */
 export const QUIRKS: readonly QuirkName[] = Object.keys(QUIRK_TABLE) as QuirkName[];
 
-/** Memslot flags. */
-export const MEMSLOT_FLAGS: readonly MemslotFlag[] = [
-  "dirty_log",
-  "readonly",
-  "absent_fault",
-  "noncoherent_dma",
-];
+/** Memslot flags (one list, shared with the backends' memslot rules). */
+export { MEMSLOT_FLAGS } from "../vmm/memory/slot_rules.ts";
 
 /** Memslot backings. */
 export const BACKINGS: readonly Backing[] = ["anon", "memfd", "hugetlb", "absent"];
 
 /** Host page sizes `hugepage` accepts. */
-export const HUGEPAGE_SIZES: readonly bigint[] = [SIZE_4K, SIZE_2M, SIZE_1G];
+export { HUGEPAGE_SIZES } from "../vmm/memory/layout.ts";
 
 /** Every stat name any backend may provide (the registry, `vmm/stats.ts`). */
 export const STAT_NAMES: ReadonlySet<string> = new Set(Object.keys(STATS));

@@ -11,32 +11,45 @@ import { toJsonValue, type Value } from "./values.ts";
 
 /** A location in the script. */
 export interface EventLocation {
+  /** The script's path. */
   file: string;
+  /** 1-based line. */
   line: number;
+  /** 1-based column. */
   column: number;
 }
 
 /** `print`: the formatted line and the values. */
 export interface PrintEvent {
+  /** The event's type. */
   event: "print";
+  /** The formatted line. */
   text: string;
+  /** The printed values. */
   values: Value[];
 }
 
 /** `stats`: counters, as deltas since `mark` when there was one. */
 export interface StatsEvent {
+  /** The event's type. */
   event: "stats";
+  /** The VM's name. */
   vm: string;
+  /** Its backend. */
   backend: string;
   /** The label of the last `mark` (deltas), or null (values since the VM was created). */
   mark: string | null;
+  /** Counter values by stat name. */
   stats: Record<string, bigint>;
 }
 
 /** `expect` and `expect error`: one event per evaluation. */
 export interface ExpectEvent {
+  /** The event's type. */
   event: "expect";
+  /** Whether the expectation held. */
   ok: boolean;
+  /** Where the expectation is. */
   location: EventLocation;
   /** The expression's source (`expect error`: `error EINVAL`). */
   expression: string;
@@ -53,8 +66,11 @@ export interface ExpectEvent {
  * script goes on; the failure is counted in the summary's `failed`).
  */
 export interface ErrorEvent {
+  /** The event's type. */
   event: "error";
+  /** Where the script stopped (absent when no step is to blame). */
   location?: EventLocation;
+  /** What went wrong. */
   message: string;
   /** The formatted diagnostic(s). */
   diagnostic: string;
@@ -62,22 +78,75 @@ export interface ErrorEvent {
   stack?: string;
 }
 
+/**
+ * What a run came to: `passed` every expectation held, `expectation_failed`
+ * one failed (the script ran to its end), `invalid` the script is invalid
+ * (nothing ran, or a value the backend rejected as meaningless),
+ * `backend_failed` the backend or the guest failed, `interrupted` the run
+ * was stopped from outside (its abort signal).
+ */
+export type RunOutcome =
+  | "passed"
+  | "expectation_failed"
+  | "invalid"
+  | "backend_failed"
+  | "interrupted";
+
 /** The last event of every run. */
 export interface SummaryEvent {
+  /** The event's type. */
   event: "summary";
+  /** Expectations that held. */
   passed: number;
+  /** Expectations that failed (and guests' `fail` ucalls). */
   failed: number;
   /** Backends used, comma separated (`none` when no VM was created). */
   backend: string;
+  /** Wall time of the whole run, in milliseconds. */
   wallMs: number;
-  exitCode: number;
+  /** What the run came to. */
+  outcome: RunOutcome;
+}
+
+/**
+ * The first event of a run written by a tool (the CLI's `--json`): where the
+ * figures that follow come from.
+ */
+export interface MetaEvent {
+  /** The event's type. */
+  event: "meta";
+  /** The tool's version. */
+  version: string;
+  /** The script's path as given. */
+  script: string;
+  /** Script parameters and their values. */
+  parameters: Record<string, Value>;
+  /** The backend `auto` or `--backend` resolves to (a vm block may still name another). */
+  backend: string;
+  /** The host kernel's release (`uname -r`). */
+  kernel: string;
+  /** The host's KVM module (`kvm_intel`, `kvm_amd`, `kvm_pvm`), or `none`. */
+  kvmModule: string;
+  /** The MMU the host's KVM uses (`tdp`, `shadow`) and where that was read. */
+  mmu: string;
+  /** The CPU model (`/proc/cpuinfo`). */
+  cpu: string;
+  /** The Deno version. */
+  deno: string;
 }
 
 /** Anything a script run reports. */
-export type OutputEvent = PrintEvent | StatsEvent | ExpectEvent | ErrorEvent | SummaryEvent;
+export type OutputEvent =
+  | MetaEvent
+  | PrintEvent
+  | StatsEvent
+  | ExpectEvent
+  | ErrorEvent
+  | SummaryEvent;
 
 /** A sink for events. */
 export interface Output {
+  /** Takes one event. */
   emit(event: OutputEvent): void;
 }
 
@@ -106,17 +175,17 @@ export function formatStatsTable(event: StatsEvent): string {
   return [title, ...rows].join("\n");
 }
 
-/** Formats the summary line (an invalid script's says nothing ran). */
+/** Formats the summary line (an invalid script's says nothing ran; an interrupted one says so). */
 export function formatSummary(event: SummaryEvent): string {
   const seconds = (event.wallMs / 1000).toFixed(2);
+  const note = event.outcome === "invalid" && event.backend === "none"
+    ? " (nothing ran: the script is invalid)"
+    : event.outcome === "interrupted"
+    ? " (interrupted)"
+    : "";
   return `${event.passed} expectation${
     event.passed === 1 ? "" : "s"
-  } passed, ${event.failed} failed; ` +
-    `backend ${event.backend}${
-      event.exitCode === 2 && event.backend === "none"
-        ? " (nothing ran: the script is invalid)"
-        : ""
-    }; ${seconds} s`;
+  } passed, ${event.failed} failed; backend ${event.backend}${note}; ${seconds} s`;
 }
 
 /**
@@ -129,6 +198,11 @@ export class HumanOutput implements Output {
   readonly #color: boolean;
   readonly #colorError: boolean;
 
+  /**
+   * Creates the output.
+   *
+   * @param options where lines go, and whether to colour them
+   */
   constructor(options: HumanOutputOptions) {
     this.#write = options.write;
     this.#writeError = options.writeError ?? options.write;
@@ -150,6 +224,7 @@ export class HumanOutput implements Output {
     );
   }
 
+  /** Writes one event. */
   emit(event: OutputEvent): void {
     switch (event.event) {
       case "print":
@@ -167,9 +242,12 @@ export class HumanOutput implements Output {
         break;
       case "summary": {
         const line = formatSummary(event);
-        this.#write(this.#style(event.exitCode === 0 ? "green" : ["bold", "red"], line));
+        this.#write(this.#style(event.outcome === "passed" ? "green" : ["bold", "red"], line));
         break;
       }
+      case "meta":
+        // Provenance for scripted consumers; people have --version.
+        break;
     }
   }
 }
@@ -178,10 +256,16 @@ export class HumanOutput implements Output {
 export class JsonLinesOutput implements Output {
   readonly #write: (line: string) => void;
 
+  /**
+   * Creates the output.
+   *
+   * @param write writes one line
+   */
   constructor(write: (line: string) => void) {
     this.#write = write;
   }
 
+  /** Writes one event as one line of JSON. */
   emit(event: OutputEvent): void {
     this.#write(JSON.stringify(event, (_key, value) => {
       if (typeof value === "bigint") return toJsonValue(value);
@@ -201,6 +285,7 @@ export class MemoryOutput implements Output {
   /** The events, in order. */
   readonly events: OutputEvent[] = [];
 
+  /** Keeps one event. */
   emit(event: OutputEvent): void {
     this.events.push(event);
   }

@@ -5,11 +5,14 @@
  *
  * @module
  */
-import type { IToken } from "chevrotain";
-import type { Script, Stmt } from "./ast.ts";
+import type { IToken } from "npm:chevrotain@^11.2.0";
+import type { Loc, Script, Stmt } from "./ast.ts";
 import { type Diagnostic, diagnosticAt, ScriptSyntaxError } from "./diagnostics.ts";
-import { SCRIPT_PARSER } from "./parser.ts";
-import { BadNumber, BadString, IntLit, SCRIPT_LEXER, StringLit } from "./tokens.ts";
+import { isEngineError, VmmInternalError } from "./internal_error.ts";
+import { NestingTooDeep, SCRIPT_PARSER } from "./parser.ts";
+import { SCRIPT_LEXER } from "./lexer.ts";
+import { BadNumber, BadString, IntLit, parseIntImage, StringLit } from "./tokens.ts";
+import { exceedsIntLimit, MAX_INT_BITS } from "./values.ts";
 import { AstBuilder, tokLoc } from "./visitor.ts";
 
 /** Options of {@linkcode parseScript}. */
@@ -20,6 +23,13 @@ export interface ParseOptions {
 
 function tokenDiagnostic(file: string, token: IToken, message: string): Diagnostic {
   return diagnosticAt(file, tokLoc(token), message);
+}
+
+/** Whether an integer literal is beyond the integer limit (judged by length first: no huge conversions). */
+function literalTooLarge(image: string): boolean {
+  // A digit is at least one bit, and a size suffix adds at most 40.
+  if (image.length > 2 * MAX_INT_BITS) return true;
+  return image.length > 40 && exceedsIntLimit(parseIntImage(image));
 }
 
 /**
@@ -43,6 +53,13 @@ function repairTokens(file: string, tokens: IToken[], diagnostics: Diagnostic[])
       ));
       token.tokenType = StringLit;
       token.tokenTypeIdx = StringLit.tokenTypeIdx!;
+    } else if (token.tokenType === IntLit && literalTooLarge(token.image)) {
+      diagnostics.push(tokenDiagnostic(
+        file,
+        token,
+        `integer literal too large (integers are limited to ${MAX_INT_BITS} bits)`,
+      ));
+      token.image = "0";
     } else if (token.tokenType === BadNumber) {
       diagnostics.push(tokenDiagnostic(
         file,
@@ -57,12 +74,40 @@ function repairTokens(file: string, tokens: IToken[], diagnostics: Diagnostic[])
 }
 
 /**
+ * How deep the syntax tree may be. The parser bounds brackets and blocks
+ * (`MAX_NESTING` of `parser.ts`); this bounds the rest, long operator chains
+ * (`1+1+…+1` is a tree as deep as it is long), for the checker and the
+ * interpreter, which walk the tree recursively.
+ */
+export const MAX_TREE_DEPTH = 512;
+
+/** The location of the first node deeper than {@linkcode MAX_TREE_DEPTH}, walked without recursion. */
+function tooDeep(body: Stmt[]): Loc | undefined {
+  const stack: [unknown, number][] = [[body, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value !== "object" || value === null) continue;
+    const node = value as { kind?: unknown; loc?: Loc };
+    const deeper = typeof node.kind === "string" ? depth + 1 : depth;
+    if (deeper > MAX_TREE_DEPTH && node.loc) return node.loc;
+    const children = Array.isArray(value) ? value : Object.values(value);
+    for (const child of children) {
+      if (typeof child === "object" && child !== null && child !== node.loc) {
+        stack.push([child, deeper]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
  * Parses a `.kvm` script.
  *
  * @param text the script's source
  * @param options `file`: the name used in diagnostics
  * @returns the script's AST
  * @throws {ScriptSyntaxError} listing every error found
+ * @throws {VmmInternalError} when the JavaScript engine fails (a VMM bug)
  *
  * @example
  * ```ts
@@ -73,7 +118,15 @@ function repairTokens(file: string, tokens: IToken[], diagnostics: Diagnostic[])
  * ```
  */
 export function parseScript(text: string, options: ParseOptions = {}): Script {
-  const file = options.file ?? "<script>";
+  try {
+    return parse(text, options.file ?? "<script>");
+  } catch (e) {
+    if (isEngineError(e)) throw new VmmInternalError(e, "parsing the script");
+    throw e;
+  }
+}
+
+function parse(text: string, file: string): Script {
   const diagnostics: Diagnostic[] = [];
   const lexed = SCRIPT_LEXER.tokenize(text);
   for (const e of lexed.errors) {
@@ -89,7 +142,15 @@ export function parseScript(text: string, options: ParseOptions = {}): Script {
   }
   repairTokens(file, lexed.tokens, diagnostics);
   SCRIPT_PARSER.input = lexed.tokens;
-  const cst = SCRIPT_PARSER.script();
+  let cst;
+  try {
+    cst = SCRIPT_PARSER.script();
+  } catch (e) {
+    if (!(e instanceof NestingTooDeep)) throw e;
+    // The parse stopped here: what follows was not looked at.
+    diagnostics.push(tokenDiagnostic(file, e.token, e.message));
+    throw new ScriptSyntaxError(diagnostics, text);
+  }
   for (const e of SCRIPT_PARSER.errors) {
     const token = e.token;
     // At end of input chevrotain reports an EOF token without a position: point after the last token.
@@ -112,5 +173,15 @@ export function parseScript(text: string, options: ParseOptions = {}): Script {
   const builder = new AstBuilder(text, file);
   const body = builder.visit(cst) as Stmt[];
   if (builder.diagnostics.length > 0) throw new ScriptSyntaxError(builder.diagnostics, text);
+  const deep = tooDeep(body);
+  if (deep) {
+    throw new ScriptSyntaxError([
+      diagnosticAt(
+        file,
+        deep,
+        `expression too deep (more than ${MAX_TREE_DEPTH} nested operations)`,
+      ),
+    ], text);
+  }
   return { file, source: text, body };
 }

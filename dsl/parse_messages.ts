@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { EOF, type IParserErrorMessageProvider, type TokenType } from "chevrotain";
+import { EOF, type IParserErrorMessageProvider, type TokenType } from "npm:chevrotain@^11.2.0";
+import { DECLS, STEPS, VM } from "./statements/mod.ts";
 
 /** How a token type reads in an error message. */
 function describeTokenType(type: TokenType): string {
@@ -34,12 +35,11 @@ function describeFound(token: { image: string; tokenType: TokenType }): string {
 const RULE_WHAT: Record<string, string> = {
   statement: "a statement (vm, run, let, expect, print, …)",
   step: "a step (run, let, expect, print, if, memslot, …)",
-  decl: "a declaration (backend, mmu, vcpus, system, cap, quirk, memslot, device, guest)",
+  decl: `a declaration (${DECLS.map((d) => d.reserved.join(", ")).join(", ")})`,
   primary: "an expression",
   unary: "an expression",
   notExpr: "an expression",
-  letValue: "a value",
-  memslotOp: "delete, move, flags, populate, write or gpa",
+  ...Object.assign({}, ...[VM, ...STEPS, ...DECLS].map((m) => m.expected)),
 };
 
 function firstTokens(paths: TokenType[][][]): string {

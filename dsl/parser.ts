@@ -1,8 +1,10 @@
 /**
- * The `.kvm` grammar as a chevrotain CstParser. Rules are class fields (a
- * misspelt rule is a compile error) and error recovery is on, so one parse
- * reports every error it can resynchronise after. Semantics live in
- * `visitor.ts`; this file only recognises structure.
+ * The `.kvm` grammar as a chevrotain CstParser: the script, blocks and
+ * expressions here, and every statement's and declaration's own rules
+ * defined by its module (`statements/`), in the registry's order. Error
+ * recovery is on, so one parse reports every error it can resynchronise
+ * after. This file only recognises structure; the CST becomes an AST in
+ * `visitor.ts` and the modules.
  *
  * Operator precedence, loosest first: `or`, `and`, `not`, comparisons (not
  * chained), `|`, `&`, `<< >>`, `+ -`, `* / %`, unary `- ~`, field access.
@@ -11,487 +13,89 @@
  *
  * @module
  */
-import { CstParser } from "chevrotain";
+import { type CstNode, CstParser, type IOrAlt, type IToken } from "npm:chevrotain@^11.2.0";
 import { PARSE_MESSAGES } from "./parse_messages.ts";
+import { DECLS, STEPS, VM } from "./statements/mod.ts";
+import type { GrammarDsl, GrammarEnv, Rule } from "./statements/statement.ts";
+import { ALL_TOKENS, KEYWORDS as K } from "./lexer.ts";
 import * as T from "./tokens.ts";
 
-const K = T.KEYWORDS;
+/**
+ * How deep blocks, parenthesised expressions, lists, call arguments, `else if`
+ * chains and prefix operators (`not`, `-`, `~`) may nest, together. Far
+ * beyond what a script needs, and well within the JavaScript stack of every
+ * later stage (the parser itself overflowed near 150 parentheses).
+ */
+export const MAX_NESTING = 64;
+
+/** Thrown out of the parse at the token that nests one level too deep. */
+export class NestingTooDeep extends Error {
+  /** The token where the level beyond {@linkcode MAX_NESTING} starts. */
+  readonly token: IToken;
+  /**
+   * Stops the parse at a token.
+   *
+   * @param token where the level too many starts
+   */
+  constructor(token: IToken) {
+    super(`nesting deeper than ${MAX_NESTING} levels (blocks, brackets and operators together)`);
+    this.name = "NestingTooDeep";
+    this.token = token;
+  }
+}
 
 /**
  * The parser. One instance is reused: set `input` to a token vector, call
  * {@linkcode ScriptParser.script}, then read `errors`.
  */
 export class ScriptParser extends CstParser {
-  constructor() {
-    super(T.ALL_TOKENS, {
-      recoveryEnabled: true,
-      nodeLocationTracking: "full",
-      errorMessageProvider: PARSE_MESSAGES,
-      maxLookahead: 3,
+  #depth = 0;
+
+  /**
+   * Runs `inner` one nesting level deeper, stopping the parse beyond
+   * {@linkcode MAX_NESTING}, before the JavaScript stack runs out.
+   */
+  #deeper(inner: () => void): void {
+    this.ACTION(() => {
+      if (++this.#depth > MAX_NESTING) throw new NestingTooDeep(this.LA(1));
     });
-    this.performSelfAnalysis();
+    try {
+      inner();
+    } finally {
+      this.ACTION(() => this.#depth--);
+    }
   }
 
   /** The whole script. */
-  script = this.RULE("script", () => {
+  script: Rule = this.RULE("script", () => {
+    this.ACTION(() => this.#depth = 0);
     this.MANY(() => this.SUBRULE(this.statement));
   });
 
   /** A `vm` block or a step, with an optional `;`. */
-  statement = this.RULE("statement", () => {
+  statement: Rule = this.RULE("statement", () => {
     this.OR([
-      { ALT: () => this.SUBRULE(this.vmStmt) },
+      { ALT: () => this.SUBRULE(this.#vmStmt) },
       { ALT: () => this.SUBRULE(this.step) },
     ]);
     this.OPTION(() => this.CONSUME(T.Semicolon));
   });
 
-  block = this.RULE("block", () => {
+  /** `{ statement* }`: the body of loops, handlers, `if` and `expect error`. */
+  block: Rule = this.RULE("block", () => {
     this.CONSUME(T.LBrace);
-    this.MANY(() => this.SUBRULE(this.statement));
+    this.#deeper(() => this.MANY(() => this.SUBRULE(this.statement)));
     this.CONSUME(T.RBrace);
   });
 
-  vmStmt = this.RULE("vmStmt", () => {
-    this.CONSUME(K.vm);
-    this.CONSUME(T.AnyWord, { LABEL: "name" });
-    this.CONSUME(T.LBrace);
-    this.MANY(() => {
-      this.SUBRULE(this.decl);
-      this.OPTION(() => this.CONSUME(T.Semicolon));
-    });
-    this.CONSUME(T.RBrace);
+  /** Any step of the registry (`statements/mod.ts`), in its order. */
+  step: Rule = this.RULE("step", () => {
+    this.OR(this.#stepAlts);
   });
 
-  decl = this.RULE("decl", () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.backendDecl) },
-      { ALT: () => this.SUBRULE(this.mmuDecl) },
-      { ALT: () => this.SUBRULE(this.vcpusDecl) },
-      { ALT: () => this.SUBRULE(this.systemDecl) },
-      { ALT: () => this.SUBRULE(this.capClause) },
-      { ALT: () => this.SUBRULE(this.quirkClause) },
-      { ALT: () => this.SUBRULE(this.memslotDecl) },
-      { ALT: () => this.SUBRULE(this.deviceDecl) },
-      { ALT: () => this.SUBRULE(this.guestDecl) },
-    ]);
-  });
-
-  backendDecl = this.RULE("backendDecl", () => {
-    this.CONSUME(K.backend);
-    this.CONSUME(T.AnyWord, { LABEL: "value" });
-  });
-
-  mmuDecl = this.RULE("mmuDecl", () => {
-    this.CONSUME(K.mmu);
-    this.CONSUME(T.AnyWord, { LABEL: "value" });
-  });
-
-  vcpusDecl = this.RULE("vcpusDecl", () => {
-    this.CONSUME(K.vcpus);
-    this.SUBRULE(this.expression);
-  });
-
-  systemDecl = this.RULE("systemDecl", () => {
-    this.CONSUME(K.system);
-    this.CONSUME(K.gpa);
-    this.SUBRULE(this.expression, { LABEL: "gpa" });
-    this.CONSUME(K.size);
-    this.SUBRULE2(this.expression, { LABEL: "size" });
-  });
-
-  /**
-   * `cap NAME [VALUE]`: the value may be left out (`cap memory_fault_nowait`
-   * means `on`), so it is taken only from the same line as the name.
-   */
-  capClause = this.RULE("capClause", () => {
-    this.CONSUME(K.cap);
-    const capName = this.CONSUME(T.AnyWord, { LABEL: "name" });
-    this.OPTION({
-      GATE: () => this.LA(1).startLine === capName.endLine,
-      DEF: () => this.CONSUME2(T.AnyWord, { LABEL: "value" }),
-    });
-  });
-
-  quirkClause = this.RULE("quirkClause", () => {
-    this.CONSUME(K.quirk);
-    this.CONSUME(T.AnyWord, { LABEL: "name" });
-    this.CONSUME2(T.AnyWord, { LABEL: "value" });
-  });
-
-  memslotDecl = this.RULE("memslotDecl", () => {
-    this.CONSUME(K.memslot);
-    this.CONSUME(T.AnyWord, { LABEL: "name" });
-    this.SUBRULE(this.memslotBody);
-  });
-
-  /** `gpa A size S` then flags, `backing B`, `hugepage P` in any order. */
-  memslotBody = this.RULE("memslotBody", () => {
-    this.CONSUME(K.gpa);
-    this.SUBRULE(this.expression, { LABEL: "gpa" });
-    this.CONSUME(K.size);
-    this.SUBRULE2(this.expression, { LABEL: "size" });
-    this.MANY(() =>
-      this.OR([
-        { ALT: () => this.SUBRULE(this.flagName, { LABEL: "flag" }) },
-        {
-          ALT: () => {
-            this.CONSUME(K.backing);
-            this.CONSUME(T.AnyWord, { LABEL: "backing" });
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(K.hugepage);
-            this.SUBRULE3(this.expression, { LABEL: "hugepage" });
-          },
-        },
-      ])
-    );
-  });
-
-  /** A memslot flag: a plain name, or `dirty_log` (which is also a keyword). */
-  flagName = this.RULE("flagName", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(T.Ident) },
-      { ALT: () => this.CONSUME(K.dirty_log) },
-    ]);
-  });
-
-  deviceDecl = this.RULE("deviceDecl", () => {
-    this.CONSUME(K.device);
-    this.CONSUME(T.AnyWord, { LABEL: "kind" });
-    this.CONSUME2(T.AnyWord, { LABEL: "name" });
-    this.CONSUME(T.LBrace);
-    this.MANY(() =>
-      this.OR([
-        {
-          ALT: () => {
-            this.CONSUME(K.mmio);
-            this.SUBRULE(this.expression, { LABEL: "mmio" });
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(K.shm);
-            this.CONSUME(K.gpa);
-            this.SUBRULE2(this.expression, { LABEL: "shmGpa" });
-            this.CONSUME(K.size);
-            this.SUBRULE3(this.expression, { LABEL: "shmSize" });
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(K.noncoherent);
-            this.OPTION(() => {
-              this.CONSUME(K.via);
-              this.CONSUME3(T.AnyWord, { LABEL: "via" });
-            });
-          },
-        },
-      ])
-    );
-    this.CONSUME(T.RBrace);
-  });
-
-  guestDecl = this.RULE("guestDecl", () => {
-    this.CONSUME(K.guest);
-    this.CONSUME(T.AnyWord, { LABEL: "payload" });
-    this.OPTION(() => this.CONSUME(T.StringLit, { LABEL: "file" }));
-    this.CONSUME(T.LBrace);
-    this.MANY(() => {
-      this.CONSUME(T.KeyWord, { LABEL: "key" });
-      this.SUBRULE(this.expression, { LABEL: "value" });
-      this.OPTION2(() => this.CONSUME(T.Comma));
-    });
-    this.CONSUME(T.RBrace);
-  });
-
-  step = this.RULE("step", () => {
-    this.OR([
-      { ALT: () => this.SUBRULE(this.runStep) },
-      { ALT: () => this.SUBRULE(this.onStep) },
-      { ALT: () => this.SUBRULE(this.demandStep) },
-      { ALT: () => this.SUBRULE(this.memslotStep) },
-      { ALT: () => this.SUBRULE(this.trackStep) },
-      { ALT: () => this.SUBRULE(this.untrackStep) },
-      { ALT: () => this.SUBRULE(this.capClause) },
-      { ALT: () => this.SUBRULE(this.quirkClause) },
-      { ALT: () => this.SUBRULE(this.expectStep) },
-      { ALT: () => this.SUBRULE(this.letStep) },
-      { ALT: () => this.SUBRULE(this.markStep) },
-      { ALT: () => this.SUBRULE(this.statsStep) },
-      { ALT: () => this.SUBRULE(this.printStep) },
-      { ALT: () => this.SUBRULE(this.forStep) },
-      { ALT: () => this.SUBRULE(this.repeatStep) },
-      { ALT: () => this.SUBRULE(this.timeStep) },
-      { ALT: () => this.SUBRULE(this.ifStep) },
-    ]);
-  });
-
-  /** `run [vcpu N] [until done|exit|sync "L"] [timeout D]`, options in any order. */
-  runStep = this.RULE("runStep", () => {
-    this.CONSUME(K.run);
-    this.MANY(() =>
-      this.OR([
-        {
-          ALT: () => {
-            this.CONSUME(K.vcpu);
-            this.SUBRULE(this.expression, { LABEL: "vcpu" });
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(K.until);
-            this.CONSUME(T.AnyWord, { LABEL: "until" });
-            this.OPTION(() => this.CONSUME(T.StringLit, { LABEL: "label" }));
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(K.timeout);
-            this.CONSUME(T.Duration, { LABEL: "timeout" });
-          },
-        },
-      ])
-    );
-  });
-
-  /** `on memory_fault { … }` / `on sync "L" { … }`. */
-  onStep = this.RULE("onStep", () => {
-    this.CONSUME(K.on);
-    this.CONSUME(T.AnyWord, { LABEL: "event" });
-    this.OPTION(() => this.CONSUME(T.StringLit, { LABEL: "label" }));
-    this.SUBRULE(this.block);
-  });
-
-  demandStep = this.RULE("demandStep", () => {
-    this.CONSUME(K.demand);
-    this.CONSUME(T.AnyWord, { LABEL: "mode" });
-    this.CONSUME2(T.AnyWord, { LABEL: "slot" });
-    this.OPTION(() => {
-      this.CONSUME(K.handlers);
-      this.SUBRULE(this.expression, { LABEL: "handlers" });
-    });
-  });
-
-  memslotStep = this.RULE("memslotStep", () => {
-    this.CONSUME(K.memslot);
-    this.CONSUME(T.AnyWord, { LABEL: "name" });
-    this.SUBRULE(this.memslotOp);
-  });
-
-  memslotOp = this.RULE("memslotOp", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(K.delete) },
-      {
-        ALT: () => {
-          this.CONSUME(K.move);
-          this.CONSUME(K.gpa);
-          this.SUBRULE(this.expression, { LABEL: "moveGpa" });
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(K.flags);
-          this.MANY(() =>
-            this.OR2([
-              {
-                ALT: () => {
-                  this.CONSUME(T.Plus);
-                  this.SUBRULE(this.flagName, { LABEL: "addFlag" });
-                },
-              },
-              {
-                ALT: () => {
-                  this.CONSUME(T.Minus);
-                  this.SUBRULE2(this.flagName, { LABEL: "removeFlag" });
-                },
-              },
-            ])
-          );
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(K.populate);
-          this.MANY2(() =>
-            this.OR3([
-              {
-                ALT: () => {
-                  this.CONSUME(K.offset);
-                  this.SUBRULE2(this.expression, { LABEL: "offset" });
-                },
-              },
-              {
-                ALT: () => {
-                  this.CONSUME(K.size);
-                  this.SUBRULE3(this.expression, { LABEL: "size" });
-                },
-              },
-            ])
-          );
-        },
-      },
-      {
-        ALT: () => {
-          this.CONSUME(K.write);
-          this.CONSUME2(K.offset);
-          this.SUBRULE4(this.expression, { LABEL: "writeOffset" });
-          this.CONSUME(K.value);
-          this.SUBRULE5(this.expression, { LABEL: "writeValue" });
-        },
-      },
-      { ALT: () => this.SUBRULE(this.memslotBody) },
-    ]);
-  });
-
-  trackStep = this.RULE("trackStep", () => {
-    this.CONSUME(K.track);
-    this.CONSUME(T.AnyWord, { LABEL: "name" });
-    this.CONSUME(K.gpa);
-    this.SUBRULE(this.expression, { LABEL: "gpa" });
-    this.OPTION(() => {
-      this.CONSUME(K.size);
-      this.SUBRULE2(this.expression, { LABEL: "size" });
-    });
-  });
-
-  untrackStep = this.RULE("untrackStep", () => {
-    this.CONSUME(K.untrack);
-    this.CONSUME(T.AnyWord, { LABEL: "name" });
-  });
-
-  /** `expect error ERRNO { … }` or `expect EXPR [else "msg"]`. */
-  expectStep = this.RULE("expectStep", () => {
-    this.CONSUME(K.expect);
-    this.OR({
-      IGNORE_AMBIGUITIES: true,
-      DEF: [
-        {
-          ALT: () => {
-            this.CONSUME(K.error);
-            this.CONSUME(T.UpperWord, { LABEL: "errno" });
-            this.SUBRULE(this.block);
-          },
-        },
-        {
-          ALT: () => {
-            this.SUBRULE(this.expression);
-            this.OPTION(() => {
-              this.CONSUME(K.else);
-              this.CONSUME(T.StringLit, { LABEL: "message" });
-            });
-          },
-        },
-      ],
-    });
-  });
-
-  letStep = this.RULE("letStep", () => {
-    this.CONSUME(K.let);
-    this.CONSUME(T.Variable);
-    this.CONSUME(T.Assign);
-    this.SUBRULE(this.letValue);
-  });
-
-  letValue = this.RULE("letValue", () => {
-    this.OR({
-      IGNORE_AMBIGUITIES: true,
-      DEF: [
-        {
-          ALT: () => {
-            this.CONSUME(K.stat);
-            this.CONSUME(T.AnyWord, { LABEL: "stat" });
-            this.OPTION(() => {
-              this.CONSUME(K.vcpu);
-              this.SUBRULE(this.expression, { LABEL: "vcpu" });
-            });
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(K.memtype);
-            this.CONSUME(K.gpa);
-            this.SUBRULE2(this.expression, { LABEL: "memtypeGpa" });
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(K.memslot);
-            this.CONSUME2(T.AnyWord, { LABEL: "readSlot" });
-            this.CONSUME(K.read);
-            this.CONSUME(K.offset);
-            this.SUBRULE3(this.expression, { LABEL: "readOffset" });
-          },
-        },
-        {
-          ALT: () => {
-            this.CONSUME(K.dirty_log);
-            this.CONSUME3(T.AnyWord, { LABEL: "dirtySlot" });
-            this.OPTION2(() => this.CONSUME(K.clear));
-          },
-        },
-        { ALT: () => this.SUBRULE4(this.expression, { LABEL: "expr" }) },
-      ],
-    });
-  });
-
-  markStep = this.RULE("markStep", () => {
-    this.CONSUME(K.mark);
-    this.OPTION(() => this.CONSUME(T.StringLit));
-  });
-
-  statsStep = this.RULE("statsStep", () => {
-    this.CONSUME(K.stats);
-    this.MANY(() => this.CONSUME(T.Ident));
-  });
-
-  printStep = this.RULE("printStep", () => {
-    this.CONSUME(K.print);
-    this.SUBRULE(this.expression);
-    this.MANY(() => {
-      this.CONSUME(T.Comma);
-      this.SUBRULE2(this.expression);
-    });
-  });
-
-  forStep = this.RULE("forStep", () => {
-    this.CONSUME(K.for);
-    this.CONSUME(T.Variable);
-    this.CONSUME(K.in);
-    this.SUBRULE(this.expression);
-    this.SUBRULE(this.block);
-  });
-
-  repeatStep = this.RULE("repeatStep", () => {
-    this.CONSUME(K.repeat);
-    this.SUBRULE(this.expression);
-    this.SUBRULE(this.block);
-  });
-
-  /** `time { … } [-> $var]` (the variable defaults to `$elapsed`). */
-  timeStep = this.RULE("timeStep", () => {
-    this.CONSUME(K.time);
-    this.SUBRULE(this.block);
-    this.OPTION(() => {
-      this.CONSUME(T.Arrow);
-      this.CONSUME(T.Variable);
-    });
-  });
-
-  /** `if EXPR { … } [else if EXPR { … }]* [else { … }]`: an `else if` nests another ifStep. */
-  ifStep = this.RULE("ifStep", () => {
-    this.CONSUME(K.if);
-    this.SUBRULE(this.expression, { LABEL: "condition" });
-    this.SUBRULE(this.block, { LABEL: "then" });
-    this.OPTION(() => {
-      this.CONSUME(K.else);
-      this.OR([
-        { ALT: () => this.SUBRULE2(this.ifStep, { LABEL: "elseIf" }) },
-        { ALT: () => this.SUBRULE2(this.block, { LABEL: "otherwise" }) },
-      ]);
-    });
+  /** Any declaration of the registry, in its order. */
+  decl: Rule = this.RULE("decl", () => {
+    this.OR(this.#declAlts);
   });
 
   expression = this.RULE("expression", () => {
@@ -515,7 +119,7 @@ export class ScriptParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(K.not);
-          this.SUBRULE(this.notExpr);
+          this.#deeper(() => this.SUBRULE(this.notExpr));
         },
       },
       { ALT: () => this.SUBRULE(this.comparison) },
@@ -595,7 +199,7 @@ export class ScriptParser extends CstParser {
             { ALT: () => this.CONSUME(T.Minus, { LABEL: "operator" }) },
             { ALT: () => this.CONSUME(T.Tilde, { LABEL: "operator" }) },
           ]);
-          this.SUBRULE(this.unary);
+          this.#deeper(() => this.SUBRULE(this.unary));
         },
       },
       { ALT: () => this.SUBRULE(this.postfix) },
@@ -622,13 +226,15 @@ export class ScriptParser extends CstParser {
           this.CONSUME(T.AnyWord);
           this.OPTION(() => {
             this.CONSUME(T.LParen);
-            this.OPTION2(() => {
-              this.SUBRULE(this.expression, { LABEL: "arg" });
-              this.MANY(() => {
-                this.CONSUME(T.Comma);
-                this.SUBRULE2(this.expression, { LABEL: "arg" });
-              });
-            });
+            this.OPTION2(() =>
+              this.#deeper(() => {
+                this.SUBRULE(this.expression, { LABEL: "arg" });
+                this.MANY(() => {
+                  this.CONSUME(T.Comma);
+                  this.SUBRULE2(this.expression, { LABEL: "arg" });
+                });
+              })
+            );
             this.CONSUME(T.RParen);
           });
         },
@@ -636,26 +242,61 @@ export class ScriptParser extends CstParser {
       {
         ALT: () => {
           this.CONSUME(T.LBracket);
-          this.OPTION3(() => {
-            this.SUBRULE3(this.expression, { LABEL: "item" });
-            this.MANY2(() => {
-              this.CONSUME2(T.Comma);
-              this.SUBRULE4(this.expression, { LABEL: "item" });
-            });
-            this.OPTION4(() => this.CONSUME3(T.Comma));
-          });
+          this.OPTION3(() =>
+            this.#deeper(() => {
+              this.SUBRULE3(this.expression, { LABEL: "item" });
+              this.MANY2(() => {
+                this.CONSUME2(T.Comma);
+                this.SUBRULE4(this.expression, { LABEL: "item" });
+              });
+              this.OPTION4(() => this.CONSUME3(T.Comma));
+            })
+          );
           this.CONSUME(T.RBracket);
         },
       },
       {
         ALT: () => {
           this.CONSUME2(T.LParen);
-          this.SUBRULE5(this.expression, { LABEL: "inner" });
+          this.#deeper(() => this.SUBRULE5(this.expression, { LABEL: "inner" }));
           this.CONSUME2(T.RParen);
         },
       },
     ]);
   });
+  #vmStmt: Rule;
+  #stepAlts: IOrAlt<CstNode>[];
+  #declAlts: IOrAlt<CstNode>[];
+
+  constructor() {
+    super(ALL_TOKENS, {
+      recoveryEnabled: true,
+      nodeLocationTracking: "full",
+      errorMessageProvider: PARSE_MESSAGES,
+      maxLookahead: 3,
+    });
+    // Each module defines its rules once, here, before the self-analysis (never per parse).
+    const shared = new Map<string, Rule>();
+    const env: GrammarEnv = {
+      // CstParser keeps its DSL protected: the modules get this instance through a typed view.
+      g: this as unknown as GrammarDsl,
+      K,
+      block: this.block,
+      expression: this.expression,
+      decl: this.decl,
+      deeper: (inner) => this.#deeper(inner),
+      shared(name, define) {
+        let rule = shared.get(name);
+        if (!rule) shared.set(name, rule = define());
+        return rule;
+      },
+    };
+    const alternative = (rule: Rule): IOrAlt<CstNode> => ({ ALT: () => this.SUBRULE(rule) });
+    this.#vmStmt = VM.grammar(env);
+    this.#stepAlts = STEPS.map((def) => alternative(def.grammar(env)));
+    this.#declAlts = DECLS.map((def) => alternative(def.grammar(env)));
+    this.performSelfAnalysis();
+  }
 }
 
 /** The one parser instance (chevrotain parsers are built once and reused). */

@@ -1,17 +1,17 @@
 /**
  * The `.kvm` vocabulary: one chevrotain token per lexical element, ordered
- * for the lexer (keywords before identifiers, longer operators before their
- * prefixes), and the single module-level lexer.
+ * for the lexer (longer operators before their prefixes). The keywords are
+ * the statement modules' own words, made into tokens by `lexer.ts`.
  *
- * Keywords are contextual: every keyword token belongs to the {@linkcode AnyWord}
- * category, so a slot, device or enum value may be spelt like a keyword
- * (`memslot write …`, `cap page_write_tracking on`). Plain identifiers are
- * {@linkcode Ident}; lists that must stop at the next keyword (memslot flags,
- * `stats` names) consume only `Ident`.
+ * Keywords are contextual: every keyword token but the reserved ones belongs
+ * to the {@linkcode AnyWord} category, so a slot, device or enum value may be
+ * spelt like a keyword (`memslot write …`, `cap page_write_tracking on`).
+ * Plain identifiers are {@linkcode Ident}; lists that must stop at the next
+ * keyword (memslot flags, `stats` names) consume only `Ident`.
  *
  * @module
  */
-import { createToken, Lexer, type TokenType } from "chevrotain";
+import { createToken, Lexer, type TokenType } from "npm:chevrotain@^11.2.0";
 
 /** Category of every word: plain identifiers and keywords alike. */
 export const AnyWord: TokenType = createToken({ name: "AnyWord", pattern: Lexer.NA });
@@ -34,109 +34,6 @@ export const UpperWord: TokenType = createToken({
   name: "UpperWord",
   pattern: /[A-Z][A-Za-z0-9_]*/,
 });
-
-/**
- * Words that can never be names: the operators, and the keywords that start
- * a statement or a declaration, so that an unfinished expression stops at
- * the next statement (`print (1 +` then `let …` reports the `let`).
- */
-const RESERVED = new Set([
-  "and",
-  "or",
-  "not",
-  "vm",
-  "run",
-  "let",
-  "expect",
-  "print",
-  "for",
-  "repeat",
-  "time",
-  "if",
-  "mark",
-  "stats",
-  "track",
-  "untrack",
-  "demand",
-  "memslot",
-  "cap",
-  "quirk",
-  "device",
-  "guest",
-  "backend",
-  "mmu",
-  "vcpus",
-  "system",
-]);
-
-/** Keyword tokens by their spelling. */
-export const KEYWORDS: Readonly<Record<string, TokenType>> = Object.fromEntries(
-  [
-    "vm",
-    "backend",
-    "mmu",
-    "vcpus",
-    "system",
-    "cap",
-    "quirk",
-    "memslot",
-    "device",
-    "guest",
-    "gpa",
-    "size",
-    "backing",
-    "hugepage",
-    "mmio",
-    "shm",
-    "noncoherent",
-    "via",
-    "run",
-    "vcpu",
-    "until",
-    "sync",
-    "timeout",
-    "on",
-    "demand",
-    "handlers",
-    "delete",
-    "move",
-    "flags",
-    "populate",
-    "offset",
-    "write",
-    "read",
-    "value",
-    "dirty_log",
-    "clear",
-    "track",
-    "untrack",
-    "expect",
-    "error",
-    "else",
-    "if",
-    "let",
-    "stat",
-    "memtype",
-    "mark",
-    "stats",
-    "print",
-    "for",
-    "in",
-    "repeat",
-    "time",
-    "and",
-    "or",
-    "not",
-  ].map((word) => [
-    word,
-    createToken({
-      name: `Kw_${word}`,
-      pattern: new RegExp(word),
-      longer_alt: Ident,
-      categories: RESERVED.has(word) ? [KeyWord] : [AnyWord, KeyWord],
-    }),
-  ]),
-);
 
 /** Comments run from `#` to the end of the line. */
 export const Comment: TokenType = createToken({
@@ -178,7 +75,9 @@ export const FloatLit: TokenType = createToken({
 /** An integer: decimal, `0x` hex, `0b` binary, `_` separators, size suffixes K M G T. */
 export const IntLit: TokenType = createToken({
   name: "IntLit",
-  pattern: /(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|[0-9][0-9_]*[KMGT]?)(?![A-Za-z0-9_])/,
+  // At least one digit after `0x`/`0b`: `0x_` is an invalid number, not an empty one.
+  pattern:
+    /(?:0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|0[bB]_*[01][01_]*|[0-9][0-9_]*[KMGT]?)(?![A-Za-z0-9_])/,
 });
 /** A digit run glued to letters (`64MB`, `5sec`): reported as an invalid number. */
 export const BadNumber: TokenType = createToken({
@@ -243,8 +142,12 @@ export const Dot: TokenType = createToken({ name: "Dot", pattern: /\./ });
 /** `;` (an optional statement terminator) */
 export const Semicolon: TokenType = createToken({ name: "Semicolon", pattern: /;/ });
 
-/** Every token, in lexing order. The order is important: keywords before identifiers, `->` before `-`, durations and floats before integers. */
-export const ALL_TOKENS: TokenType[] = [
+/**
+ * Every token but the keywords, in lexing order. The order is important:
+ * `->` before `-`, durations and floats before integers; `lexer.ts` puts the
+ * keywords (each statement module's words) just before {@linkcode Ident}.
+ */
+export const BASE_TOKENS: TokenType[] = [
   WhiteSpace,
   Comment,
   StringLit,
@@ -254,8 +157,6 @@ export const ALL_TOKENS: TokenType[] = [
   IntLit,
   BadNumber,
   Variable,
-  // Longest first, so that `stats` is not lexed as `stat` + `s`.
-  ...Object.values(KEYWORDS).sort((a, b) => b.name.length - a.name.length),
   Ident,
   UpperWord,
   AnyWord,
@@ -288,9 +189,6 @@ export const ALL_TOKENS: TokenType[] = [
   Dot,
   Semicolon,
 ];
-
-/** The one lexer instance (chevrotain lexers are reusable and stateless). */
-export const SCRIPT_LEXER: Lexer = new Lexer(ALL_TOKENS, { positionTracking: "full" });
 
 /** Multipliers of the size suffixes (powers of 1024). */
 const SIZE_SUFFIX: Readonly<Record<string, bigint>> = {

@@ -34,6 +34,20 @@ export class RecordValue {
   }
 }
 
+/**
+ * The integer limit: literals and results are exact below 2^4096 in
+ * magnitude (64-bit work never comes near; the bound keeps a runaway
+ * `<<` or `*` from exhausting memory).
+ */
+export const MAX_INT_BITS = 4096;
+
+const INT_LIMIT = 1n << BigInt(MAX_INT_BITS);
+
+/** Whether an integer is beyond {@linkcode MAX_INT_BITS}. */
+export function exceedsIntLimit(value: bigint): boolean {
+  return value >= INT_LIMIT || value <= -INT_LIMIT;
+}
+
 /** Any value a variable can hold. */
 export type Value = bigint | number | string | boolean | Word | RecordValue | Value[];
 

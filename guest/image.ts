@@ -9,17 +9,29 @@
 
 /** A segment register as KVM's `struct kvm_segment` holds it. */
 export interface SegmentState {
+  /** Linear base address. */
   base: bigint;
+  /** Limit in bytes (already scaled when `g` is set, as KVM takes it). */
   limit: number;
+  /** Selector (GDT index << 3). */
   selector: number;
+  /** Descriptor type (4 bits). */
   type: number;
+  /** Present bit. */
   present: number;
+  /** Descriptor privilege level. */
   dpl: number;
+  /** Default operand size (D/B) bit. */
   db: number;
+  /** Code/data (1) or system (0) descriptor. */
   s: number;
+  /** 64-bit code segment bit. */
   l: number;
+  /** Granularity bit. */
   g: number;
+  /** Available-for-software bit. */
   avl: number;
+  /** 1 for an unusable (null) segment. */
   unusable: number;
 }
 
@@ -46,29 +58,47 @@ export type GprName =
 export interface VcpuBootState {
   /** GPRs (unnamed ones are 0). */
   gprs: Partial<Record<GprName, bigint>>;
+  /** Entry point. */
   rip: bigint;
+  /** RFLAGS (bit 1 always set). */
   rflags: bigint;
+  /** CR0. */
   cr0: bigint;
+  /** CR3: the top-level page table (0 without paging). */
   cr3: bigint;
+  /** CR4. */
   cr4: bigint;
+  /** IA32_EFER. */
   efer: bigint;
   /** IA32_PAT at entry (the architectural reset value unless a payload changes it). */
   pat: bigint;
+  /** Code segment. */
   cs: SegmentState;
+  /** Data segments. */
   ds: SegmentState;
+  /** See {@linkcode VcpuBootState.ds}. */
   es: SegmentState;
+  /** See {@linkcode VcpuBootState.ds}. */
   fs: SegmentState;
+  /** See {@linkcode VcpuBootState.ds}. */
   gs: SegmentState;
+  /** Stack segment. */
   ss: SegmentState;
+  /** Task register. */
   tr: SegmentState;
+  /** Local descriptor table (unusable). */
   ldt: SegmentState;
+  /** GDTR. */
   gdt: { base: bigint; limit: number };
+  /** IDTR (limit 0: no IDT). */
   idt: { base: bigint; limit: number };
 }
 
 /** A contiguous guest-physical range. */
 export interface GpaRange {
+  /** First guest-physical address. */
   gpa: bigint;
+  /** Length in bytes. */
   size: bigint;
 }
 

@@ -31,7 +31,8 @@ export interface ControlReg {
   readonly code: 0 | 2 | 3 | 4;
 }
 
-const NAMES64 = [
+/** The 64-bit register names, by register number. */
+export const NAMES64 = [
   "rax",
   "rcx",
   "rdx",
@@ -49,16 +50,26 @@ const NAMES64 = [
   "r14",
   "r15",
 ] as const;
-const NAMES32 = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"] as const;
-const NAMES16 = ["ax", "cx", "dx", "bx", "sp", "bp", "si", "di"] as const;
-/** Without REX, codes 4–7 of the byte registers are ah/ch/dh/bh; the subset has only these. */
-const NAMES8 = ["al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil"] as const;
+/** The 32-bit names of registers 0–7. */
+export const NAMES32 = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"] as const;
+/** The 16-bit names of registers 0–7. */
+export const NAMES16 = ["ax", "cx", "dx", "bx", "sp", "bp", "si", "di"] as const;
+/**
+ * The byte names of registers 0–7. Without REX, codes 4–7 of the byte
+ * registers are ah/ch/dh/bh; the subset has only these.
+ */
+export const NAMES8 = ["al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil"] as const;
 
-type Low64 = typeof NAMES64[number];
-type Low32 = typeof NAMES32[number];
-type Low16 = typeof NAMES16[number];
-type Low8 = typeof NAMES8[number];
-type ExtNum = 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15;
+/** The 64-bit register names. */
+export type Low64 = typeof NAMES64[number];
+/** The 32-bit names of registers 0–7. */
+export type Low32 = typeof NAMES32[number];
+/** The 16-bit names of registers 0–7. */
+export type Low16 = typeof NAMES16[number];
+/** The byte names of registers 0–7 (with REX: spl, bpl, sil, dil). */
+export type Low8 = typeof NAMES8[number];
+/** The numbers of the extended registers r8–r15. */
+export type ExtNum = 8 | 9 | 10 | 11 | 12 | 13 | 14 | 15;
 /** Every register name the assembler knows. */
 export type RegName =
   | Low64

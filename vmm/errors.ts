@@ -1,8 +1,9 @@
 /**
  * Errors shared by both backends. Each carries what a user needs to act:
- * the failing operation, the errno name, and a hint. The CLI maps them to
- * exit codes (see {@linkcode exitCodeOf}); `expect error ERRNO { … }` in a
- * script matches {@linkcode ErrnoError.errno}.
+ * the failing operation, the errno name, and a hint, and a
+ * {@linkcode VmmError.kind} that tells a bad request from a failing backend
+ * (the CLI maps kinds to exit codes); `expect error ERRNO { … }` in a script
+ * matches {@linkcode ErrnoError.errno}.
  *
  * @module
  */
@@ -44,18 +45,25 @@ export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `E${errno}`;
 }
 
+/**
+ * What an error means for the one who asked: `invalid` the request itself
+ * is wrong (an unknown value; nothing the backend could do), `backend` the
+ * backend or the guest failed.
+ */
+export type ErrorKind = "invalid" | "backend";
+
 /** Base class of every error the VMM raises on purpose. */
 export class VmmError extends Error {
-  /** CLI exit code this error maps to (2 invalid script, 3 backend failure). */
-  readonly exitCode: number;
+  /** Whether the request was invalid or the backend failed. */
+  readonly kind: ErrorKind;
   /**
    * @param message the whole message
-   * @param options the exit code (default 3) and the underlying error
+   * @param options the kind (default `backend`) and the underlying error
    */
-  constructor(message: string, options?: { exitCode?: number; cause?: unknown }) {
+  constructor(message: string, options?: { kind?: ErrorKind; cause?: unknown }) {
     super(message, { cause: options?.cause });
     this.name = "VmmError";
-    this.exitCode = options?.exitCode ?? 3;
+    this.kind = options?.kind ?? "backend";
   }
 }
 
@@ -102,7 +110,7 @@ export class BackendUnavailableError extends VmmError {
    * @param options the underlying error
    */
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, { exitCode: 3, ...options });
+    super(message, options);
     this.name = "BackendUnavailableError";
   }
 }
@@ -111,7 +119,7 @@ export class BackendUnavailableError extends VmmError {
 export class UnsupportedError extends VmmError {
   /** @param message what is unsupported, naming the backend */
   constructor(message: string) {
-    super(message, { exitCode: 3 });
+    super(message);
     this.name = "UnsupportedError";
   }
 }
@@ -132,7 +140,6 @@ export class WatchdogError extends VmmError {
       `watchdog: vCPU ${vcpu} still running after ${ms / 1000} s at RIP 0x${
         rip.toString(16)
       } (add \`timeout\` to \`run\` for a deliberately bounded run)`,
-      { exitCode: 3 },
     );
     this.name = "WatchdogError";
     this.vcpu = vcpu;
@@ -152,14 +159,14 @@ export class GuestError extends VmmError {
    * @param message what happened
    */
   constructor(vcpu: number, rip: bigint, message: string) {
-    super(`vCPU ${vcpu} at RIP 0x${rip.toString(16)}: ${message}`, { exitCode: 3 });
+    super(`vCPU ${vcpu} at RIP 0x${rip.toString(16)}: ${message}`);
     this.name = "GuestError";
     this.vcpu = vcpu;
     this.rip = rip;
   }
 }
 
-/** The CLI exit code for any thrown value: VmmError's own, else 3. */
-export function exitCodeOf(err: unknown): number {
-  return err instanceof VmmError ? err.exitCode : 3;
+/** The kind of any thrown value: a VmmError's own, else `backend` (whatever broke, broke below the script). */
+export function errorKindOf(err: unknown): ErrorKind {
+  return err instanceof VmmError ? err.kind : "backend";
 }

@@ -63,8 +63,79 @@ function vmm(description: string, kvm: true | string, rest: Partial<StatDef> = {
   return { scope: "vmm", unit: "count", kvm, emu: true, description, ...rest };
 }
 
-/** Every stat by name. */
-export const STATS = {
+/** A stat's name: the keys of the rows below, spelt out so the public API has explicit types. */
+export type StatName =
+  | "exits"
+  | "io_exits"
+  | "mmio_exits"
+  | "halt_exits"
+  | "pf_taken"
+  | "pf_fixed"
+  | "pf_emulate"
+  | "pf_spurious"
+  | "pf_mmio_spte_created"
+  | "tlb_flush"
+  | "remote_tlb_flush"
+  | "mmu_shadow_zapped"
+  | "mmu_pte_write"
+  | "mmu_pde_zapped"
+  | "mmu_flooded"
+  | "mmu_unsync"
+  | "pages_4k"
+  | "pages_2m"
+  | "pages_1g"
+  | "nx_lpage_splits"
+  | "memory_fault_exits"
+  | "uffd_faults"
+  | "ucalls"
+  | "dirty_pages"
+  | "write_track_bytes"
+  | "track_notifications"
+  | "memslot_metadata_bytes"
+  | "sptes_zapped"
+  | "huge_pages_recovered"
+  | "instructions"
+  | "aliasing_hazards"
+  | "pf_fast"
+  | "pf_guest"
+  | "invlpg"
+  | "remote_tlb_flush_requests"
+  | "mmu_recycled"
+  | "mmu_cache_miss"
+  | "max_mmu_rmap_size"
+  | "max_mmu_page_hash_collisions"
+  | "halt_successful_poll"
+  | "halt_attempted_poll"
+  | "halt_poll_invalid"
+  | "halt_wakeup"
+  | "halt_poll_success_ns"
+  | "halt_poll_fail_ns"
+  | "halt_wait_ns"
+  | "blocking"
+  | "signal_exits"
+  | "irq_window_exits"
+  | "nmi_window_exits"
+  | "l1d_flush"
+  | "request_irq_exits"
+  | "irq_exits"
+  | "host_state_reload"
+  | "fpu_reload"
+  | "insn_emulation"
+  | "insn_emulation_fail"
+  | "hypercalls"
+  | "irq_injections"
+  | "nmi_injections"
+  | "req_event"
+  | "nested_run"
+  | "directed_yield_attempted"
+  | "directed_yield_successful"
+  | "preemption_reported"
+  | "preemption_other"
+  | "guest_mode"
+  | "notify_window_exits";
+
+/** Every stat's row, by name (typed by {@linkcode STATS}). */
+const STAT_ROWS = {
   // vCPU stats the spec names.
   exits: both(
     "vcpu",
@@ -182,10 +253,11 @@ export const STATS = {
   preemption_other: hostOnly("preemptions not reported to the guest"),
   guest_mode: hostOnly("whether the vCPU runs a nested guest now", "boolean"),
   notify_window_exits: hostOnly("notify-window exits"),
-} as const satisfies Readonly<Record<string, StatDef>>;
+} as const satisfies Readonly<Record<StatName, StatDef>>;
 
 /** A stat's name. */
-export type StatName = keyof typeof STATS;
+/** Every stat by name. */
+export const STATS: Readonly<Record<StatName, StatDef>> = STAT_ROWS;
 
 /**
  * The stat's row, when the registry has it.

@@ -185,7 +185,8 @@ export interface RunOptions {
 /**
  * A VM on either backend. Every method that changes KVM state throws an
  * {@linkcode ErrnoError} (from `./errors.ts`) carrying the errno name when
- * the (real or modelled) ioctl fails.
+ * the (real or modelled) ioctl fails. The memslot rules and their errno are
+ * one model for both backends: `vmm/memory/slot_rules.ts`.
  */
 export interface Vm {
   readonly backend: BackendKind;
@@ -211,7 +212,11 @@ export interface Vm {
   moveMemslot(name: string, gpa: bigint): void;
   /** Add and remove flags (`dirty_log` starts/stops dirty logging). */
   setMemslotFlags(name: string, add: readonly MemslotFlag[], remove: readonly MemslotFlag[]): void;
-  /** Make the host mapping present for a range of the slot. */
+  /**
+   * Make the host mapping present for a range of the slot (default: from
+   * `offset` to the end). A negative, misaligned or out-of-slot range is
+   * `MADV_POPULATE_WRITE` EINVAL on both backends.
+   */
   populate(name: string, offset?: bigint, size?: bigint): void;
   /** The slots, sorted by GPA. */
   memslots(): readonly MemslotInfo[];
@@ -220,15 +225,19 @@ export interface Vm {
    * Serve missing pages of a slot through userfaultfd with `handlers`
    * handler threads (kvm), or through the modelled shared fault queue (emu):
    * the path the memory-fault-exit proposal wants to bypass. Counted in the
-   * `uffd_faults` stat.
+   * `uffd_faults` stat. `handlers` outside 1..64 is a RangeError and a
+   * second call for the same slot `UFFDIO_REGISTER` EBUSY, on both backends.
    */
   demandUffd(name: string, handlers?: number): void;
 
-  /** Host-side 8-byte read at `offset` inside a slot. */
+  /** Host-side 8-byte read at `offset` inside a slot (`pread` EFAULT outside it). */
   readSlot(name: string, offset: bigint): bigint;
-  /** Host-side 8-byte write at `offset` inside a slot. */
+  /** Host-side 8-byte write at `offset` inside a slot (`pwrite` EFAULT outside it). */
   writeSlot(name: string, offset: bigint, value: bigint): void;
-  /** Host-side read of guest-physical memory (must be inside slots). */
+  /**
+   * Host-side read of guest-physical memory; the range may span adjacent
+   * slots. A byte in no slot is `readGuest` EFAULT, on both backends.
+   */
   readGuest(gpa: bigint, length: number): Uint8Array;
 
   /**

@@ -1,9 +1,11 @@
 /**
  * The sweep loop shared by `write_sweep` and `read_sweep`: one 8-byte access
- * per stride over a range, a `sync` after each pass, then `done`.
+ * per stride over a range, a `sync` after each pass, then `done`; and the
+ * payload definition both are made from.
  *
  * Registers: r8 = range start, r9 = range end, r10 = stride, r11 = passes,
- * r12 = pass number (from 1), rbx = address, rcx = value written or sum read.
+ * r12 = pass number (from 1), rbx = address, rcx = value written or sum read;
+ * rax/rdx hold the sync ucall's eax/dx (see {@linkcode emitSyncRounds}).
  *
  * @module
  */
@@ -11,8 +13,18 @@
 import type { Assembler } from "../assembler.ts";
 import type { GpaRange } from "../image.ts";
 import { imm, mem, R } from "../operands.ts";
-import { checkRange, emitDone, emitSync, PAGE_SIZE, RANGE_PARAMS, WORD_SIZE } from "./_common.ts";
+import {
+  checkRange,
+  emitDone,
+  emitStrideLoop,
+  emitSyncRounds,
+  PAGE_SIZE,
+  RANGE_PARAMS,
+  rangeOf,
+  WORD_SIZE,
+} from "./_common.ts";
 import type { ParamSchema, ResolvedParams } from "./params.ts";
+import type { PayloadDef } from "./payload.ts";
 
 /** Parameters of both sweeps. */
 export const SWEEP_PARAMS: ParamSchema = {
@@ -51,7 +63,8 @@ export function checkSweep(payload: string, p: ResolvedParams): string[] {
 }
 
 /**
- * Emits the sweep.
+ * Emits the sweep. A pass over a single word (size ≤ stride) has no word
+ * loop: with the lean sync it is six instructions per sync exit.
  *
  * @param a the assembler
  * @param range the range swept
@@ -62,28 +75,62 @@ export function emitSweep(
   range: GpaRange,
   options: { stride: bigint; passes: bigint; label: string; mode: SweepMode },
 ): void {
-  const pass = a.newLabel("pass");
-  const word = a.newLabel("word");
+  const mode = options.mode;
+  const words = {
+    start: R.r8,
+    end: R.r9,
+    stride: R.r10,
+    single: range.size <= options.stride,
+  };
   a.mov(R.r8, imm(range.gpa));
   a.mov(R.r9, imm(range.gpa + range.size));
   a.mov(R.r10, imm(options.stride));
-  a.mov(R.r11, imm(options.passes));
-  a.mov(R.r12, imm(1));
-  a.label(pass);
-  a.mov(R.rbx, R.r8);
-  const mode = options.mode;
-  if (mode.kind === "read") a.xor(R.ecx, R.ecx);
-  else if (mode.value === undefined) a.mov(R.rcx, R.r12);
-  else a.mov(R.rcx, imm(BigInt.asIntN(64, mode.value)));
-  a.label(word);
-  if (mode.kind === "read") a.add(R.rcx, mem({ base: R.rbx }));
-  else a.mov(mem({ base: R.rbx }), R.rcx);
-  a.add(R.rbx, R.r10);
-  a.cmp(R.rbx, R.r9);
-  a.jcc("b", word);
-  emitSync(a, options.label, mode.kind === "read" ? R.rcx : R.r12);
-  a.inc(R.r12);
-  a.cmp(R.r12, R.r11);
-  a.jcc("be", pass);
+  // A fixed value is loaded once; otherwise the word is the pass number (r12).
+  const written = mode.kind === "write" && mode.value !== undefined ? R.rcx : R.r12;
+  if (mode.kind === "write" && mode.value !== undefined) {
+    a.mov(R.rcx, imm(BigInt.asIntN(64, mode.value)));
+  }
+  const pass = mode.kind === "write"
+    ? () => emitStrideLoop(a, words, (addr) => a.mov(mem({ base: addr }), written))
+    : words.single
+    ? () => a.mov(R.rcx, mem({ base: R.r8 })) // the sum of one word is the word
+    : () => {
+      a.xor(R.ecx, R.ecx);
+      emitStrideLoop(a, words, (addr) => a.add(R.rcx, mem({ base: addr })));
+    };
+  emitSyncRounds(a, options.passes, options.label, pass, mode.kind === "read" ? R.rcx : R.r12);
   emitDone(a);
+}
+
+/**
+ * A sweep payload: the shared parameters, checks and mapping, and its mode.
+ *
+ * @param name the payload name
+ * @param doc the payload's documentation paragraph
+ * @param label the sync label after each pass
+ * @param mode what the sweep does per word, from the parameters
+ * @returns the payload definition
+ */
+export function sweepPayload(
+  name: string,
+  doc: string,
+  label: string,
+  mode: (p: ResolvedParams) => SweepMode,
+): PayloadDef {
+  return {
+    name,
+    doc,
+    params: SWEEP_PARAMS,
+    syncLabels: [label],
+    check: (p) => checkSweep(name, p),
+    needs: (p) => ({ identity: [rangeOf(p)] }),
+    emit(a, p) {
+      emitSweep(a, rangeOf(p), {
+        stride: p.int("stride"),
+        passes: p.int("passes"),
+        label,
+        mode: mode(p),
+      });
+    },
+  };
 }

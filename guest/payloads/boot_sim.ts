@@ -13,7 +13,7 @@
 import type { Assembler } from "../assembler.ts";
 import type { GpaRange } from "../image.ts";
 import { imm, mem, R } from "../operands.ts";
-import { emitDone, emitSync, hex, PAGE_SIZE } from "./_common.ts";
+import { emitDone, emitStrideLoop, emitSyncRounds, hex, PAGE_SIZE } from "./_common.ts";
 import type { ResolvedParams } from "./params.ts";
 import type { PayloadDef } from "./payload.ts";
 
@@ -28,33 +28,23 @@ function ramRange(p: ResolvedParams): GpaRange {
   return { gpa: ram.gpa, size: touch };
 }
 
-/** Emits `for (addr = start; addr < end; addr += 4K) body(rbx)`, skipping an empty range. */
-function pageLoop(a: Assembler, r: GpaRange, body: () => void): void {
-  if (r.size === 0n) return;
-  const l = a.newLabel("page");
-  a.mov(R.rbx, imm(r.gpa));
-  a.mov(R.r9, imm(r.gpa + r.size));
-  a.label(l);
-  body();
-  a.add(R.rbx, imm(PAGE_SIZE));
-  a.cmp(R.rbx, R.r9);
-  a.jcc("b", l);
-}
-
 function emit(a: Assembler, p: ResolvedParams): void {
   const remaps = p.int("remaps");
   if (remaps > 0n) {
-    const round = a.newLabel("round");
-    a.mov(R.r11, imm(remaps));
-    a.mov(R.r12, imm(1));
-    a.label(round);
-    pageLoop(a, ramRange(p), () => a.mov(mem({ base: R.rbx }), R.r12));
+    const ram = ramRange(p);
     const rom = p.slot("rom");
-    pageLoop(a, { gpa: rom.gpa, size: rom.size }, () => a.mov(R.rax, mem({ base: R.rbx })));
-    emitSync(a, "remap", R.r12);
-    a.inc(R.r12);
-    a.cmp(R.r12, R.r11);
-    a.jcc("be", round);
+    // r8..r9: the RAM written, r13..r14: the ROM read, one word per page.
+    a.mov(R.r8, imm(ram.gpa));
+    a.mov(R.r9, imm(ram.gpa + ram.size));
+    a.mov(R.r13, imm(rom.gpa));
+    a.mov(R.r14, imm(rom.gpa + rom.size));
+    const ramPages = { start: R.r8, end: R.r9, stride: PAGE_SIZE, single: ram.size <= PAGE_SIZE };
+    const romPages = { start: R.r13, end: R.r14, stride: PAGE_SIZE, single: rom.size <= PAGE_SIZE };
+    emitSyncRounds(a, remaps, "remap", () => {
+      if (ram.size > 0n) emitStrideLoop(a, ramPages, (addr) => a.mov(mem({ base: addr }), R.r12));
+      // rcx, not rax: rax holds the sync's eax for the whole loop.
+      emitStrideLoop(a, romPages, (addr) => a.mov(R.rcx, mem({ base: addr })));
+    });
   }
   emitDone(a);
 }

@@ -8,7 +8,7 @@
 
 import type { Assembler } from "../assembler.ts";
 import { imm, mem, R } from "../operands.ts";
-import { emitDone, emitSync, hex, PAGE_SIZE, WORD_SIZE } from "./_common.ts";
+import { emitDone, emitStrideLoop, emitSyncRounds, hex, PAGE_SIZE, WORD_SIZE } from "./_common.ts";
 import type { ResolvedParams } from "./params.ts";
 import type { PayloadDef } from "./payload.ts";
 
@@ -27,8 +27,7 @@ export function dirtyWriterShare(slotSize: bigint, vcpus: number): bigint {
 function emit(a: Assembler, p: ResolvedParams, vcpus: number): void {
   const slot = p.slot("slot");
   const share = dirtyWriterShare(slot.size, vcpus);
-  const iter = a.newLabel("iter");
-  const word = a.newLabel("word");
+  const stride = p.int("stride");
   // r8 = slot.gpa + vcpu * share, r9 = r8 + share (rdi = vCPU index at entry).
   a.mov(R.r8, imm(share));
   a.imul(R.r8, R.rdi);
@@ -36,20 +35,14 @@ function emit(a: Assembler, p: ResolvedParams, vcpus: number): void {
   a.add(R.r8, R.rax);
   a.mov(R.r9, imm(share));
   a.add(R.r9, R.r8);
-  a.mov(R.r10, imm(p.int("stride")));
-  a.mov(R.r11, imm(p.int("iterations")));
-  a.mov(R.r12, imm(1));
-  a.label(iter);
-  a.mov(R.rbx, R.r8);
-  a.label(word);
-  a.mov(mem({ base: R.rbx }), R.r12);
-  a.add(R.rbx, R.r10);
-  a.cmp(R.rbx, R.r9);
-  a.jcc("b", word);
-  emitSync(a, "iter", R.r12);
-  a.inc(R.r12);
-  a.cmp(R.r12, R.r11);
-  a.jcc("be", iter);
+  a.mov(R.r10, imm(stride));
+  const words = { start: R.r8, end: R.r9, stride: R.r10, single: share <= stride };
+  emitSyncRounds(
+    a,
+    p.int("iterations"),
+    "iter",
+    () => emitStrideLoop(a, words, (addr) => a.mov(mem({ base: addr }), R.r12)),
+  );
   emitDone(a);
 }
 

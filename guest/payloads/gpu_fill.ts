@@ -10,8 +10,8 @@
  * @module
  */
 
-import { imm, mem, R } from "../operands.ts";
-import { emitDone, emitFail, hex, PAGE_SIZE, WORD_SIZE } from "./_common.ts";
+import { imm, R } from "../operands.ts";
+import { emitCheckWord, emitDone, emitFail, hex, PAGE_SIZE, WORD_SIZE } from "./_common.ts";
 import type { ResolvedParams, SlotRef } from "./params.ts";
 import type { PayloadDef } from "./payload.ts";
 
@@ -111,14 +111,8 @@ export const GPU_FILL: PayloadDef = {
     a.mov(R.rcx, imm(size / WORD_SIZE));
     a.mov(R.rax, imm(BigInt.asIntN(64, p.int("value"))));
     a.rep_stosq();
-    a.mov(R.rbx, imm(r.gpa));
-    a.mov(R.rcx, mem({ base: R.rbx }));
-    a.cmp(R.rcx, R.rax);
-    a.jcc("ne", badFill);
-    a.mov(R.rbx, imm(r.gpa + size - WORD_SIZE));
-    a.mov(R.rcx, mem({ base: R.rbx }));
-    a.cmp(R.rcx, R.rax);
-    a.jcc("ne", badFill);
+    emitCheckWord(a, r.gpa, R.rax, badFill);
+    emitCheckWord(a, r.gpa + size - WORD_SIZE, R.rax, badFill);
     emitDone(a);
     a.label(badPat);
     emitFail(a, "pat", R.rax);

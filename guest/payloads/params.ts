@@ -218,7 +218,9 @@ export function resolveParams(
         } else if (raw < 0n) {
           errors.push(`${payload}: parameter "${key}" must not be negative (${raw})`);
         } else {
-          const wrong = rangeProblem(spec, raw);
+          // Guest code takes parameters as 64-bit immediates, whatever range a payload declares.
+          const wrong = rangeProblem(spec, raw) ??
+            (raw >= 1n << 64n ? `(${raw}) does not fit in 64 bits` : undefined);
           if (wrong) errors.push(`${payload}: parameter "${key}" ${wrong}`);
           else values.set(key, raw);
         }

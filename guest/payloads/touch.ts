@@ -18,6 +18,7 @@ import type { GpaRange } from "../image.ts";
 import { imm, mem, R } from "../operands.ts";
 import {
   checkRange,
+  emitCheckWord,
   emitDone,
   emitFail,
   hex,
@@ -128,10 +129,7 @@ function emit(a: Assembler, p: ResolvedParams): void {
     const first =
       touchedPages(r, { count: 1n, pattern: p.word("pattern"), seed: p.int("seed") })[0];
     const bad = a.newLabel("readback");
-    a.mov(R.rbx, imm(first));
-    a.mov(R.rcx, mem({ base: R.rbx }));
-    a.cmp(R.rcx, R.rbx);
-    a.jcc("ne", bad);
+    emitCheckWord(a, first, R.rbx, bad);
     emitDone(a);
     a.label(bad);
     emitFail(a, "readback", R.rcx);

@@ -1,7 +1,8 @@
 import { assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
 import type { BackendFactory } from "../../vmm/backend.ts";
 import { selectBackend } from "../../vmm/create.ts";
-import { BackendUnavailableError, exitCodeOf } from "../../vmm/errors.ts";
+import { BackendUnavailableError, errorKindOf } from "../../vmm/errors.ts";
+import { exitCodeFor } from "../../cli/exit_codes.ts";
 import type { Vm } from "../../vmm/types.ts";
 
 /** A factory standing in for a host where /dev/kvm does or does not open. */
@@ -28,5 +29,7 @@ Deno.test("selectBackend() never falls back from an explicit kvm", () => {
     BackendUnavailableError,
   );
   assertEquals(e.message, "backend kvm is not available: /dev/kvm: No such file or directory");
-  assertEquals(exitCodeOf(e), 3);
+  // A backend failure: exit code 3 at the CLI.
+  assertEquals(errorKindOf(e), "backend");
+  assertEquals(exitCodeFor("backend_failed"), 3);
 });

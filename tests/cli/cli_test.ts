@@ -1,41 +1,17 @@
 import { skipKvm } from "../support/kvm_probe.ts";
-import { CLI_WATCHDOG } from "../support/wait.ts";
+import { type CliResult, runVmm } from "../support/cli.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 
 const VMM = new URL("../../vmm.ts", import.meta.url).pathname;
 const KVM = !skipKvm("cli_test");
 const decoder = new TextDecoder();
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function vmm(script: string, ...flags: string[]): Promise<Result> {
-  return await vmmWith(["-A"], script, ...flags);
+async function vmm(script: string, ...flags: string[]): Promise<CliResult> {
+  return await runVmm(["-A"], script, ...flags);
 }
 
 /** Runs the CLI with the given Deno permission flags. */
-async function vmmWith(permissions: string[], script: string, ...flags: string[]): Promise<Result> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(`${dir}/t.kvm`, script);
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, VMM, "t.kvm", ...CLI_WATCHDOG, ...flags],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return {
-      code: out.code,
-      stdout: decoder.decode(out.stdout),
-      stderr: decoder.decode(out.stderr),
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const vmmWith = runVmm;
 
 const SLOT = "vm a { memslot ram gpa 1M size 64K }\n";
 const OK = SLOT + `memslot ram write offset 8 value 0xffff_ffff_ffff_ffff
@@ -135,7 +111,8 @@ Deno.test("vmm.ts exits 2 on a parse error, reporting every recoverable error", 
 Deno.test("vmm.ts --json writes one event per line and ends with the summary", async () => {
   const r = await vmm(OK + "expect 1 == 2\nstats\n", "--json", "--backend", "emu");
   assertEquals(r.code, 1);
-  const events = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  const [meta, ...events] = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assertEquals(meta.event, "meta");
   assertEquals(events.map((e) => e.event), ["expect", "print", "expect", "stats", "summary"]);
   assertEquals(events[1], {
     event: "print",
@@ -158,7 +135,8 @@ Deno.test("vmm.ts --json writes one event per line and ends with the summary", a
 Deno.test("vmm.ts --json reports script errors as error events", async () => {
   const r = await vmm("memslot a delete\n", "--json");
   assertEquals(r.code, 2);
-  const events = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  const [meta, ...events] = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  assertEquals(meta.event, "meta");
   assertEquals(events.map((e) => e.event), ["error", "summary"]);
   assertEquals(events[0].location, { file: "t.kvm", line: 1, column: 1 });
   assertEquals(events[1].exitCode, 2);

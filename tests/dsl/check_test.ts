@@ -173,3 +173,18 @@ Deno.test("checkScript() checks the payload parameters it knows when the layout 
     ],
   );
 });
+
+Deno.test("checkScript(): a deleted slot's name may be declared again, a live one may not", () => {
+  const vm = "vm a {\n  memslot ram gpa 1G size 1M\n}\n";
+  assertEquals(problems(vm + "memslot ram delete\nmemslot ram gpa 2G size 1M\n"), []);
+  assertEquals(problems(vm + "memslot ram gpa 2G size 1M\n"), [
+    "4:9 memslot 'ram' is declared twice in vm 'a'",
+  ]);
+});
+
+Deno.test("checkScript(): vcpus is bounded by KVM_MAX_VCPUS (1024)", () => {
+  assertEquals(problems("vm a {\n  vcpus 1024\n}\n"), []);
+  assertEquals(problems("vm a {\n  vcpus 1025\n}\n"), [
+    "2:9 vcpus must be between 1 and 1024 (KVM_MAX_VCPUS on x86), not 1025",
+  ]);
+});

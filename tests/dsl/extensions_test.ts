@@ -149,12 +149,12 @@ print "end"
 `,
   );
   assertEquals(o.printed, ["one", "two", "many", "end"]);
-  assertEquals(o.summary.exitCode, 0);
+  assertEquals(o.summary.outcome, "passed");
 });
 
 Deno.test("runScript() stops at a non-boolean 'if' condition found at run time (emu)", async () => {
   const o = await run("emu", `let $l = [1]\nfor $x in $l { if $x { print "no" } }`);
-  assertEquals(o.summary.exitCode, 3);
+  assertEquals(o.summary.outcome, "backend_failed");
   assertEquals(errors(o), [
     "x.kvm:2:19: error: 'if' needs a boolean but '$x' is an integer\n" +
     'for $x in $l { if $x { print "no" } }\n                  ^~',
@@ -200,7 +200,7 @@ expect $mmu == tdp or $mmu == shadow
 `,
     );
     assertEquals(failures(o), []);
-    assertEquals(o.summary.exitCode, 0);
+    assertEquals(o.summary.outcome, "passed");
     assertEquals(o.printed[0], backend);
     const [b, mmu, vcpus] = o.printed[1].split(" ");
     assertEquals([b, vcpus], [backend, "2"]);
@@ -223,7 +223,7 @@ if $backend == kvm {
 `,
     );
     assertEquals(failures(o), []);
-    assertEquals(o.summary.exitCode, 0);
+    assertEquals(o.summary.outcome, "passed");
     assertEquals(o.printed, [
       backend === "kvm" ? "kvm: write tracking is the host's" : "emu: write tracking off",
     ]);
@@ -245,7 +245,7 @@ expect error EEXIST { memslot w gpa 0x3008000 size 64K }
     assertEquals(problems(text), []);
     const o = await run(backend, text);
     assertEquals(failures(o), []);
-    assertEquals([o.summary.passed, o.summary.failed, o.summary.exitCode], [5, 0, 0]);
+    assertEquals([o.summary.passed, o.summary.failed, o.summary.outcome], [5, 0, "passed"]);
   });
 
   // ---- stats a backend cannot provide ----------------------------------
@@ -254,11 +254,11 @@ expect error EEXIST { memslot w gpa 0x3008000 size 64K }
     // Every stat is provided by the emulator; kvm does not count instructions.
     const o = await run(backend, `vm a { }\nstats ucalls instructions\n`);
     if (backend === "emu") {
-      assertEquals(o.summary.exitCode, 0);
+      assertEquals(o.summary.outcome, "passed");
       assertEquals(o.events[0].event, "stats");
       return;
     }
-    assertEquals(o.summary.exitCode, 3);
+    assertEquals(o.summary.outcome, "backend_failed");
     assertEquals(o.events.filter((e) => e.event === "stats"), []);
     const [error] = errors(o);
     assertStringIncludes(
@@ -267,7 +267,7 @@ expect error EEXIST { memslot w gpa 0x3008000 size 64K }
     );
     assertStringIncludes(error, "stats ucalls instructions\n             ^~~~~~~~~~~~");
     const l = await run(backend, `vm a { }\nlet $x = stat instructions\nprint $x\n`);
-    assertEquals(l.summary.exitCode, 3);
+    assertEquals(l.summary.outcome, "backend_failed");
     assertEquals(l.printed, []);
     assertStringIncludes(
       errors(l)[0],
@@ -308,7 +308,11 @@ print "still running"
     "x.kvm:2:1: error: guest vCPU 1 failed: readback (value 0x2a)\nrun until done\n^~~",
   ]);
   assertEquals(o.printed, ["still running"]);
-  assertEquals([o.summary.passed, o.summary.failed, o.summary.exitCode], [1, 1, 1]);
+  assertEquals([o.summary.passed, o.summary.failed, o.summary.outcome], [
+    1,
+    1,
+    "expectation_failed",
+  ]);
   const event = o.events.find((e) => e.event === "error") as ErrorEvent;
   assertEquals(event.location, { file: "x.kvm", line: 2, column: 1 });
   assertEquals(event.message, "guest vCPU 1 failed: readback (value 0x2a)");
@@ -319,11 +323,11 @@ print "still running"
 Deno.test("formatSummary() says nothing ran for an invalid script", () => {
   const summary = { event: "summary", passed: 0, failed: 0, wallMs: 10 } as const;
   assertEquals(
-    formatSummary({ ...summary, backend: "none", exitCode: 2 }),
+    formatSummary({ ...summary, backend: "none", outcome: "invalid" }),
     "0 expectations passed, 0 failed; backend none (nothing ran: the script is invalid); 0.01 s",
   );
   assertEquals(
-    formatSummary({ ...summary, backend: "none", exitCode: 0 }),
+    formatSummary({ ...summary, backend: "none", outcome: "passed" }),
     "0 expectations passed, 0 failed; backend none; 0.01 s",
   );
 });

@@ -1,10 +1,6 @@
 import { assertEquals } from "@std/assert";
-import {
-  parseDurationImage,
-  parseIntImage,
-  parseStringImage,
-  SCRIPT_LEXER,
-} from "../../dsl/tokens.ts";
+import { SCRIPT_LEXER } from "../../dsl/lexer.ts";
+import { parseDurationImage, parseIntImage, parseStringImage } from "../../dsl/tokens.ts";
 
 function lex(text: string): string[] {
   const result = SCRIPT_LEXER.tokenize(text);

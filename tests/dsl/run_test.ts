@@ -73,7 +73,7 @@ for (const backend of ["emu", "kvm"] as const) {
   test("runScript() runs the quickstart and closes its VM", async () => {
     const o = await run(backend, QUICKSTART);
     assertEquals(failures(o), []);
-    assertEquals(o.summary.exitCode, 0);
+    assertEquals(o.summary.outcome, "passed");
     assertEquals([o.summary.passed, o.summary.failed], [2, 0]);
     assertEquals(o.summary.backends, [backend]);
     assertMatch(o.printed[0], /^faults taken: \d+$/);
@@ -98,7 +98,7 @@ expect $n == 2 else "the handler stays in effect and sees each later pass"
 `,
     );
     assertEquals(failures(o), []);
-    assertEquals(o.summary.exitCode, 0);
+    assertEquals(o.summary.outcome, "passed");
   });
 
   test("runScript() stops a bounded run with a timeout exit", async () => {
@@ -107,12 +107,12 @@ expect $n == 2 else "the handler stays in effect and sees each later pass"
       `vm s { guest spin { } }\nrun timeout 50ms\nexpect $exit.reason == timeout\n`,
     );
     assertEquals(failures(o), []);
-    assertEquals(o.summary.exitCode, 0);
+    assertEquals(o.summary.outcome, "passed");
   });
 
   test("runScript() fails with exit 3 when the watchdog fires, naming vCPU and RIP", async () => {
     const o = await run(backend, `vm s { guest spin { } }\nrun\nprint "not reached"\n`, 200);
-    assertEquals(o.summary.exitCode, 3);
+    assertEquals(o.summary.outcome, "backend_failed");
     const error = o.events.find((e) => e.event === "error");
     assert(error?.event === "error");
     assertMatch(error.diagnostic, /^run\.kvm:2:1: error: watchdog: vCPU 0 .* RIP 0x[0-9a-f]+/);
@@ -152,7 +152,7 @@ expect 1 + 1 == 3
 print "still running"
 `,
     );
-    assertEquals(o.summary.exitCode, 1);
+    assertEquals(o.summary.outcome, "expectation_failed");
     assertEquals([o.summary.passed, o.summary.failed], [1, 3]);
     const [wrongErrno, succeeded, arithmetic] = failures(o);
     assertStringIncludes(wrongErrno, "run.kvm:3:1: error: expected EINVAL but got EEXIST:");
@@ -199,7 +199,7 @@ print hex($r), $w
       backend,
       `vm a { memslot ram gpa 1M size 64K }\nmemslot ram delete\nmemslot ram delete\n`,
     );
-    assertEquals(o.summary.exitCode, 3);
+    assertEquals(o.summary.outcome, "backend_failed");
     const error = o.events.find((e) => e.event === "error");
     assert(error?.event === "error");
     assertEquals(error.location, { file: "run.kvm", line: 3, column: 1 });
@@ -255,7 +255,7 @@ Deno.test("runScript() says 'via kvm_device' is not supported by the Vm interfac
     "emu",
     `vm gpu { device virtio_gpu gpu { mmio 0xd000_0000  shm gpa 4G size 16M  noncoherent via kvm_device } }\n`,
   );
-  assertEquals(o.summary.exitCode, 3);
+  assertEquals(o.summary.outcome, "backend_failed");
   const error = o.events.find((e) => e.event === "error");
   assert(error?.event === "error");
   assertStringIncludes(error.message, "via kvm_device");
@@ -277,12 +277,12 @@ expect $u == 16
 `,
   );
   assertEquals(failures(o), []);
-  assertEquals(o.summary.exitCode, 0);
+  assertEquals(o.summary.outcome, "passed");
 });
 
 Deno.test("runScript() stops at a script error found at run time, with the caret on the expression", async () => {
   const o = await run("emu", `let $z = 0\nprint "before"\nprint 1 / $z\nprint "after"\n`);
-  assertEquals(o.summary.exitCode, 3);
+  assertEquals(o.summary.outcome, "backend_failed");
   assertEquals(o.printed, ["before"]);
   const error = o.events.find((e) => e.event === "error");
   assert(error?.event === "error");
@@ -300,7 +300,7 @@ Deno.test("runScript() re-checks a layout computed from variables when it builds
 }
 `,
   );
-  assertEquals(o.summary.exitCode, 3);
+  assertEquals(o.summary.outcome, "backend_failed");
   const error = o.events.find((e) => e.event === "error");
   assert(error?.event === "error");
   assertEquals(

@@ -214,3 +214,20 @@ export function pioLoopGuest(port: number): Uint8Array {
 export function doneGuest(): Uint8Array {
   return new Uint8Array([...ucallBytes(UcallCmd.DONE), 0xf4]);
 }
+
+/**
+ * A guest that runs `dec rcx; jnz` `iterations` times (two instructions per
+ * iteration, no memory access), then reports `done`: the per-instruction
+ * cost is the slope of its run time over two iteration counts.
+ *
+ * @param iterations loop count (at least 1)
+ * @returns the code
+ */
+export function countLoopGuest(iterations: number): Uint8Array {
+  const b: number[] = [0xb9, ...u32le(iterations)]; // mov ecx, iterations
+  const loop = b.length;
+  b.push(0x48, 0xff, 0xc9); // dec rcx
+  b.push(0x75, rel8(b.length, loop)); // jnz loop
+  b.push(...ucallBytes(UcallCmd.DONE), 0xf4);
+  return new Uint8Array(b);
+}

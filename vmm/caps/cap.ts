@@ -196,6 +196,6 @@ export function unknownValue(
 ): VmmError {
   return new VmmError(
     `cap ${name}: unknown value ${arg0} (expected ${Object.keys(values).join(", ")})`,
-    { exitCode: 2 },
+    { kind: "invalid" },
   );
 }

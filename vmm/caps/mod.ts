@@ -7,6 +7,7 @@
  * @module
  */
 import type { CapDef } from "./cap.ts";
+import { ERRNO_NUMBERS, ErrnoError } from "../errors.ts";
 import { DIRTY_LOG_RECOVERY } from "./dirty_log_recovery.ts";
 import { MANUAL_DIRTY_LOG_PROTECT } from "./manual_dirty_log_protect.ts";
 import { MEMORY_FAULT_NOWAIT } from "./memory_fault_nowait.ts";
@@ -79,4 +80,24 @@ export function isCapName(name: string): name is CapName {
  */
 export function isQuirkName(name: string): name is QuirkName {
   return Object.hasOwn(QUIRKS, name);
+}
+
+/**
+ * {@linkcode capArg} as both backends' `KVM_ENABLE_CAP` sees it: a word the
+ * capability does not know is EINVAL, as the kernel answers an unknown
+ * `args[0]`, so both backends give the same errno.
+ *
+ * @param name the capability
+ * @param value a word or a raw `args[0]`
+ * @returns the raw `args[0]`
+ * @throws {ErrnoError} EINVAL for an unknown word
+ */
+export function capArgOrEinval(name: CapName, value: CapValue): bigint {
+  const arg0 = capArg(name, value);
+  if (arg0 !== undefined) return arg0;
+  throw new ErrnoError(
+    "KVM_ENABLE_CAP",
+    ERRNO_NUMBERS.EINVAL,
+    `cap ${name}: unknown value "${value}" (expected ${Object.keys(CAPS[name].values).join(", ")})`,
+  );
 }

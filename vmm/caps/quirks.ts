@@ -8,8 +8,14 @@
 import type { QuirkDef } from "./cap.ts";
 import { QUIRK } from "../kvm/uapi.ts";
 
-/** Every quirk by DSL name. */
-export const QUIRKS = {
+/** A quirk's DSL name (the rows' keys, spelt out so the public API has explicit types). */
+export type QuirkName =
+  | "slot_zap_all"
+  | "ignore_guest_pat"
+  | "cd_nw_cleared";
+
+/** Every quirk's row, by DSL name (typed by {@linkcode QUIRKS}). */
+const QUIRK_ROWS = {
   slot_zap_all: {
     bit: QUIRK.SLOT_ZAP_ALL,
     emu(mmu, on) {
@@ -33,7 +39,8 @@ export const QUIRKS = {
     },
     doc: "on (default): a guest with CR0.CD set still gets WB",
   },
-} as const satisfies Readonly<Record<string, QuirkDef>>;
+} as const satisfies Readonly<Record<QuirkName, QuirkDef>>;
 
 /** A quirk's DSL name. */
-export type QuirkName = keyof typeof QUIRKS;
+/** Every quirk by DSL name. */
+export const QUIRKS: Readonly<Record<QuirkName, QuirkDef>> = QUIRK_ROWS;

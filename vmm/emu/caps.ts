@@ -9,7 +9,14 @@
  * @module
  */
 import { ERRNO_NUMBERS, ErrnoError } from "../errors.ts";
-import { capArg, type CapName, CAPS, type CapValue, type QuirkName, QUIRKS } from "../caps/mod.ts";
+import {
+  capArgOrEinval,
+  type CapName,
+  CAPS,
+  type CapValue,
+  type QuirkName,
+  QUIRKS,
+} from "../caps/mod.ts";
 import type { EmuCapTarget } from "../caps/mod.ts";
 
 const { EINVAL } = ERRNO_NUMBERS;
@@ -26,11 +33,7 @@ export function enableCap(mmu: EmuCapTarget, name: CapName, value: CapValue): vo
   if (!Object.hasOwn(CAPS, name)) {
     throw new ErrnoError("KVM_ENABLE_CAP", EINVAL, `unknown capability ${name}`);
   }
-  const arg0 = capArg(name, value);
-  if (arg0 === undefined) {
-    throw new ErrnoError("KVM_ENABLE_CAP", EINVAL, `${name}: unsupported value "${value}"`);
-  }
-  CAPS[name].emu(mmu, arg0);
+  CAPS[name].emu(mmu, capArgOrEinval(name, value));
 }
 
 /**

@@ -9,43 +9,17 @@
  *
  * @module
  */
-import { ERRNO_NUMBERS, ErrnoError } from "../errors.ts";
-import { type Memslot, SLOT_NONCOHERENT } from "./memory/memslot.ts";
+import { checkGuestLength, forEachPiece } from "../memory/guest_range.ts";
+import { PAGE_SHIFT, PAGE_SIZE } from "../memory/layout.ts";
+import { SLOT_NONCOHERENT } from "./memory/memslot.ts";
 import type { Mmu } from "./mmu/mmu.ts";
 import { M } from "./stats.ts";
 
-const { EFAULT } = ERRNO_NUMBERS;
-
-/**
- * Call `fn` for each memslot piece of `[gpa, gpa + length)`, in address
- * order, with the slot's byte offset and the piece's offset and length.
- * Throws EFAULT (as `op`) at the first byte in no memslot.
- */
-function forEachPiece(
-  mmu: Mmu,
-  op: string,
-  gpa: bigint,
-  length: number,
-  fn: (s: Memslot, slotOffset: number, done: number, n: number) => void,
-): void {
-  let done = 0;
-  while (done < length) {
-    const at = Number(gpa) + done;
-    const s = mmu.slots.find(Math.floor(at / 4096));
-    if (s === null) {
-      throw new ErrnoError(op, EFAULT, `gpa 0x${at.toString(16)} is in no memslot`);
-    }
-    const off = at - s.baseGfn * 4096;
-    const n = Math.min(length - done, s.npages * 4096 - off);
-    fn(s, off, done, n);
-    done += n;
-  }
-}
-
 /** Copy `length` bytes at `gpa` out of guest memory (every byte must be in a memslot). */
 export function copyFromGuest(mmu: Mmu, gpa: bigint, length: number): Uint8Array {
+  checkGuestLength("readGuest", length);
   const out = new Uint8Array(length);
-  forEachPiece(mmu, "readGuest", gpa, length, (s, off, done, n) => {
+  forEachPiece((g) => mmu.slots.find(g), "readGuest", gpa, length, (s, off, done, n) => {
     out.set(s.host.read(off, n), done);
   });
   return out;
@@ -53,22 +27,22 @@ export function copyFromGuest(mmu: Mmu, gpa: bigint, length: number): Uint8Array
 
 /** Copy `bytes` into guest memory at `gpa` (every byte must be in a memslot). */
 export function copyToGuest(mmu: Mmu, gpa: bigint, bytes: Uint8Array): void {
-  forEachPiece(mmu, "writeGuest", gpa, bytes.length, (s, off, done, n) => {
+  forEachPiece((g) => mmu.slots.find(g), "writeGuest", gpa, bytes.length, (s, off, done, n) => {
     s.host.write(off, bytes.subarray(done, done + n));
   });
 }
 
 /** One guest byte, or -1 when `gpa` is in no memslot (for ucall labels). */
 export function guestByte(mmu: Mmu, gpa: bigint): number {
-  const s = mmu.slots.find(Number(gpa / 4096n));
+  const s = mmu.slots.find(Number(gpa >> BigInt(PAGE_SHIFT)));
   if (s === null) return -1;
-  return s.host.read(Number(gpa) - s.baseGfn * 4096, 1)[0];
+  return s.host.read(Number(gpa) - s.baseGfn * PAGE_SIZE, 1)[0];
 }
 
 /** Count host reads of `[gpa, gpa + length)` pages that the guest maps with a non-WB type. */
 export function noteHostRead(mmu: Mmu, gpa: number, length: number): void {
   const mt = mmu.memtype;
-  for (let g = Math.floor(gpa / 4096); g * 4096 < gpa + length; g++) {
+  for (let g = Math.floor(gpa / PAGE_SIZE); g * PAGE_SIZE < gpa + length; g++) {
     const s = mmu.slots.find(g);
     if (s === null || (!mt.honorAll && (s.flags & SLOT_NONCOHERENT) === 0)) continue;
     if (mt.effective(g, true, (s.flags & SLOT_NONCOHERENT) !== 0).type !== "WB") {

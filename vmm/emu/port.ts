@@ -32,8 +32,8 @@ export const CR0_PG = 2 ** 31;
 /** EFER.NXE: the XD bit (63) of page-table entries is honoured. */
 export const EFER_NXE = 1 << 11;
 
-/** The architectural reset value of IA32_PAT (WB, WT, UC-, UC, twice). */
-export const PAT_RESET = 0x0007040600070406n;
+/** The architectural reset value of IA32_PAT (WB, WT, UC-, UC, twice); one definition, in guest/. */
+export { PAT_RESET } from "../../guest/payloads/gpu_fill.ts";
 
 /** The paging-related CPU state the MMU needs for a guest page walk. */
 export interface PagingState {

@@ -9,7 +9,7 @@
  * @module
  */
 import { UCALL_PORT } from "../../guest/ucall.ts";
-import { ERRNO_NUMBERS, ErrnoError, GuestError } from "../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError, GuestError, VmmError } from "../errors.ts";
 import { nothingToRun, RunControl, runnableVcpus } from "../run_control.ts";
 import { ucallExit, type UcallReader } from "../ucall.ts";
 import type { RunOptions, VcpuExit } from "../types.ts";
@@ -31,6 +31,8 @@ export interface RunHost extends UcallReader {
   readonly done: boolean[];
   /** The modelled userfaultfd handler: make the page at `gpa` present. */
   serveUffd(gpa: bigint): void;
+  /** Whether the VM was closed (from a handler or a timer): the run ends, as on kvm. */
+  closed(): boolean;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -161,6 +163,7 @@ export async function runVcpus(host: RunHost, options: RunOptions): Promise<Vcpu
     }
     if (now - lastYield >= SLICE_MS) {
       await macrotask();
+      if (host.closed()) throw new VmmError("the VM was closed while it was running");
       lastYield = performance.now();
     }
   }

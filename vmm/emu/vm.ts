@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ERRNO_NUMBERS, ErrnoError, VmmError } from "../errors.ts";
+import { VmmError } from "../errors.ts";
 import type {
   CapName,
   CapValue,
@@ -24,10 +24,8 @@ import type {
 import type { BootImage, VcpuBootState } from "../../guest/image.ts";
 import type { EmuCpu, MmuPort } from "./port.ts";
 import { EmuStats } from "./stats.ts";
-import { MAX_GFN, MEMSLOT_OP } from "./memory/memslots.ts";
 import { Mmu } from "./mmu/mmu.ts";
 import { ENTRY_PAGES } from "./mmu/spte.ts";
-import { ShadowMmu } from "./mmu/shadow_mmu.ts";
 import { createSlot, deleteSlot, moveSlot, setSlotFlags } from "./mmu/slot_ops.ts";
 import { getDirtyLog } from "./mmu/dirty_log.ts";
 import { flagNames, type Memslot, SLOT_NONCOHERENT } from "./memory/memslot.ts";
@@ -36,8 +34,16 @@ import { runVcpus } from "./scheduler.ts";
 import { copyFromGuest, copyToGuest, guestByte, noteHostRead } from "./guest_memory.ts";
 import { readStat, statNames } from "./vm_stats.ts";
 import { labelFrom } from "../ucall.ts";
-
-const { EINVAL, EFAULT } = ERRNO_NUMBERS;
+import { checkVcpuCount, KVM_MAX_VCPUS } from "../limits.ts";
+import { PAGE_BYTES, PAGE_SIZE } from "../memory/layout.ts";
+import {
+  checkDemandUffd,
+  checkHostAccess,
+  checkPopulate,
+  MEMSLOT_OP,
+  SYSTEM_SLOT_NAME,
+  userSlot,
+} from "../memory/slot_rules.ts";
 
 /** Builds a vCPU (`createCpu` of `vmm/emu/cpu/mod.ts`). */
 export type CpuFactory = (index: number, port: MmuPort, state: VcpuBootState) => EmuCpu;
@@ -49,7 +55,7 @@ export interface EmuDeps {
 }
 
 /** Name of the VMM's system region memslot (slot id 0). */
-export const SYSTEM_SLOT = "system";
+export const SYSTEM_SLOT = SYSTEM_SLOT_NAME;
 
 /** A VM on the built-in emulator. */
 export class EmuVm implements Vm {
@@ -84,17 +90,14 @@ export class EmuVm implements Vm {
   constructor(config: VmConfig, deps: EmuDeps = {}) {
     this.name = config.name;
     this.vcpuCount = config.vcpus ?? 1;
-    if (!Number.isInteger(this.vcpuCount) || this.vcpuCount < 1 || this.vcpuCount > 1024) {
-      throw new ErrnoError("KVM_CREATE_VCPU", EINVAL, `vcpus must be 1..1024`);
-    }
+    checkVcpuCount(this.vcpuCount, KVM_MAX_VCPUS, "KVM_MAX_VCPUS on x86");
     this.mmu = config.mmu ?? "tdp";
     this.system = config.system ?? { gpa: 0n, size: 0x100000n };
     this.stats = new EmuStats(this.vcpuCount);
-    this.memory = new Mmu(this.stats);
-    if (this.mmu === "shadow") this.memory.shadow = new ShadowMmu(this.memory);
+    this.memory = new Mmu(this.stats, this.mmu);
     this.done = new Array(this.vcpuCount).fill(false);
     this.#deps = deps;
-    createSlot(this.memory, { name: SYSTEM_SLOT, ...this.system }, 0);
+    createSlot(this.memory, { name: SYSTEM_SLOT, ...this.system });
   }
 
   #live(): Mmu {
@@ -103,10 +106,7 @@ export class EmuVm implements Vm {
   }
 
   #slot(name: string, op: string): Memslot {
-    const s = this.#live().slots.byName(name);
-    if (s === null) throw new ErrnoError(op, EINVAL, `no memslot named ${name}`);
-    if (s.id === 0) throw new ErrnoError(op, EINVAL, `${name} is the VMM's system region`);
-    return s;
+    return userSlot(this.#live().slots.index, name, op);
   }
 
   /** {@inheritDoc Vm.enableCap} */
@@ -119,21 +119,9 @@ export class EmuVm implements Vm {
     setQuirk(this.#live(), name, on);
   }
 
-  /** The lowest free user slot id, as the kvm backend (and KVM's users) assign them. */
-  #freeId(): number {
-    const used = new Set(this.#live().slots.slots.map((s) => s.id));
-    let id = 1;
-    while (used.has(id)) id++;
-    return id;
-  }
-
   /** {@inheritDoc Vm.addMemslot} */
   addMemslot(spec: MemslotSpec): MemslotInfo {
-    if (spec.name === SYSTEM_SLOT) {
-      throw new ErrnoError(MEMSLOT_OP, EINVAL, `"system" is reserved`);
-    }
-    const s = createSlot(this.#live(), spec, this.#freeId());
-    return info(s);
+    return info(createSlot(this.#live(), spec));
   }
 
   /** {@inheritDoc Vm.deleteMemslot} */
@@ -154,23 +142,21 @@ export class EmuVm implements Vm {
   /** {@inheritDoc Vm.populate} */
   populate(name: string, offset = 0n, size?: bigint): void {
     const s = this.#slot(name, "MADV_POPULATE_WRITE");
-    const total = BigInt(s.npages) * 4096n;
-    const len = size ?? total - offset;
-    if (offset < 0n || len < 0n || offset + len > total || offset % 4096n || len % 4096n) {
-      throw new ErrnoError("MADV_POPULATE_WRITE", EINVAL, `range outside memslot ${name}`);
-    }
-    s.host.populate(Number(offset / 4096n), Number(len / 4096n));
+    const len = checkPopulate(name, BigInt(s.npages) * PAGE_BYTES, offset, size);
+    s.host.populate(Number(offset / PAGE_BYTES), Number(len / PAGE_BYTES));
   }
 
   /**
    * `demand uffd NAME`: serve missing pages of the slot through the modelled
    * userfaultfd queue: a faulting vCPU stops (`uffd_wait`), the run loop's
    * handler copies the page in, and the vCPU retries at its next turn
-   * (`uffd_faults` counts the events). `handlers` is accepted and ignored:
+   * (`uffd_faults` counts the events). `handlers` is checked as on kvm, then
    * one handler serves the queue. Emulator extension.
    */
-  demandUffd(name: string, _handlers = 1): void {
-    this.memory.uffdSlots.add(this.#slot(name, "UFFDIO_REGISTER"));
+  demandUffd(name: string, handlers = 1): void {
+    const s = this.#slot(name, "UFFDIO_REGISTER");
+    checkDemandUffd(name, handlers, this.memory.uffdSlots.has(s));
+    this.memory.uffdSlots.add(s);
   }
 
   /** {@inheritDoc Vm.memslots} */
@@ -179,11 +165,9 @@ export class EmuVm implements Vm {
     return this.#live().slots.slots.filter((s) => s.id !== 0).map(info);
   }
 
-  #hostRange(name: string, offset: bigint, len: number): [Memslot, number] {
-    const s = this.#slot(name, "pread");
-    if (offset < 0n || offset + BigInt(len) > BigInt(s.npages) * 4096n) {
-      throw new ErrnoError("pread", EFAULT, `offset 0x${offset.toString(16)} outside ${name}`);
-    }
+  #hostRange(name: string, offset: bigint, len: number, op: string): [Memslot, number] {
+    const s = this.#slot(name, op);
+    checkHostAccess(name, BigInt(s.npages) * PAGE_BYTES, offset, BigInt(len), op);
     return [s, Number(offset)];
   }
 
@@ -204,22 +188,20 @@ export class EmuVm implements Vm {
   }
 
   #zapForMemtype(): void {
-    const mmu = this.memory;
-    const n = mmu.shadow !== null ? mmu.shadow.zapAll() : mmu.tdp.zapRange(0, MAX_GFN);
-    if (n > 0) mmu.flushAll();
+    if (this.memory.paging.zapAllGfns() > 0) this.memory.flushAll();
   }
 
   /** {@inheritDoc Vm.readSlot} */
   readSlot(name: string, offset: bigint): bigint {
-    const [s, o] = this.#hostRange(name, offset, 8);
-    noteHostRead(this.memory, s.baseGfn * 4096 + o, 8);
+    const [s, o] = this.#hostRange(name, offset, 8, "pread");
+    noteHostRead(this.memory, s.baseGfn * PAGE_SIZE + o, 8);
     const b = s.host.read(o, 8);
     return new DataView(b.buffer).getBigUint64(0, true);
   }
 
   /** {@inheritDoc Vm.writeSlot} */
   writeSlot(name: string, offset: bigint, value: bigint): void {
-    const [s, o] = this.#hostRange(name, offset, 8);
+    const [s, o] = this.#hostRange(name, offset, 8, "pwrite");
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
     s.host.write(o, b);
@@ -256,7 +238,7 @@ export class EmuVm implements Vm {
 
   /** {@inheritDoc Vm.memtype} */
   memtype(gpa: bigint): { type: string; ipat: boolean } {
-    const gfn = Number(gpa / 4096n);
+    const gfn = Number(gpa / PAGE_BYTES);
     const s = this.#live().slots.find(gfn);
     return this.memory.memtype.effective(
       gfn,
@@ -300,11 +282,12 @@ export class EmuVm implements Vm {
       u64: (gpa) => this.#readU64(gpa),
       label: (gpa) => labelFrom(gpa, (b) => guestByte(this.memory, b)),
       serveUffd: (gpa) => this.#serveUffd(gpa),
+      closed: () => this.#closed,
     }, options);
   }
 
   #serveUffd(gpa: bigint): void {
-    const gfn = Number(gpa / 4096n);
+    const gfn = Number(gpa / PAGE_BYTES);
     const s = this.memory.slots.find(gfn);
     if (s !== null) s.host.populate(gfn - s.baseGfn, 1);
   }
@@ -337,8 +320,7 @@ export class EmuVm implements Vm {
     this.memory.memtype.clear();
     this.memory.cpus = [];
     this.memory.uffdSlots.clear();
-    this.memory.tdp.zapAll();
-    if (this.memory.shadow !== null) this.memory.shadow.zapAll();
+    this.memory.paging.zapAll();
     this.cpus = [];
   }
 
@@ -353,10 +335,10 @@ function info(s: Memslot): MemslotInfo {
   return {
     name: s.name,
     id: s.id,
-    gpa: BigInt(s.baseGfn) * 4096n,
-    size: BigInt(s.npages) * 4096n,
+    gpa: BigInt(s.baseGfn) * PAGE_BYTES,
+    size: BigInt(s.npages) * PAGE_BYTES,
     flags: flagNames(s.flags),
     backing: s.backing,
-    hugepage: BigInt(ENTRY_PAGES[s.hostLevel] * 4096),
+    hugepage: BigInt(ENTRY_PAGES[s.hostLevel] * PAGE_SIZE),
   };
 }

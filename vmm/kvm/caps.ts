@@ -10,7 +10,7 @@
 import { UnsupportedError, VmmError } from "../errors.ts";
 import type { MmuMode } from "../types.ts";
 import {
-  capArg,
+  capArgOrEinval,
   type CapName,
   CAPS,
   type CapValue,
@@ -109,16 +109,7 @@ export class CapState implements KvmCapHost {
     if (!Object.hasOwn(CAPS, name)) {
       throw new UnsupportedError(`cap ${name} is not known to the kvm backend`);
     }
-    const arg0 = capArg(name, value);
-    if (arg0 === undefined) {
-      throw new VmmError(
-        `cap ${name}: unknown value "${value}" (expected ${
-          Object.keys(CAPS[name].values).join(", ")
-        })`,
-        { exitCode: 2 },
-      );
-    }
-    CAPS[name].kvm(this, arg0);
+    CAPS[name].kvm(this, capArgOrEinval(name, value));
   }
 
   /**

@@ -6,8 +6,10 @@
  * @module
  */
 import { UCALL_MAX_LABEL } from "../../guest/ucall.ts";
-import { VmmError } from "../errors.ts";
+import { checkGuestLength, forEachPiece } from "../memory/guest_range.ts";
+import { PAGE_SHIFT } from "../memory/layout.ts";
 import { labelAt, type UcallReader } from "../ucall.ts";
+import type { Slot } from "./slots.ts";
 
 /** One guest-physical range and the host memory behind it. */
 export interface GuestRange {
@@ -20,21 +22,25 @@ export interface GuestRange {
 }
 
 /**
- * Guest memory as the VMM sees it.
+ * Guest memory as the VMM sees it: slots are found through the slot table's
+ * O(log n) index; copies may span adjacent slots, and a byte in no slot is
+ * EFAULT, as on the emulator (`vmm/memory/guest_range.ts`).
  */
 export class GuestMemory implements UcallReader {
-  #ranges: GuestRange[] = [];
+  #find: (gfn: number) => Slot | null;
   #sysGpa: bigint;
   #sysEnd: bigint;
   #sysView: DataView;
   #sysBytes: Uint8Array;
 
   /**
-   * Guest memory with only the system region; {@linkcode GuestMemory.setRanges} adds the slots.
+   * Guest memory over the system region and the slots `find` returns.
    *
    * @param system the system region (gpa, size below 2^31, mapping)
+   * @param find the slot containing a guest frame, or null
    */
-  constructor(system: GuestRange) {
+  constructor(system: GuestRange, find: (gfn: number) => Slot | null) {
+    this.#find = find;
     this.#sysGpa = system.gpa;
     this.#sysEnd = system.gpa + system.size;
     const ab = Deno.UnsafePointerView.getArrayBuffer(system.ptr, Number(system.size));
@@ -42,16 +48,11 @@ export class GuestMemory implements UcallReader {
     this.#sysBytes = new Uint8Array(ab);
   }
 
-  /** Replace the list of ranges (after a slot is added, moved or deleted). */
-  setRanges(ranges: GuestRange[]): void {
-    this.#ranges = ranges;
-  }
-
-  #find(gpa: bigint, len: bigint): GuestRange | undefined {
-    for (const r of this.#ranges) {
-      if (gpa >= r.gpa && gpa + len <= r.gpa + r.size) return r;
-    }
-    return undefined;
+  /** The slot holding `[gpa, gpa + len)` whole, or undefined. */
+  #slotOf(gpa: bigint, len: bigint): Slot | undefined {
+    if (gpa < 0n) return undefined;
+    const s = this.#find(Number(gpa >> BigInt(PAGE_SHIFT)));
+    return s !== null && gpa + len <= s.gpa + s.size ? s : undefined;
   }
 
   /** u64 at `gpa`, 0n when not backed. */
@@ -59,9 +60,9 @@ export class GuestMemory implements UcallReader {
     if (gpa >= this.#sysGpa && gpa + 8n <= this.#sysEnd) {
       return this.#sysView.getBigUint64(Number(gpa - this.#sysGpa), true);
     }
-    const r = this.#find(gpa, 8n);
-    if (!r) return 0n;
-    return new Deno.UnsafePointerView(r.ptr).getBigUint64(Number(gpa - r.gpa));
+    const s = this.#slotOf(gpa, 8n);
+    if (!s) return 0n;
+    return new Deno.UnsafePointerView(s.mapping.ptr).getBigUint64(Number(gpa - s.gpa));
   }
 
   /** The NUL-terminated label at `gpa` ("" when 0 or not backed). */
@@ -70,11 +71,11 @@ export class GuestMemory implements UcallReader {
     if (gpa >= this.#sysGpa && gpa < this.#sysEnd) {
       return labelAt(this.#sysBytes, Number(gpa - this.#sysGpa));
     }
-    const r = this.#find(gpa, 1n);
-    if (!r) return "";
-    const off = Number(gpa - r.gpa);
-    const len = Math.min(UCALL_MAX_LABEL + 1, Number(r.size) - off);
-    const p = Deno.UnsafePointer.offset(r.ptr, off)!;
+    const s = this.#slotOf(gpa, 1n);
+    if (!s) return "";
+    const off = Number(gpa - s.gpa);
+    const len = Math.min(UCALL_MAX_LABEL + 1, Number(s.size) - off);
+    const p = Deno.UnsafePointer.offset(s.mapping.ptr, off)!;
     return labelAt(new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, len)), 0);
   }
 
@@ -84,12 +85,14 @@ export class GuestMemory implements UcallReader {
    * @param gpa start
    * @param length bytes
    * @returns a copy
-   * @throws {VmmError} when the range is not inside one slot
+   * @throws {ErrnoError} EFAULT when a byte is in no memslot
    */
   read(gpa: bigint, length: number): Uint8Array {
-    const r = this.#require(gpa, BigInt(length));
+    checkGuestLength("readGuest", length);
     const out = new Uint8Array(length);
-    new Deno.UnsafePointerView(r.ptr).copyInto(out, Number(gpa - r.gpa));
+    forEachPiece(this.#find, "readGuest", gpa, length, (s, off, done, n) => {
+      new Deno.UnsafePointerView(s.mapping.ptr).copyInto(out.subarray(done, done + n), off);
+    });
     return out;
   }
 
@@ -98,24 +101,15 @@ export class GuestMemory implements UcallReader {
    *
    * @param gpa start
    * @param bytes what to write
-   * @throws {VmmError} when the range is not inside one slot
+   * @throws {ErrnoError} EFAULT when a byte is in no memslot
    */
   write(gpa: bigint, bytes: Uint8Array): void {
-    const r = this.#require(gpa, BigInt(bytes.length));
-    const p = Deno.UnsafePointer.offset(r.ptr, Number(gpa - r.gpa))!;
-    new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, bytes.length)).set(bytes);
-  }
-
-  #require(gpa: bigint, len: bigint): GuestRange {
-    const r = this.#find(gpa, len);
-    if (!r) {
-      throw new VmmError(
-        `guest-physical range 0x${gpa.toString(16)}+0x${
-          len.toString(16)
-        } is not inside one memslot`,
+    forEachPiece(this.#find, "writeGuest", gpa, bytes.length, (s, off, done, n) => {
+      const p = Deno.UnsafePointer.offset(s.mapping.ptr, off)!;
+      new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, n)).set(
+        bytes.subarray(done, done + n),
       );
-    }
-    return r;
+    });
   }
 }
 

@@ -105,3 +105,20 @@ export function freeHugepages(size: bigint): number | undefined {
   const t = readText(`/sys/kernel/mm/hugepages/hugepages-${size / 1024n}kB/free_hugepages`);
   return t === undefined ? undefined : Number(t);
 }
+
+/**
+ * The host's KVM vendor module, as loaded.
+ *
+ * @returns `kvm_intel`, `kvm_amd`, `kvm_pvm`, or `none` when none is loaded
+ */
+export function kvmModule(): string {
+  for (const name of ["kvm_pvm", "kvm_intel", "kvm_amd"]) {
+    try {
+      Deno.statSync(`/sys/module/${name}`);
+      return name;
+    } catch {
+      // not loaded
+    }
+  }
+  return "none";
+}

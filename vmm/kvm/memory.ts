@@ -6,6 +6,7 @@
  */
 import { ErrnoError, UnsupportedError } from "../errors.ts";
 import type { Backing } from "../types.ts";
+import { SIZE_1G, SIZE_2M, SIZE_4K } from "../memory/layout.ts";
 import { closeFd } from "./ioctl.ts";
 import { freeHugepages, thpAlways } from "./host.ts";
 import { cString, errno, isMapFailed, libc } from "./libc.ts";
@@ -38,9 +39,6 @@ export interface HostMapping {
   memfd: number;
 }
 
-const MIB2 = 2n * 1024n * 1024n;
-const GIB = 1024n * 1024n * 1024n;
-
 /**
  * Map `size` bytes of host memory.
  *
@@ -68,7 +66,7 @@ export function mapBacking(
   const rw = PROT_READ | PROT_WRITE;
   let memfd = -1;
   let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-  let page = 4096n;
+  let page = SIZE_4K;
   if (backing === "memfd") {
     memfd = c.memfd_create(cString(`kvm-slot-${name}`), MFD_CLOEXEC);
     if (memfd < 0) throw new ErrnoError("memfd_create", errno(), `slot ${name}`);
@@ -79,8 +77,8 @@ export function mapBacking(
     }
     flags = MAP_SHARED | MAP_NORESERVE;
   } else if (backing === "hugetlb") {
-    page = hugepage ?? MIB2;
-    if (page !== MIB2 && page !== GIB) {
+    page = hugepage ?? SIZE_2M;
+    if (page !== SIZE_2M && page !== SIZE_1G) {
       throw new UnsupportedError(`hugetlb backing of slot "${name}" needs hugepage 2M or 1G`);
     }
     if (size % page !== 0n) {
@@ -98,10 +96,10 @@ export function mapBacking(
       );
     }
     // No MAP_NORESERVE: the pool is reserved at mmap time, never a SIGBUS later.
-    const log2 = page === GIB ? 30 : 21;
+    const log2 = page === SIZE_1G ? 30 : 21;
     flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (log2 << MAP_HUGE_SHIFT);
   } else if (backing === "anon" && thpAlways()) {
-    page = MIB2; // transparent hugepages may back it
+    page = SIZE_2M; // transparent hugepages may back it
   }
   const p = c.mmap(null, size, rw, flags, memfd, 0n);
   if (isMapFailed(p)) {

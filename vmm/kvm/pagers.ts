@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { VmmError } from "../errors.ts";
 import { UffdPager, type UffdPagerOptions } from "./uffd.ts";
 
 /** The pagers of one VM, by slot name. */
@@ -26,13 +25,10 @@ export class PagerSet {
   /**
    * Start serving a slot (see {@linkcode UffdPager.start}).
    *
-   * @param o the slot, its host range, the handler count and source bytes
-   * @throws {VmmError} when the slot is already served
+   * @param o the slot (not yet served: `checkDemandUffd` said so), its host
+   *   range, the handler count and source bytes
    */
   start(o: UffdPagerOptions): void {
-    if (this.#pagers.has(o.slot)) {
-      throw new VmmError(`demand uffd ${o.slot}: the slot is already served by userfaultfd`);
-    }
     this.#pagers.set(o.slot, UffdPager.start(o));
   }
 

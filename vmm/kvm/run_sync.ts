@@ -14,6 +14,19 @@ import { decodeExit, EINTR } from "./exit_decoder.ts";
 import type { ThreadTimer } from "./kick.ts";
 import type { VcpuFd } from "./vcpu_fd.ts";
 
+/**
+ * The longest stretch of KVM_RUN without returning to JS: a signal that
+ * reaches the process while this thread is in JS is consumed there, and its
+ * listener only runs once the event loop turns, so a spinning guest must
+ * come out now and then for SIGINT to be seen.
+ */
+const TICK_MS = 100;
+
+/** Yield to the event loop (a macrotask, so signal listeners run). */
+function macrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** Counters the run loops keep for `stat`. */
 export interface RunCounters {
   /** `sync`, `done` and `fail` exits seen by the main thread. */
@@ -65,13 +78,19 @@ export async function runSync(
   const fd = v.fd;
   fd.setImmediateExit(false);
   let spins = 0;
-  v.timer.arm(ms);
+  v.timer.arm(Math.min(TICK_MS, ms));
   try {
     for (;;) {
       const ret = fd.run();
       if (ret === EINTR) {
-        if (performance.now() < deadline) continue; // a stray signal
-        break;
+        const now = performance.now();
+        if (now >= deadline) break;
+        // The tick (or another signal): let the event loop turn, so that the
+        // process's signal listeners (SIGINT, SIGTERM) run and may close the VM.
+        await macrotask();
+        if (v.closed()) throw new VmmError("the VM was closed while it was running");
+        v.timer.arm(Math.min(TICK_MS, deadline - now));
+        continue;
       }
       const exit = ucallExit(decodeExit(v.index, ret, fd), v.ucallSlot, mem);
       countExit(counters, exit);

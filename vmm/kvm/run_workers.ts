@@ -134,14 +134,17 @@ export class WorkerPool {
       };
       w.worker.postMessage(init);
     });
+    // Closing the VM while the workers start (SIGINT) ends the start too.
+    const closed = new Promise<never>((_, reject) => this.#abort = reject);
     try {
-      await Promise.all(ready);
+      await Promise.race([Promise.all(ready), closed]);
     } catch (e) {
       // Terminate them all, so that the next run starts afresh instead of
       // handing vCPUs to workers that never got going.
       this.close();
       throw e;
     }
+    this.#abort = undefined;
   }
 
   /**

@@ -4,23 +4,28 @@
  * vmalloc growth around the ioctl).
  *
  * KVM semantics are kept: delete is a region of size 0, move is the same
- * slot id at a new GPA, overlaps are the kernel's EEXIST, and a change the
- * kernel forbids (readonly on an existing slot) is the kernel's EINVAL.
+ * slot id at a new GPA. Every rule of `vmm/memory/slot_rules.ts` is checked
+ * before any mmap or ioctl, so the errno is the emulator's by construction;
+ * the kernel adds only what it alone knows (e.g. the host's GPA width).
  *
  * @module
  */
-import { hexRange } from "../../guest/page_tables.ts";
-import { ERRNO_NUMBERS, ErrnoError, UnsupportedError } from "../errors.ts";
+import { UnsupportedError } from "../errors.ts";
+import { SlotIndex } from "../memory/slot_index.ts";
+import {
+  checkCreate,
+  checkFlagsChange,
+  checkMove,
+  MEMSLOT_FLAGS,
+  MEMSLOT_OP,
+  SYSTEM_SLOT_NAME,
+  userSlot,
+} from "../memory/slot_rules.ts";
 import type { MemslotFlag, MemslotInfo, MemslotSpec } from "../types.ts";
 import { vmallocUsedBytes } from "./host.ts";
 import { type HostMapping, mapBacking, unmapBacking } from "./memory.ts";
 import { MEM } from "./uapi.ts";
 import type { VmFd } from "./vm_fd.ts";
-
-/** The operation named in refusals made before the ioctl, as the ioctl would make them. */
-const OP = "KVM_SET_USER_MEMORY_REGION";
-const { EINVAL, EEXIST } = ERRNO_NUMBERS;
-const HUGEPAGE_SIZES: readonly bigint[] = [4096n, 2n << 20n, 1n << 30n];
 
 /** A live slot. */
 export interface Slot {
@@ -32,6 +37,10 @@ export interface Slot {
   gpa: bigint;
   /** Bytes. */
   size: bigint;
+  /** First guest frame (the index key; changes on move). */
+  baseGfn: number;
+  /** Size in pages. */
+  npages: number;
   /** The DSL flags in force. */
   flags: MemslotFlag[];
   /** The host memory behind the slot. */
@@ -39,9 +48,6 @@ export interface Slot {
   /** vmalloc growth measured around this slot's ioctls, in bytes. */
   metadataBytes: bigint;
 }
-
-/** The name the system region has in messages and `memslots()`. */
-const SYSTEM_SLOT_NAME = "system";
 
 /** Translate DSL flags to KVM memslot flags; proposal-only flags are refused here. */
 function kvmFlags(name: string, flags: readonly MemslotFlag[]): number {
@@ -81,46 +87,45 @@ export function slotInfo(s: Slot): MemslotInfo {
 }
 
 /**
- * The memslot table of one VM.
+ * The memslot table of one VM, over the shared {@linkcode SlotIndex}.
  */
 export class SlotTable {
   #vm: VmFd;
-  #slots = new Map<string, Slot>();
-  #onChange: () => void;
+  #index = new SlotIndex<Slot>();
+  /** Running totals over the user slots (O(1) stats). */
+  #userBytes = 0n;
+  #userMetadata = 0n;
 
   /**
    * An empty table.
    *
    * @param vm the VM fd
-   * @param onChange called after every change (to refresh guest-memory views)
    */
-  constructor(vm: VmFd, onChange: () => void) {
+  constructor(vm: VmFd) {
     this.#vm = vm;
-    this.#onChange = onChange;
   }
 
-  /** Every slot (system included), unordered. */
-  all(): Slot[] {
-    return [...this.#slots.values()];
+  /** Every slot (system included), in GPA order. */
+  all(): readonly Slot[] {
+    return this.#index.ordered();
+  }
+
+  /** The slot containing guest frame `gfn`, or null (O(log n)). */
+  find(gfn: number): Slot | null {
+    return this.#index.find(gfn);
   }
 
   /** The system region's slot. */
   get system(): Slot {
-    return this.#slots.get(SYSTEM_SLOT_NAME)!;
+    return this.#index.byName(SYSTEM_SLOT_NAME)!;
   }
 
-  /** A user slot by name, or a clear error. */
-  get(name: string): Slot {
-    const s = this.#slots.get(name);
-    // KVM answers a delete/move/flag change of a slot it does not have with EINVAL.
-    if (!s || s.id === 0) {
-      throw new ErrnoError(
-        OP,
-        EINVAL,
-        s ? `"${name}" is the VMM's system region` : `no memslot named "${name}"`,
-      );
-    }
-    return s;
+  /**
+   * A user slot by name: EINVAL (as `op`) for an unknown name or the system
+   * region, as KVM answers a change of a slot it does not have.
+   */
+  get(name: string, op = MEMSLOT_OP): Slot {
+    return userSlot(this.#index, name, op);
   }
 
   /**
@@ -129,23 +134,17 @@ export class SlotTable {
    * about the slots it declared.
    */
   metadataBytes(): bigint {
-    let t = 0n;
-    for (const s of this.#slots.values()) if (s.id !== 0) t += s.metadataBytes;
-    return t;
+    return this.#userMetadata;
   }
 
   /** Bytes of guest memory in the live user slots. */
   userBytes(): bigint {
-    let t = 0n;
-    for (const s of this.#slots.values()) if (s.id !== 0) t += s.size;
-    return t;
+    return this.#userBytes;
   }
 
   /** The public view of the user slots, sorted by GPA. */
   infos(): MemslotInfo[] {
-    return this.all().filter((s) => s.id !== 0).sort((a, b) => (a.gpa < b.gpa ? -1 : 1)).map(
-      slotInfo,
-    );
+    return this.all().filter((s) => s.id !== 0).map(slotInfo);
   }
 
   /**
@@ -155,7 +154,7 @@ export class SlotTable {
    * @param size its size
    */
   addSystem(gpa: bigint, size: bigint): Slot {
-    return this.#create({ name: SYSTEM_SLOT_NAME, gpa, size }, 0);
+    return this.#create({ name: SYSTEM_SLOT_NAME, gpa, size });
   }
 
   /**
@@ -165,51 +164,7 @@ export class SlotTable {
    * @returns the new slot
    */
   add(spec: MemslotSpec): Slot {
-    if (this.#slots.has(spec.name)) {
-      throw new ErrnoError(OP, EEXIST, `memslot "${spec.name}" already exists`);
-    }
-    if (spec.hugepage !== undefined && !HUGEPAGE_SIZES.includes(spec.hugepage)) {
-      throw new ErrnoError(OP, EINVAL, `hugepage of "${spec.name}" must be 4K, 2M or 1G`);
-    }
-    this.#checkSystemOverlap(spec.name, spec.gpa, spec.size);
-    return this.#create(spec, this.#freeId());
-  }
-
-  #freeId(): number {
-    const used = new Set([...this.#slots.values()].map((s) => s.id));
-    let id = 1;
-    while (used.has(id)) id++;
-    return id;
-  }
-
-  #checkSystemOverlap(name: string, gpa: bigint, size: bigint): void {
-    const sys = this.#slots.get(SYSTEM_SLOT_NAME);
-    if (!sys) return;
-    if (gpa < sys.gpa + sys.size && sys.gpa < gpa + size) {
-      throw new ErrnoError(
-        OP,
-        EEXIST,
-        `memslot "${name}" ${hexRange(gpa, size)} overlaps the VMM's system region ${
-          hexRange(sys.gpa, sys.size)
-        } (move the slot, or the region with \`system gpa A size S\`)`,
-      );
-    }
-  }
-
-  /** Rewrite an EEXIST so that its hint names the slot the range overlaps. */
-  #overlapError(e: unknown, name: string, gpa: bigint, size: bigint): unknown {
-    if (!(e instanceof ErrnoError) || e.errno !== "EEXIST") return e;
-    const other = this.all().find((s) =>
-      s.name !== name && gpa < s.gpa + s.size && s.gpa < gpa + size
-    );
-    if (!other) return e;
-    return new ErrnoError(
-      e.operation,
-      e.errnoValue,
-      `slot "${name}" ${hexRange(gpa, size)} overlaps slot "${other.name}" ${
-        hexRange(other.gpa, other.size)
-      }`,
-    );
+    return this.#create(spec);
   }
 
   /** Run a memslot ioctl and return the vmalloc growth it caused. */
@@ -220,15 +175,19 @@ export class SlotTable {
     return before === undefined || after === undefined ? 0n : after - before;
   }
 
-  #create(spec: MemslotSpec, id: number): Slot {
+  #create(spec: MemslotSpec): Slot {
+    // The shared rules first: nothing is mapped for a request KVM refuses.
+    const r = checkCreate(this.#index, spec, MEMSLOT_FLAGS);
     const flags = [...(spec.flags ?? [])];
     const kflags = kvmFlags(spec.name, flags);
     const mapping = mapBacking(spec.name, spec.size, spec.backing ?? "anon", spec.hugepage);
     const slot: Slot = {
       name: spec.name,
-      id,
+      id: r.id,
       gpa: spec.gpa,
       size: spec.size,
+      baseGfn: r.baseGfn,
+      npages: r.npages,
       flags,
       mapping,
       metadataBytes: 0n,
@@ -236,7 +195,7 @@ export class SlotTable {
     try {
       slot.metadataBytes = this.#measured(() =>
         this.#vm.setUserMemoryRegion({
-          slot: id,
+          slot: r.id,
           flags: kflags,
           guestPhysAddr: spec.gpa,
           memorySize: spec.size,
@@ -245,10 +204,13 @@ export class SlotTable {
       );
     } catch (e) {
       unmapBacking(mapping);
-      throw this.#overlapError(e, spec.name, spec.gpa, spec.size);
+      throw e;
     }
-    this.#slots.set(spec.name, slot);
-    this.#onChange();
+    this.#index.insert(slot);
+    if (slot.id !== 0) {
+      this.#userBytes += slot.size;
+      this.#userMetadata += slot.metadataBytes;
+    }
     return slot;
   }
 
@@ -266,8 +228,9 @@ export class SlotTable {
       memorySize: 0n,
       userspaceAddr: s.mapping.hva,
     });
-    this.#slots.delete(name);
-    this.#onChange();
+    this.#index.remove(s);
+    this.#userBytes -= s.size;
+    this.#userMetadata -= s.metadataBytes;
     unmapBacking(s.mapping);
   }
 
@@ -279,24 +242,21 @@ export class SlotTable {
    */
   move(name: string, gpa: bigint): void {
     const s = this.get(name);
-    this.#checkSystemOverlap(name, gpa, s.size);
-    try {
-      this.#vm.setUserMemoryRegion({
-        slot: s.id,
-        flags: kvmFlags(name, s.flags),
-        guestPhysAddr: gpa,
-        memorySize: s.size,
-        userspaceAddr: s.mapping.hva,
-      });
-    } catch (e) {
-      throw this.#overlapError(e, name, gpa, s.size);
-    }
+    const r = checkMove(this.#index, s, gpa);
+    this.#vm.setUserMemoryRegion({
+      slot: s.id,
+      flags: kvmFlags(name, s.flags),
+      guestPhysAddr: gpa,
+      memorySize: s.size,
+      userspaceAddr: s.mapping.hva,
+    });
     s.gpa = gpa;
-    this.#onChange();
+    s.baseGfn = r.baseGfn;
+    this.#index.moved(s);
   }
 
   /**
-   * Change a user slot's flags (the kernel refuses a readonly change with EINVAL).
+   * Change a user slot's flags (only `dirty_log` may change: the shared rule).
    *
    * @param name the slot
    * @param add flags to set
@@ -304,9 +264,9 @@ export class SlotTable {
    */
   setFlags(name: string, add: readonly MemslotFlag[], remove: readonly MemslotFlag[]): void {
     const s = this.get(name);
-    const next = [...new Set([...s.flags.filter((f) => !remove.includes(f)), ...add])];
+    const next = checkFlagsChange(s, s.flags, add, remove, MEMSLOT_FLAGS);
     const kflags = kvmFlags(name, next);
-    s.metadataBytes += this.#measured(() =>
+    const grew = this.#measured(() =>
       this.#vm.setUserMemoryRegion({
         slot: s.id,
         flags: kflags,
@@ -315,6 +275,8 @@ export class SlotTable {
         userspaceAddr: s.mapping.hva,
       })
     );
+    s.metadataBytes += grew;
+    this.#userMetadata += grew;
     s.flags = next;
   }
 
@@ -324,7 +286,9 @@ export class SlotTable {
    * @param keepMappings leave the mappings in place (another thread may still read them)
    */
   releaseAll(keepMappings = false): void {
-    if (!keepMappings) { for (const s of this.#slots.values()) unmapBacking(s.mapping); }
-    this.#slots.clear();
+    if (!keepMappings) { for (const s of this.#index.ordered()) unmapBacking(s.mapping); }
+    this.#index.clear();
+    this.#userBytes = 0n;
+    this.#userMetadata = 0n;
   }
 }

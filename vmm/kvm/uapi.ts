@@ -98,6 +98,7 @@ export const KVM_API_VERSION = 12;
 /** Mainline capability numbers (never a proposal's number: see dsl.md). */
 export const CAP = {
   NR_MEMSLOTS: 10,
+  MAX_VCPUS: 66,
   READONLY_MEM: 81,
   DISABLE_QUIRKS: 116,
   MANUAL_DIRTY_LOG_PROTECT2: 168,

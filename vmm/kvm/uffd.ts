@@ -221,9 +221,7 @@ export class UffdPager {
    * @throws {VmmError} when the handlers do not start
    */
   static start(o: UffdPagerOptions): UffdPager {
-    if (!Number.isInteger(o.handlers) || o.handlers < 1 || o.handlers > 64) {
-      throw new RangeError(`demand uffd ${o.slot}: handlers must be 1..64, got ${o.handlers}`);
-    }
+    // The handler count was checked by `checkDemandUffd` (vmm/memory/slot_rules.ts).
     if (o.source && BigInt(o.source.length) > o.size) {
       throw new RangeError(
         `demand uffd ${o.slot}: source (${o.source.length} B) is larger than the slot (${o.size} B)`,

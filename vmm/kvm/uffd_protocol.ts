@@ -6,10 +6,11 @@
  *
  * @module
  */
+import { PAGE_SIZE } from "../memory/layout.ts";
 import { UFFDIO_RANGE_OFF } from "./uapi.ts";
 
 /** Host page size: UFFDIO_COPY works in 4 KiB pages on anonymous and shmem memory. */
-export const UFFD_PAGE = 4096;
+export const UFFD_PAGE = PAGE_SIZE;
 
 /** Indices of the control words shared with the handlers (Int32Array). */
 export const CTL = {

@@ -40,15 +40,17 @@ import { PagerSet } from "./pagers.ts";
 import { slotInfo, SlotTable } from "./slots.ts";
 import { StatsReader } from "./stats.ts";
 import { KvmSystem } from "./system.ts";
-import { CPUID_EXT_FEATURES, CPUID_PDPE1GB_BIT, MSR_IA32_PAT } from "./uapi.ts";
+import { CAP, CPUID_EXT_FEATURES, CPUID_PDPE1GB_BIT, MSR_IA32_PAT } from "./uapi.ts";
 import type { VcpuFd } from "./vcpu_fd.ts";
 import type { VmFd } from "./vm_fd.ts";
 import { VmmStats } from "./vmm_stats.ts";
+import { checkVcpuCount } from "../limits.ts";
+import { PAGE_BYTES } from "../memory/layout.ts";
+import { checkDemandUffd, checkHostAccess, checkPopulate } from "../memory/slot_rules.ts";
 
 /** Where KVM_SET_TSS_ADDR puts its three pages on Intel (as QEMU does). */
 const TSS_ADDR = 0xfffb_d000n;
 const MIB = 1024n * 1024n;
-const PAGE = 4096n;
 
 /** Options of {@linkcode KvmVm.demandUffd}. */
 export interface DemandPagingOptions {
@@ -75,7 +77,7 @@ export class KvmVm implements Vm {
   readonly backend: BackendKind = "kvm";
   /** The VM's name (messages). */
   readonly name: string;
-  /** vCPUs, 1..64. */
+  /** vCPUs, 1..the host's KVM_CAP_MAX_VCPUS. */
   readonly vcpuCount: number;
   /** How the host's KVM maps guest memory (checked against the config's `mmu`). */
   readonly mmu: MmuMode;
@@ -123,28 +125,28 @@ export class KvmVm implements Vm {
         `mmu ${config.mmu}: this host's KVM uses ${host.mode} paging (${host.source})`,
       );
     }
-    if (this.vcpuCount < 1 || this.vcpuCount > 64) {
-      throw new RangeError(`vcpus must be 1..64, got ${this.vcpuCount}`);
-    }
     try {
       this.#sys = KvmSystem.open(devicePath, this.ioctlLog);
       this.#release.push(() => this.#sys.close());
+      checkVcpuCount(
+        this.vcpuCount,
+        this.#sys.checkExtension(CAP.MAX_VCPUS),
+        "this host's KVM_CAP_MAX_VCPUS",
+      );
       this.#vm = this.#sys.createVm();
       this.#release.push(() => this.#vm.close());
       this.#caps = new CapState(this.#vm);
       if (isIntelHost()) this.#vm.setTssAddr(TSS_ADDR);
-      this.#slots = new SlotTable(this.#vm, () => this.#refreshRanges());
+      this.#slots = new SlotTable(this.#vm);
       // Closing from a handler while workers run: a worker may still read
       // guest memory or kvm_run once before it stops, so keep the mappings
       // (a leak in that rare case, never a crash).
       this.#release.push(() => this.#slots.releaseAll(this.#pool.running));
       const sysSlot = this.#slots.addSystem(this.system.gpa, this.system.size);
-      this.#mem = new GuestMemory({
-        gpa: sysSlot.gpa,
-        size: sysSlot.size,
-        ptr: sysSlot.mapping.ptr,
-      });
-      this.#refreshRanges();
+      this.#mem = new GuestMemory(
+        { gpa: sysSlot.gpa, size: sysSlot.size, ptr: sysSlot.mapping.ptr },
+        (gfn) => this.#slots.find(gfn),
+      );
       const cpuid = this.#sys.supportedCpuid();
       const ext = cpuid.entries.find((e) => e.function === CPUID_EXT_FEATURES);
       this.allow1G = ext !== undefined && ((ext.edx >>> CPUID_PDPE1GB_BIT) & 1) === 1;
@@ -167,7 +169,7 @@ export class KvmVm implements Vm {
         dirty_pages: () => this.#dirtyPages,
         memslot_metadata_bytes: () => this.#slots.metadataBytes(),
         // User slots only, as for memslot_metadata_bytes.
-        write_track_bytes: () => writeTrackBytes(this.#slots.userBytes() / PAGE),
+        write_track_bytes: () => writeTrackBytes(this.#slots.userBytes() / PAGE_BYTES),
         uffd_faults: () => this.#pagers.faults(),
       });
       this.#release.push(() => this.#pool.close());
@@ -184,12 +186,6 @@ export class KvmVm implements Vm {
       this.close();
       throw e;
     }
-  }
-
-  #refreshRanges(): void {
-    this.#mem?.setRanges(
-      this.#slots.all().map((s) => ({ gpa: s.gpa, size: s.size, ptr: s.mapping.ptr })),
-    );
   }
 
   #open(): void {
@@ -249,11 +245,8 @@ export class KvmVm implements Vm {
    */
   populate(name: string, offset = 0n, size?: bigint): void {
     this.#open();
-    const s = this.#slots.get(name);
-    const len = size ?? s.size - offset;
-    if (offset < 0n || offset + len > s.size || offset % PAGE !== 0n) {
-      throw new RangeError(`populate of slot "${name}": range outside the slot or misaligned`);
-    }
+    const s = this.#slots.get(name, "MADV_POPULATE_WRITE");
+    const len = checkPopulate(name, s.size, offset, size);
     const pager = this.#pagers.get(name);
     if (pager) pager.populate(offset, len);
     else populateBacking(s.mapping, offset, len);
@@ -270,14 +263,15 @@ export class KvmVm implements Vm {
    * fault. The handlers stop on `close()` or when the slot is deleted.
    *
    * @param name the slot
-   * @param handlers handler threads, 1..64 (default 1)
+   * @param handlers handler threads, 1..`MAX_UFFD_HANDLERS` (default 1)
    * @param options source bytes for the first pages
    * @throws {UnsupportedError} for a hugetlb slot (copies would have to be huge pages)
    * @throws {ErrnoError} when userfaultfd cannot be opened or registered
    */
   demandUffd(name: string, handlers = 1, options: DemandPagingOptions = {}): void {
     this.#open();
-    const s = this.#slots.get(name);
+    const s = this.#slots.get(name, "UFFDIO_REGISTER");
+    checkDemandUffd(name, handlers, this.#pagers.get(name) !== undefined);
     if (s.mapping.backing === "hugetlb") {
       throw new UnsupportedError(
         `demand uffd ${name}: hugetlb slots are not supported on kvm (UFFDIO_COPY would need whole huge pages)`,
@@ -298,20 +292,16 @@ export class KvmVm implements Vm {
     return this.#slots.infos();
   }
 
-  #slotOffset(name: string, offset: bigint, len: bigint): bigint {
-    const s = this.#slots.get(name);
-    if (offset < 0n || offset + len > s.size) {
-      throw new RangeError(
-        `offset 0x${offset.toString(16)} is outside slot "${name}" (size 0x${s.size.toString(16)})`,
-      );
-    }
+  #slotOffset(name: string, offset: bigint, len: bigint, op: string): bigint {
+    const s = this.#slots.get(name, op);
+    checkHostAccess(name, s.size, offset, len, op);
     return s.gpa + offset;
   }
 
   /** Host-side 8-byte read inside a slot. */
   readSlot(name: string, offset: bigint): bigint {
     this.#open();
-    const b = this.#mem.read(this.#slotOffset(name, offset, 8n), 8);
+    const b = this.#mem.read(this.#slotOffset(name, offset, 8n, "pread"), 8);
     return new DataView(b.buffer).getBigUint64(0, true);
   }
 
@@ -320,10 +310,10 @@ export class KvmVm implements Vm {
     this.#open();
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
-    this.#mem.write(this.#slotOffset(name, offset, 8n), b);
+    this.#mem.write(this.#slotOffset(name, offset, 8n, "pwrite"), b);
   }
 
-  /** Host-side read of guest-physical memory (inside one slot). */
+  /** Host-side read of guest-physical memory (may span adjacent slots; EFAULT outside). */
   readGuest(gpa: bigint, length: number): Uint8Array {
     this.#open();
     return this.#mem.read(gpa, length);
@@ -337,8 +327,8 @@ export class KvmVm implements Vm {
    */
   getDirtyLog(name: string, clear: boolean): Uint8Array {
     this.#open();
-    const s = this.#slots.get(name);
-    const pages = s.size / PAGE;
+    const s = this.#slots.get(name, "KVM_GET_DIRTY_LOG");
+    const pages = s.size / PAGE_BYTES;
     const bitmap = new Uint8Array(Number((pages + 63n) / 64n) * 8);
     this.#vm.getDirtyLog(s.id, bitmap);
     let n = 0;

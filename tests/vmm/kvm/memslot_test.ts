@@ -15,6 +15,8 @@ import { ErrnoError, UnsupportedError, VmmError } from "../../../vmm/errors.ts";
 import { KvmSystem, KvmVm } from "../../../vmm/kvm/mod.ts";
 import { mapBacking, unmapBacking } from "../../../vmm/kvm/memory.ts";
 import { CAP, PROPOSAL_CAP_NUMBERS, QUIRK } from "../../../vmm/kvm/uapi.ts";
+import { KVM_MAX_VCPUS } from "../../../vmm/limits.ts";
+import { KVM_USER_MEM_SLOTS } from "../../../vmm/memory/slot_rules.ts";
 
 const ignore = skipKvm("kvm memslot tests");
 
@@ -53,7 +55,7 @@ Deno.test({ name: "memslot: the kernel's errnos come back named, with hints", ig
   );
   assertEquals(over.errno, "EEXIST");
   assertEquals(over.operation, "KVM_SET_USER_MEMORY_REGION");
-  assertStringIncludes(over.hint, `slot "ram"`);
+  assertStringIncludes(over.hint, "overlaps memslot ram [0x40000000, 0x41000000)");
   vm.addMemslot({ name: "rom", gpa: 2n * GIB, size: MIB });
   assertEquals(errnoOf(() => vm.moveMemslot("rom", GIB + 4n * MIB)), "EEXIST");
   assertEquals(vm.memslots().find((s) => s.name === "rom")?.gpa, 2n * GIB);
@@ -101,7 +103,7 @@ Deno.test(
       () => vm.addMemslot({ name: "low", gpa: 0x80000n, size: MIB }),
       VmmError,
     );
-    assertStringIncludes(e.message, `memslot "low"`);
+    assertStringIncludes(e.message, "memslot low [0x80000, 0x180000)");
     assertStringIncludes(e.message, "system region [0x0, 0x100000)");
     vm.addMemslot({ name: "high", gpa: MIB, size: MIB });
     assertThrows(() => vm.moveMemslot("high", 0n), VmmError, "system region");
@@ -265,4 +267,33 @@ Deno.test({ name: "backend: /dev/kvm missing is BackendUnavailableError", ignore
     Error,
     "Cannot open /dev/nonexistent-kvm: ENOENT",
   );
+});
+
+/**
+ * The shared rules' constants are the kernel's: asked directly (raw ioctls,
+ * no VMM check in between), this host's KVM reports KVM_USER_MEM_SLOTS and
+ * KVM_MAX_VCPUS as `vmm/memory` and `vmm/limits.ts` say, refuses the first
+ * slot id past the limit, and refuses the sizes the shared rules refuse
+ * before any mapping is made.
+ */
+Deno.test({ name: "memslot: the kernel agrees with the shared limits", ignore }, () => {
+  using sys = KvmSystem.open("/dev/kvm", []);
+  assertEquals(sys.checkExtension(CAP.NR_MEMSLOTS), KVM_USER_MEM_SLOTS);
+  assertEquals(sys.checkExtension(CAP.MAX_VCPUS), KVM_MAX_VCPUS);
+  const vm = sys.createVm();
+  const m = mapBacking("raw", 0x1000n, "anon");
+  try {
+    const region = (slot: number, memorySize: bigint, guestPhysAddr = 1n << 32n) => () =>
+      vm.setUserMemoryRegion({ slot, flags: 0, guestPhysAddr, memorySize, userspaceAddr: m.hva });
+    // `if ((u16)mem->slot >= KVM_USER_MEM_SLOTS) return -EINVAL;`
+    assertEquals(errnoOf(region(KVM_USER_MEM_SLOTS, 0x1000n)), "EINVAL");
+    region(KVM_USER_MEM_SLOTS - 1, 0x1000n)();
+    // `(mem->memory_size >> PAGE_SHIFT) > KVM_MEM_MAX_NR_PAGES`: 8 TiB is one page too many.
+    assertEquals(errnoOf(region(1, 8n << 40n, 16n << 40n)), "EINVAL");
+    // 2^64 - 4K: EINVAL, never ENOMEM.
+    assertEquals(errnoOf(region(1, (1n << 64n) - 0x1000n)), "EINVAL");
+  } finally {
+    vm.close();
+    unmapBacking(m);
+  }
 });

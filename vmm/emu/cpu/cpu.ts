@@ -17,6 +17,7 @@ import { type BlockInst, compileBlock } from "./compile.ts";
 import { CpuCore } from "./core.ts";
 import { decodeAt, MAX_INST_LEN, TRUNCATED } from "./decode.ts";
 import { ARITH_FLAGS, materializeFlags, setEagerFlags } from "./flags.ts";
+import { OPCODES } from "./opcodes.ts";
 import { execAlone } from "./system.ts";
 
 /** Register numbers by name (SDM encoding order). */
@@ -335,14 +336,16 @@ export class Cpu implements EmuCpu {
         if (insts.length > 0) break;
         return this.#unsupported(rip, page.slice(off, Math.min(4096, off + MAX_INST_LEN)));
       }
-      if (d.exec === "alone") {
+      const spec = OPCODES[d.row];
+      const run = spec.run;
+      if (run !== null) {
         if (insts.length > 0) break;
         const inst = { d, rip: cur, next: cur + d.len };
         cp.bytes.fill(1, off, Math.min(4096, off + d.len));
         return this.#store(cp.blocks, key, {
           rip,
           len: 1,
-          fn: (cc) => execAlone(cc as CpuCore, inst),
+          fn: (cc) => execAlone(cc as CpuCore, run, inst),
           valid: true,
           gfn2,
         });
@@ -352,7 +355,7 @@ export class Cpu implements EmuCpu {
       // Superblock: continue through a direct jmp/call whose target is in this
       // page and not yet in the block (a jump back ends the block).
       if (
-        !single && gfn2 < 0 && (d.exec === "jmp" || d.exec === "call") && d.form !== "Eq" &&
+        !single && gfn2 < 0 && (spec.branch === "jmp" || spec.branch === "call") &&
         insts.length < MAX_BLOCK_INSTS - 1
       ) {
         const target = cur + d.len + d.imm;

@@ -1,60 +1,16 @@
 /**
  * The x86-64 decoder of the subset: prefixes, REX, opcode (one- and two-byte
  * maps), ModRM/SIB/displacement and immediate → {@linkcode DecodedInst}.
- * It reads only the bytes it needs and knows opcodes only through
- * {@linkcode OPCODES}.
+ * It reads only the bytes it needs and knows opcodes only through the rows
+ * of {@linkcode OPCODES} (the one exception is the encoding rule that 90
+ * with REX.B is `xchg r8, rax`).
  *
  * @module
  */
-import { type ExecKind, OPCODES, type OpcodeSpec } from "./opcodes.ts";
+import type { DecodedInst, MemOperand } from "./inst.ts";
+import { OPCODES, type OpcodeSpec } from "./opcodes.ts";
 
-/** A memory operand `[base + index*scale + disp]` or `[rip + disp]`. */
-export interface MemOperand {
-  /** Base register number (0-15), or -1 for none. */
-  base: number;
-  /** Index register number (0-15; never rsp), or -1 for none. */
-  index: number;
-  /** Index multiplier. */
-  scale: 1 | 2 | 4 | 8;
-  /** Sign-extended displacement (relative to the next instruction when `ripRel`). */
-  disp: number;
-  /** The address is relative to the next instruction. */
-  ripRel: boolean;
-}
-
-/** One decoded instruction (the blink `rde` as a plain object). */
-export interface DecodedInst {
-  /** Length in bytes. */
-  len: number;
-  /** Opcode byte, or `0x0F00 | b` for the two-byte map. */
-  opcode: number;
-  /** Intel mnemonic, operand-size specific (e.g. `cdqe`, `stosq`). */
-  mnemonic: string;
-  /** Operand form of the opcode table (SDM notation). */
-  form: string;
-  /** How it executes (the compiler's emitter kind). */
-  exec: ExecKind;
-  /** Ends a basic block. */
-  ends: boolean;
-  /** Operand size in bytes. */
-  size: 1 | 2 | 4 | 8;
-  /** The REX byte, or 0 when absent (matters for spl/bpl/sil/dil vs ah/ch/dh/bh). */
-  rex: number;
-  /** ModRM.reg with REX.R, or the register of `+r` opcodes with REX.B. */
-  reg: number;
-  /** The raw ModRM.reg field (selects the operation of group opcodes). */
-  ext: number;
-  /** The r/m register (with REX.B) when ModRM.mod = 3, else -1. */
-  rm: number;
-  /** The memory operand when ModRM.mod != 3, else null. */
-  mem: MemOperand | null;
-  /** Immediate (sign-extended to int32 where the form says so), or branch displacement. */
-  imm: number;
-  /** High 32 bits of a 64-bit immediate (`mov r64, imm64`), else the sign of `imm`. */
-  immHi: number;
-  /** F3 prefix (rep, or pause with 90). */
-  rep: boolean;
-}
+export type { DecodedInst, MemOperand } from "./inst.ts";
 
 /** The result of {@linkcode decodeAt} when the bytes end before the instruction does. */
 export const TRUNCATED = -1;
@@ -64,9 +20,11 @@ export const MAX_INST_LEN = 15;
 
 const ONE: (OpcodeSpec | OpcodeSpec[] | undefined)[] = new Array(256);
 const TWO: (OpcodeSpec | OpcodeSpec[] | undefined)[] = new Array(256);
+const ROW = new Map<OpcodeSpec, number>();
 
 function indexTable(): void {
   for (const spec of OPCODES) {
+    ROW.set(spec, ROW.size);
     const map = spec.opcode > 0xff ? TWO : ONE;
     const b = spec.opcode & 0xff;
     if (spec.ext < 0) {
@@ -82,14 +40,6 @@ function indexTable(): void {
   }
 }
 indexTable();
-
-const SIZED_MNEMONICS: Record<string, readonly string[]> = {
-  // by operand size 2, 4, 8
-  cdqe: ["cbw", "cwde", "cdqe"],
-  cqo: ["cwd", "cdq", "cqo"],
-  movs: ["movsw", "movsd", "movsq"],
-  stos: ["stosw", "stosd", "stosq"],
-};
 
 /**
  * Decodes one instruction of the subset at `bytes[offset]`, reading no
@@ -155,12 +105,7 @@ export function decodeAt(
   else size = rexW ? 8 : opsize ? 2 : 4;
   // Outside the subset: 16-bit push/pop/branches, rep on non-string ops, REX.B nop (xchg r8).
   if (spec.d64 && opsize) return null;
-  if (rep && spec.exec !== "alone" && opcode !== 0x90) return null;
-  if (rep && (opcode === 0x90) && (rex !== 0 || opsize)) return null;
-  if (
-    rep && spec.exec === "alone" && opcode !== 0xa4 && opcode !== 0xa5 && opcode !== 0xaa &&
-    opcode !== 0xab
-  ) return null;
+  if (rep && (spec.f3 === null || (spec.f3 === "pause" && (rex !== 0 || opsize)))) return null;
   let reg = -1;
   let rm = -1;
   let mem: MemOperand | null = null;
@@ -206,12 +151,7 @@ export function decodeAt(
     }
     const f = spec.form;
     if (mem !== null && f.startsWith("R")) return null;
-    // Only CR0, CR2, CR3 and CR4 exist in the subset (others are #UD).
-    if (
-      (opcode === 0x0f20 || opcode === 0x0f22) && reg !== 0 && reg !== 2 && reg !== 3 && reg !== 4
-    ) {
-      return null;
-    }
+    if (((spec.regs >> reg) & 1) === 0) return null;
     if (mem === null && (f === "Gv,M" || f === "M")) return null;
   } else if (spec.form.startsWith("Z")) {
     reg = (opcode & 7) | rexB;
@@ -247,15 +187,15 @@ export function decodeAt(
   if (immBytes !== 8) immHi = imm < 0 ? -1 : 0;
   p += immBytes;
   let mnemonic = spec.mnemonic;
-  const sized = SIZED_MNEMONICS[mnemonic];
-  if (sized !== undefined) mnemonic = sized[size === 2 ? 0 : size === 4 ? 1 : 2];
-  if (opcode === 0x90 && rep) mnemonic = "pause";
+  const sized = spec.sized;
+  if (sized !== null) mnemonic = sized[size === 2 ? 0 : size === 4 ? 1 : 2];
+  if (rep && spec.f3 === "pause") mnemonic = "pause";
   return {
     len: p - offset,
     opcode,
     mnemonic,
     form: spec.form,
-    exec: spec.exec,
+    row: ROW.get(spec)!,
     ends: spec.ends,
     size,
     rex,

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { DecodedInst } from "./decode.ts";
+import type { DecodedInst } from "./inst.ts";
 import { cfExpr, condExpr, OP_LOGIC } from "./flags.ts";
 
 const TWO32 = 4294967296;

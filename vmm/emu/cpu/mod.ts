@@ -3,15 +3,19 @@
  * running the subset of `guest/ISA.md` in 64-bit mode.
  *
  * Layout (one job per module, in the manner of v86 and blink):
- * - `opcodes.ts`: the declarative opcode table ({@linkcode OPCODES});
+ * - `opcodes.ts`: the opcode table ({@linkcode OPCODES}): one row per
+ *   opcode with its decode form and its handler, compiled (`emit_ops.ts`)
+ *   or interpreted (`system.ts`);
+ * - `inst.ts`: the decoded-instruction record;
  * - `decode.ts`: bytes → {@linkcode DecodedInst} ({@linkcode decode});
  * - `flags.ts`: lazy flags, whose formulas exist once as expression text;
  * - `alu.ts`: shifts, rotates, multiplies, divides on 32-bit halves;
  * - `compile.ts`: basic blocks → JavaScript functions (`new Function`),
- *   generated through `emitter.ts`;
+ *   each instruction emitted by its row's handler through `emitter.ts`;
  * - `tlb.ts`: the software TLB; `code_cache.ts`: compiled blocks per page;
- * - `core.ts`: registers and the memory slow paths; `system.ts`: I/O,
- *   CPUID, MSRs, control registers, string instructions;
+ * - `core.ts`: registers and the memory slow paths; `system.ts`: the
+ *   handlers of instructions that run alone (I/O, CPUID, MSRs, control
+ *   registers, string instructions);
  * - `cpu.ts`: the dispatcher ({@linkcode Cpu}, {@linkcode createCpu});
  * - `flat_mmu.ts`: a flat identity-mapped MMU double for tests and benches.
  *
@@ -40,7 +44,9 @@
  */
 export { Cpu, createCpu, GPR_NUMBERS, MAX_BLOCK_INSTS } from "./cpu.ts";
 export { decode, type DecodedInst, MAX_INST_LEN, type MemOperand } from "./decode.ts";
-export { CC_NAMES, type ExecKind, type ImmKind, OPCODES, type OpcodeSpec } from "./opcodes.ts";
+export { type BranchKind, CC_NAMES, type ImmKind, OPCODES, type OpcodeSpec } from "./opcodes.ts";
+export type { EmitFn } from "./emit_ops.ts";
+export type { RunFn } from "./system.ts";
 export { cpuidLeaf, MSR_EFER, MSR_PAT } from "./system.ts";
 export { AF, CF, OF, PF, SF, ZF } from "./flags.ts";
 export { TLB_MAX_SIZE, TLB_SIZE } from "./tlb.ts";

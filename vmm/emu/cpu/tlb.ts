@@ -289,6 +289,23 @@ export class SoftTlb {
     }
   }
 
+  /** Fills entry `i` of one kind's arrays and notes it in the reverse map. */
+  #fill<V>(
+    tags: Float64Array,
+    views: V[],
+    gfns: Float64Array,
+    kind: number,
+    i: number,
+    pn: number,
+    view: V,
+    gfn: number,
+  ): void {
+    tags[i] = pn;
+    views[i] = view;
+    gfns[i] = gfn;
+    this.#note(gfn, i * 4 + kind);
+  }
+
   /**
    * Fills a read entry.
    *
@@ -298,55 +315,22 @@ export class SoftTlb {
    * @param gfn its guest page number
    */
   fillR(i: number, pn: number, view: DataView, gfn: number): void {
-    this.tagR[i] = pn;
-    this.viewR[i] = view;
-    this.gfnR[i] = gfn;
-    this.#note(gfn, i * 4 + K_R);
+    this.#fill(this.tagR, this.viewR, this.gfnR, K_R, i, pn, view, gfn);
   }
 
-  /**
-   * Fills a (direct) write entry.
-   *
-   * @param i the index
-   * @param pn the virtual page number (tag)
-   * @param view the page
-   * @param gfn its guest page number
-   */
+  /** Fills a (direct) write entry (parameters as {@linkcode SoftTlb.fillR}). */
   fillW(i: number, pn: number, view: DataView, gfn: number): void {
-    this.tagW[i] = pn;
-    this.viewW[i] = view;
-    this.gfnW[i] = gfn;
-    this.#note(gfn, i * 4 + K_W);
+    this.#fill(this.tagW, this.viewW, this.gfnW, K_W, i, pn, view, gfn);
   }
 
-  /**
-   * Fills a code-page write entry.
-   *
-   * @param i the index
-   * @param pn the virtual page number (tag)
-   * @param view the page
-   * @param gfn its guest page number
-   */
+  /** Fills a code-page write entry (parameters as {@linkcode SoftTlb.fillR}). */
   fillCW(i: number, pn: number, view: DataView, gfn: number): void {
-    this.tagCW[i] = pn;
-    this.viewCW[i] = view;
-    this.gfnCW[i] = gfn;
-    this.#note(gfn, i * 4 + K_CW);
+    this.#fill(this.tagCW, this.viewCW, this.gfnCW, K_CW, i, pn, view, gfn);
   }
 
-  /**
-   * Fills an exec entry.
-   *
-   * @param i the index
-   * @param pn the virtual page number (tag)
-   * @param page the page
-   * @param gfn its guest page number
-   */
+  /** Fills an exec entry with the page's bytes (parameters as {@linkcode SoftTlb.fillR}). */
   fillX(i: number, pn: number, page: Uint8Array, gfn: number): void {
-    this.tagX[i] = pn;
-    this.pageX[i] = page;
-    this.gfnX[i] = gfn;
-    this.#note(gfn, i * 4 + K_X);
+    this.#fill(this.tagX, this.pageX, this.gfnX, K_X, i, pn, page, gfn);
   }
 
   /** Drops every entry. */

@@ -13,10 +13,10 @@
  * @module
  */
 
+import { PAGE_SIZE } from "../../memory/layout.ts";
 import type { Translation } from "../port.ts";
 
-/** Bytes per guest page. */
-export const PAGE_SIZE = 4096;
+export { PAGE_SIZE };
 /** Pages per 32 MiB chunk. */
 const CHUNK_PAGES = 8192;
 const CHUNK_SHIFT = 13;
@@ -55,20 +55,24 @@ class HostChunk {
   /** The Uint8Array of page `i` (0…8191), creating buffer and view on first use. */
   view(i: number): Uint8Array {
     if (this.#views === null) this.#allocate();
-    let v = this.#views![i];
-    if (v === undefined) {
-      v = this.#views![i] = new Uint8Array(this.#buffer!, i * PAGE_SIZE, PAGE_SIZE);
-      if (this.present !== null) this.present[i] = 1;
-    }
-    return v;
+    return this.#pageView(this.#views!, i, Uint8Array);
   }
 
   /** The DataView of page `i` (0…8191), creating buffer and view on first use. */
   dataView(i: number): DataView {
     if (this.#dataViews === null) this.#allocate();
-    let v = this.#dataViews![i];
+    return this.#pageView(this.#dataViews!, i, DataView);
+  }
+
+  /** Page `i`'s view in `views`, made with `View` on first use (the page is then present). */
+  #pageView<V>(
+    views: (V | undefined)[],
+    i: number,
+    View: new (buffer: ArrayBuffer, offset: number, length: number) => V,
+  ): V {
+    let v = views[i];
     if (v === undefined) {
-      v = this.#dataViews![i] = new DataView(this.#buffer!, i * PAGE_SIZE, PAGE_SIZE);
+      v = views[i] = new View(this.#buffer!, i * PAGE_SIZE, PAGE_SIZE);
       if (this.present !== null) this.present[i] = 1;
     }
     return v;

@@ -1,16 +1,16 @@
 /**
- * The memslot table: slots sorted by base GFN, O(log n) lookup by binary
- * search with a last-hit cache (KVM's `last_used_slot`), and KVM's
- * `__kvm_set_memory_region` rules expressed as errno.
+ * The emulator's memslot table: the shared {@linkcode SlotIndex} (O(log n)
+ * insert, delete, move and lookup) behind a two-entry cache of recent hits
+ * (KVM's `last_used_slot`), and the memslots generation. The rules a change
+ * must pass live in `vmm/memory/slot_rules.ts`, shared with the kvm backend.
  *
  * @module
  */
-import { ERRNO_NUMBERS, ErrnoError } from "../../errors.ts";
+import { SlotIndex } from "../../memory/slot_index.ts";
+import { SYSTEM_SLOT_NAME } from "../../memory/slot_rules.ts";
 import type { Memslot } from "./memslot.ts";
 
-const { EINVAL, EEXIST } = ERRNO_NUMBERS;
-/** The ioctl that memslot changes (create, delete, move, flags) report in errors. */
-export const MEMSLOT_OP = "KVM_SET_USER_MEMORY_REGION";
+export { describeSlot, MEMSLOT_OP, slotLabel } from "../../memory/slot_rules.ts";
 
 /** Guest-physical address bits the emulated EPT covers (4-level: 48). */
 export const GPA_BITS = 48;
@@ -21,28 +21,11 @@ export const MAX_GFN = 2 ** (GPA_BITS - 12);
  * frames directly, so KVM allows the CPU's full 52 bits (kvm_mmu_max_gfn()).
  */
 export const SHADOW_GPA_BITS = 52;
-/** KVM_USER_MEM_SLOTS on x86 (KVM_MEM_SLOTS_NUM minus private slots). */
-export const MAX_USER_SLOTS = 32764;
-
-/** How messages name slot `id` called `name` (id 0 is the VMM's system region). */
-export function slotLabel(id: number, name: string): string {
-  return id === 0 ? "the VMM's system region" : `memslot ${name}`;
-}
-
-/** `[0x…, 0x…)`: a guest-physical range of `npages` pages from `baseGfn`, for messages. */
-function rangeText(baseGfn: number, npages: number): string {
-  const a = baseGfn * 4096;
-  return `[0x${a.toString(16)}, 0x${(a + npages * 4096).toString(16)})`;
-}
-
-/** Formats a slot's range for messages. */
-export function describeSlot(slot: Memslot): string {
-  return `${slotLabel(slot.id, slot.name)} ${rangeText(slot.baseGfn, slot.npages)}`;
-}
 
 /** Sorted, non-overlapping memslots. */
 export class MemslotTable {
-  #slots: Memslot[] = [];
+  /** The shared ordered index (rules in `vmm/memory/slot_rules.ts` take it). */
+  readonly index: SlotIndex<Memslot> = new SlotIndex<Memslot>();
   #last: Memslot | null = null;
   #prev: Memslot | null = null;
   /** Bumped on every change (KVM's memslots generation; tags MMIO SPTEs). */
@@ -50,14 +33,13 @@ export class MemslotTable {
 
   /** The slots in GPA order. */
   get slots(): readonly Memslot[] {
-    return this.#slots;
+    return this.index.ordered();
   }
 
   /** Number of user slots (id ≠ 0). */
   get userCount(): number {
-    let n = 0;
-    for (const s of this.#slots) if (s.id !== 0) n++;
-    return n;
+    const sys = this.index.byName(SYSTEM_SLOT_NAME);
+    return this.index.size - (sys !== undefined && sys.id === 0 ? 1 : 0);
   }
 
   /** The slot containing `gfn`, or null. Hot: no allocation. */
@@ -72,86 +54,34 @@ export class MemslotTable {
       this.#last = prev;
       return prev;
     }
-    const a = this.#slots;
-    let lo = 0, hi = a.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const s = a[mid];
-      if (gfn < s.baseGfn) hi = mid - 1;
-      else if (gfn >= s.baseGfn + s.npages) lo = mid + 1;
-      else {
-        this.#prev = this.#last;
-        this.#last = s;
-        return s;
-      }
+    const s = this.index.find(gfn);
+    if (s !== null) {
+      this.#prev = last;
+      this.#last = s;
     }
-    return null;
+    return s;
   }
 
   /** The slot named `name`, or null. */
   byName(name: string): Memslot | null {
-    for (const s of this.#slots) if (s.name === name) return s;
-    return null;
+    return this.index.byName(name) ?? null;
   }
 
-  /** Throws EINVAL for a range KVM rejects (misaligned, empty, wrapping, too high). */
-  static checkRange(gpa: bigint, size: bigint, what: string, gpaBits = GPA_BITS): void {
-    if (size <= 0n) throw new ErrnoError(MEMSLOT_OP, EINVAL, `${what}: size must be non-zero`);
-    if (gpa % 4096n !== 0n || size % 4096n !== 0n) {
-      throw new ErrnoError(MEMSLOT_OP, EINVAL, `${what}: gpa and size must be 4 KiB aligned`);
-    }
-    if (gpa < 0n || gpa + size > 2n ** BigInt(gpaBits)) {
-      throw new ErrnoError(
-        MEMSLOT_OP,
-        EINVAL,
-        `${what}: range ends beyond the ${gpaBits}-bit guest-physical space`,
-      );
-    }
-  }
-
-  /** The first slot other than `except` overlapping `[baseGfn, baseGfn + npages)`. */
-  overlapping(baseGfn: number, npages: number, except: Memslot | null): Memslot | null {
-    for (const s of this.#slots) {
-      if (s === except) continue;
-      if (baseGfn < s.baseGfn + s.npages && s.baseGfn < baseGfn + npages) return s;
-    }
-    return null;
-  }
-
-  /** Throws EEXIST naming both parties when the range overlaps a slot. */
-  checkOverlap(baseGfn: number, npages: number, who: string, except: Memslot | null): void {
-    const o = this.overlapping(baseGfn, npages, except);
-    if (o !== null) {
-      throw new ErrnoError(
-        MEMSLOT_OP,
-        EEXIST,
-        `${who} ${rangeText(baseGfn, npages)} overlaps ${describeSlot(o)}`,
-      );
-    }
-  }
-
-  /** Insert a validated slot. */
+  /** Insert a slot that passed the rules (its id is the index's next free id). */
   insert(slot: Memslot): void {
-    if (slot.id !== 0 && this.userCount >= MAX_USER_SLOTS) {
-      throw new ErrnoError(MEMSLOT_OP, EINVAL, `more than ${MAX_USER_SLOTS} memslots`);
-    }
-    this.#slots.push(slot);
-    this.#sort();
+    this.index.insert(slot);
+    this.#changed();
   }
 
   /** Remove a slot. */
   remove(slot: Memslot): void {
-    this.#slots = this.#slots.filter((s) => s !== slot);
+    this.index.remove(slot);
     this.#changed();
   }
 
-  /** Re-sort after a move. */
-  moved(): void {
-    this.#sort();
-  }
-
-  #sort(): void {
-    this.#slots.sort((a, b) => a.baseGfn - b.baseGfn);
+  /** Re-key a slot after a move. */
+  moved(slot: Memslot): void {
+    this.index.moved(slot);
     this.#changed();
   }
 
@@ -163,8 +93,8 @@ export class MemslotTable {
 
   /** Drop every slot. */
   clear(): void {
-    for (const s of this.#slots) s.host.release();
-    this.#slots = [];
+    for (const s of this.index.ordered()) s.host.release();
+    this.index.clear();
     this.#changed();
   }
 }

@@ -20,36 +20,28 @@ const { ENOENT } = ERRNO_NUMBERS;
 export function startDirtyLog(mmu: Mmu, slot: Memslot): void {
   slot.allocDirty();
   const start = slot.baseGfn, end = start + slot.npages;
-  let changed: number;
-  if (mmu.shadow !== null) changed = mmu.shadow.writeProtectRange(start, end);
-  else changed = mmu.tdp.splitRange(start, end) + mmu.tdp.writeProtectRange(start, end, false);
-  if (changed > 0) mmu.flushAll();
+  if (mmu.paging.startDirtyLog(start, end) > 0) mmu.flushAll();
 }
 
 /** Turn dirty logging off for `slot` (the flag is already cleared). */
 export function stopDirtyLog(mmu: Mmu, slot: Memslot): void {
   slot.dirty = null;
-  if (mmu.shadow !== null) return; // shadow entries stay 4K; writes re-enable them lazily
   const start = slot.baseGfn, end = start + slot.npages;
   const maxLevel = (gfn: number) => mmu.maxLevel(slot, gfn);
-  if (mmu.caps.recoverInPlace) {
-    const n = mmu.tdp.recoverRange(start, end, maxLevel);
-    mmu.stats.vm[M.huge_pages_recovered] += n;
-    if (n > 0) mmu.flushAll();
-  } else if (mmu.tdp.zapCollapsible(start, end, maxLevel) > 0) {
-    mmu.flushAll();
-  }
+  const inPlace = mmu.caps.recoverInPlace;
+  const n = mmu.paging.collapseRange(start, end, maxLevel, inPlace);
+  if (inPlace) mmu.stats.vm[M.huge_pages_recovered] += n;
+  if (n > 0) mmu.flushAll();
 }
 
 /** Write-protect the pages whose bits are set in `mask` (32 pages from `rel0`); returns how many lost W. */
 function protectMask(mmu: Mmu, slot: Memslot, rel0: number, mask: number): number {
   let n = 0;
-  const shadow = mmu.shadow;
+  const paging = mmu.paging;
   while (mask !== 0) {
     const b = 31 - Math.clz32(mask);
     mask &= ~(1 << b);
-    const gfn = slot.baseGfn + rel0 + b;
-    if (shadow !== null ? shadow.writeProtectGfn(gfn) : mmu.tdp.writeProtectGfn(gfn, false)) n++;
+    if (paging.writeProtectGfn(slot.baseGfn + rel0 + b, false) > 0) n++;
   }
   return n;
 }

@@ -29,7 +29,9 @@ import { M, V } from "../stats.ts";
 import { SLOT_DIRTY_LOG, SLOT_READONLY } from "../memory/memslot.ts";
 import { PageTranslation } from "../memory/host_memory.ts";
 import { GuestWalker, WALK_FAULT, WALK_OK } from "./page_walk.ts";
-import { markDirty, type Mmu, RES_MMIO, RES_OK } from "./mmu.ts";
+import type { MmuMode } from "../../types.ts";
+import { SHADOW_GPA_BITS } from "../memory/memslots.ts";
+import { markDirty, type MmuContext, type PagingModel, RES_MMIO, RES_OK } from "./paging_model.ts";
 
 /** One shadow entry (a shadow leaf SPTE for one GVA page). */
 class ShadowEntry {
@@ -56,9 +58,17 @@ interface ShadowedPt {
 /** Writes without an intervening use after which a shadowed page is zapped (as KVM). */
 const FLOOD_LIMIT = 3;
 
-/** The shadow MMU of one VM. */
-export class ShadowMmu {
-  readonly #mmu: Mmu;
+/** The shadow MMU of one VM, as a {@linkcode PagingModel}. */
+export class ShadowMmu implements PagingModel {
+  /** Always `shadow`. */
+  readonly mode: MmuMode = "shadow";
+  /** Shadow pages map host frames directly: the CPU's 52 bits. */
+  readonly gpaBits: number = SHADOW_GPA_BITS;
+  /** rmaps are allocated whole at slot creation. */
+  readonly needsRmap = true;
+  /** Every shadowed guest page table is write-tracked. */
+  readonly tracksGuestTables = true;
+  readonly #mmu: MmuContext;
   readonly #roots = new Map<number, Map<number, ShadowEntry>>();
   #vcpuRoot: (Map<number, ShadowEntry> | undefined)[] = [];
   #vcpuRootKey: number[] = [];
@@ -70,7 +80,7 @@ export class ShadowMmu {
    * Creates the instance.
    * @param mmu the owning memory model
    */
-  constructor(mmu: Mmu) {
+  constructor(mmu: MmuContext) {
     this.#mmu = mmu;
     this.#walker = new GuestWalker((gfn, write) => this.#ptPage(gfn, write));
   }
@@ -230,7 +240,7 @@ export class ShadowMmu {
    * drop the entries built from the written PTEs; a page written
    * {@linkcode FLOOD_LIMIT} times without being walked is zapped (`mmu_flooded`).
    */
-  ptWrite(_vs: Float64Array, gpa: number, len: number): void {
+  trackWrite(gpa: number, len: number): void {
     const gfn = Math.floor(gpa / 4096);
     const s = this.#ptRefs.get(gfn);
     if (s === undefined) return;
@@ -265,18 +275,18 @@ export class ShadowMmu {
     this.#vcpuRoot[vcpu] = undefined;
   }
 
-  /** Write-protect entries mapping `gfn`; returns whether any was writable. */
-  writeProtectGfn(gfn: number): boolean {
-    let changed = false;
+  /** Write-protect entries mapping `gfn`; returns 1 (a 4K entry) if any was writable, else 0. */
+  writeProtectGfn(gfn: number, _tracking: boolean): number {
+    let changed = 0;
     for (const e of this.#gfnRefs.get(gfn) ?? []) {
-      if (e.writable) changed = true;
+      if (e.writable) changed = 1;
       e.writable = false;
     }
     return changed;
   }
 
   /** Write-protect entries mapping frames in `[start, end)`; returns how many lost W. */
-  writeProtectRange(start: number, end: number): number {
+  startDirtyLog(start: number, end: number): number {
     let n = 0;
     for (const [gfn, set] of this.#gfnRefs) {
       if (gfn < start || gfn >= end) continue;
@@ -319,6 +329,21 @@ export class ShadowMmu {
     this.#roots.clear();
     this.#vcpuRoot = [];
     return n;
+  }
+
+  /** Shadow entries stay 4K; writes re-enable them lazily: nothing to collapse. */
+  collapseRange(
+    _start: number,
+    _end: number,
+    _maxLevel: (gfn: number) => number,
+    _inPlace: boolean,
+  ): number {
+    return 0;
+  }
+
+  /** As {@linkcode ShadowMmu.zapAll}. */
+  zapAllGfns(): number {
+    return this.zapAll();
   }
 
   /** Shadowed guest page-table frames (tests). */

@@ -9,70 +9,61 @@
 import { ERRNO_NUMBERS, ErrnoError } from "../../errors.ts";
 import type { MemslotFlag, MemslotSpec } from "../../types.ts";
 import {
-  describeSlot,
-  GPA_BITS,
+  checkCreate,
+  checkFlagsChange,
+  checkGpaWidth,
+  checkMove,
+  MEMSLOT_FLAGS,
   MEMSLOT_OP,
-  MemslotTable,
-  SHADOW_GPA_BITS,
   slotLabel,
-} from "../memory/memslots.ts";
-import { FLAG_BITS, Memslot, SLOT_DIRTY_LOG } from "../memory/memslot.ts";
+} from "../../memory/slot_rules.ts";
+import { SIZE_1G, SIZE_2M, SIZE_4K } from "../../memory/layout.ts";
+import { FLAG_BITS, flagNames, Memslot, SLOT_DIRTY_LOG } from "../memory/memslot.ts";
 import { startDirtyLog, stopDirtyLog } from "./dirty_log.ts";
 import type { Mmu } from "./mmu.ts";
 
-const { EINVAL, EEXIST } = ERRNO_NUMBERS;
+const { EINVAL } = ERRNO_NUMBERS;
 
 /** Host page size in bytes to mapping level. */
 function hostLevel(hugepage: bigint | undefined, name: string): number {
-  switch (hugepage ?? 2097152n) {
-    case 4096n:
+  switch (hugepage ?? SIZE_2M) {
+    case SIZE_4K:
       return 1;
-    case 2097152n:
+    case SIZE_2M:
       return 2;
-    case 1073741824n:
+    case SIZE_1G:
       return 3;
     default:
       throw new ErrnoError(MEMSLOT_OP, EINVAL, `memslot ${name}: hugepage must be 4K, 2M or 1G`);
   }
 }
 
-/** Flag names to bits. */
+/** Flag names (checked by the shared rules) to bits. */
 function flagBits(flags: readonly MemslotFlag[] | undefined): number {
   let b = 0;
-  for (const f of flags ?? []) {
-    const bit = FLAG_BITS[f];
-    if (bit === undefined) throw new ErrnoError(MEMSLOT_OP, EINVAL, `unknown memslot flag ${f}`);
-    b |= bit;
-  }
+  for (const f of flags ?? []) b |= FLAG_BITS[f];
   return b;
 }
 
-/** The guest-physical width the modelled MMU maps: 4-level EPT or shadow pages. */
-function gpaBits(mmu: Mmu): number {
-  return mmu.shadow !== null ? SHADOW_GPA_BITS : GPA_BITS;
-}
-
-/** KVM_MR_CREATE. */
-export function createSlot(mmu: Mmu, spec: MemslotSpec, id: number): Memslot {
-  const who = slotLabel(id, spec.name);
-  if (mmu.slots.byName(spec.name) !== null) {
-    throw new ErrnoError(MEMSLOT_OP, EEXIST, `a memslot named ${spec.name} exists`);
-  }
-  MemslotTable.checkRange(spec.gpa, spec.size, who, gpaBits(mmu));
-  const baseGfn = Number(spec.gpa / 4096n);
-  const npages = Number(spec.size / 4096n);
-  mmu.slots.checkOverlap(baseGfn, npages, who, null);
+/**
+ * KVM_MR_CREATE with the shared rules (`vmm/memory/slot_rules.ts`), then
+ * x86's GPA-width rule for the modelled MMU. The first slot created is the
+ * system region (id 0); user slots get the lowest free id after it.
+ */
+export function createSlot(mmu: Mmu, spec: MemslotSpec): Memslot {
+  const r = checkCreate(mmu.slots.index, spec, MEMSLOT_FLAGS);
+  checkGpaWidth(r, mmu.paging.gpaBits, slotLabel(r.id, spec.name));
   const slot = new Memslot({
-    id,
+    id: r.id,
     name: spec.name,
-    baseGfn,
-    npages,
+    baseGfn: r.baseGfn,
+    npages: r.npages,
     flags: flagBits(spec.flags),
     backing: spec.backing ?? "anon",
     hostLevel: hostLevel(spec.hugepage, spec.name),
   });
   if (mmu.tracking.enabled) slot.allocWriteTrack();
-  if (mmu.shadow !== null) slot.allocRmap();
+  if (mmu.paging.needsRmap) slot.allocRmap();
   mmu.slots.insert(slot);
   if (slot.flags & SLOT_DIRTY_LOG) startDirtyLog(mmu, slot);
   return slot;
@@ -82,11 +73,9 @@ export function createSlot(mmu: Mmu, spec: MemslotSpec, id: number): Memslot {
 function zapSlot(mmu: Mmu, slot: Memslot): void {
   const start = slot.baseGfn, end = start + slot.npages;
   if (mmu.caps.zapOnlyMemslot) {
-    const n = mmu.shadow !== null ? mmu.shadow.zapRange(start, end) : mmu.tdp.zapRange(start, end);
-    if (n > 0) mmu.flushAll();
+    if (mmu.paging.zapRange(start, end) > 0) mmu.flushAll();
   } else {
-    if (mmu.shadow !== null) mmu.shadow.zapAll();
-    else mmu.tdp.zapAll();
+    mmu.paging.zapAll();
     mmu.flushAll();
   }
 }
@@ -102,33 +91,24 @@ export function deleteSlot(mmu: Mmu, slot: Memslot): void {
 
 /** KVM_MR_MOVE (data and host mapping move with the slot). */
 export function moveSlot(mmu: Mmu, slot: Memslot, gpa: bigint): void {
-  const size = BigInt(slot.npages) * 4096n;
-  MemslotTable.checkRange(gpa, size, `memslot ${slot.name}`, gpaBits(mmu));
-  const baseGfn = Number(gpa / 4096n);
-  mmu.slots.checkOverlap(baseGfn, slot.npages, `memslot ${slot.name}`, slot);
+  const r = checkMove(mmu.slots.index, slot, gpa);
+  checkGpaWidth(r, mmu.paging.gpaBits, slotLabel(slot.id, slot.name));
   slot.invalid = true;
   zapSlot(mmu, slot);
-  slot.relocate(baseGfn);
+  slot.relocate(r.baseGfn);
   slot.invalid = false;
-  mmu.slots.moved();
+  mmu.slots.moved(slot);
 }
 
-/** KVM_MR_FLAGS_ONLY: only `dirty_log` may change (READONLY and the rest: EINVAL). */
+/** KVM_MR_FLAGS_ONLY: only `dirty_log` may change (the shared rule). */
 export function setSlotFlags(
   mmu: Mmu,
   slot: Memslot,
   add: readonly MemslotFlag[],
   remove: readonly MemslotFlag[],
 ): void {
-  const next = (slot.flags | flagBits(add)) & ~flagBits(remove);
+  const next = flagBits(checkFlagsChange(slot, flagNames(slot.flags), add, remove, MEMSLOT_FLAGS));
   const changed = next ^ slot.flags;
-  if (changed & ~SLOT_DIRTY_LOG) {
-    throw new ErrnoError(
-      MEMSLOT_OP,
-      EINVAL,
-      `${describeSlot(slot)}: only dirty_log can change on an existing slot`,
-    );
-  }
   slot.flags = next;
   if (changed & SLOT_DIRTY_LOG) {
     if (next & SLOT_DIRTY_LOG) startDirtyLog(mmu, slot);

@@ -14,7 +14,22 @@
  */
 import { ERRNO_NUMBERS, ErrnoError } from "../../errors.ts";
 import type { Memslot } from "../memory/memslot.ts";
-import type { Mmu } from "./mmu.ts";
+import type { MemslotTable } from "../memory/memslots.ts";
+import type { PagingModel } from "./paging_model.ts";
+
+/** What write tracking uses of the VM's memory model (`Mmu` implements it). */
+export interface TrackingHost {
+  /** Memslots. */
+  readonly slots: MemslotTable;
+  /** The paging model (write-protects frames; may track guest page tables itself). */
+  readonly paging: PagingModel;
+  /** Ask every vCPU to drop its TLB (one remote flush request). */
+  flushAll(): void;
+  /** Ask every vCPU to drop cached translations of `gfn`. */
+  flushGfn(gfn: number): void;
+  /** Drop cached translations of several frames with one remote flush request. */
+  flushGfns(gfns: readonly number[]): void;
+}
 
 /** The write-tracking allocation policy. */
 export type TrackingPolicy = "on" | "off" | "on_demand";
@@ -30,20 +45,20 @@ interface Tracker {
 export class WriteTracking {
   /** Current policy (default `on`, the proposal's default). */
   policy: TrackingPolicy = "on";
-  readonly #mmu: Mmu;
+  readonly #mmu: TrackingHost;
   readonly #trackers = new Map<string, Tracker>();
 
   /**
    * Creates the instance.
    * @param mmu the owning memory model
    */
-  constructor(mmu: Mmu) {
+  constructor(mmu: TrackingHost) {
     this.#mmu = mmu;
   }
 
   /** Whether a slot created now gets `gfn_write_track` (kvm_page_track_write_tracking_enabled). */
   get enabled(): boolean {
-    return this.policy === "on" || this.#mmu.shadow !== null ||
+    return this.policy === "on" || this.#mmu.paging.tracksGuestTables ||
       (this.policy === "on_demand" && this.#trackers.size > 0);
   }
 
@@ -54,7 +69,7 @@ export class WriteTracking {
       throw new ErrnoError(op, EINVAL, `page_write_tracking: unknown value "${value}"`);
     }
     if (value === "off") {
-      if (this.#mmu.shadow !== null) {
+      if (this.#mmu.paging.tracksGuestTables) {
         throw new ErrnoError(
           op,
           EBUSY,
@@ -88,7 +103,7 @@ export class WriteTracking {
   /** kvm_page_track_register_notifier + kvm_write_track_add_gfn over a range. */
   register(name: string, gpa: bigint, size: bigint): void {
     const op = "KVM_PAGE_TRACK_ADD";
-    if (this.policy === "off" && this.#mmu.shadow === null) {
+    if (this.policy === "off" && !this.#mmu.paging.tracksGuestTables) {
       throw new ErrnoError(op, EINVAL, "page_write_tracking is off");
     }
     if (this.#trackers.has(name)) throw new ErrnoError(op, EEXIST, `tracker ${name} exists`);
@@ -150,9 +165,7 @@ export class WriteTracking {
     const rel = gfn - slot.baseGfn;
     if (wt[rel]++ !== 0) return 0;
     slot.adjustDisallow(rel, 1);
-    const mmu = this.#mmu;
-    if (mmu.shadow !== null) return mmu.shadow.writeProtectGfn(gfn) ? 1 : 0;
-    return mmu.tdp.writeProtectGfn(gfn, true) ? mmu.tdp.hitLevel : 0;
+    return this.#mmu.paging.writeProtectGfn(gfn, true);
   }
 
   /** kvm_write_track_remove_gfn: count down; the SPTE is re-enabled by the next write fault. */

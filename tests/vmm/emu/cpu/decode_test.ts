@@ -152,3 +152,21 @@ Deno.test("OPCODES covers each opcode of guest/ISA.md", () => {
   listed.push(0x0f30, 0x0f32, 0x0f80, 0x0f8f, 0x70, 0x7f, 0x50, 0x58);
   for (const op of listed) assert(have.has(op), op.toString(16));
 });
+
+Deno.test("OPCODES rows: one handler each, one row per opcode and /reg, branches end blocks", () => {
+  const seen = new Set<string>();
+  for (const o of OPCODES) {
+    const name = `${o.opcode.toString(16)}/${o.ext} ${o.mnemonic}`;
+    assert((o.emit === null) !== (o.run === null), `${name}: exactly one of emit and run`);
+    const key = `${o.opcode}/${o.ext}`;
+    assert(!seen.has(key), `${name}: a second row for the same opcode and /reg`);
+    seen.add(key);
+    if (o.branch !== null) assert(o.ends && o.emit !== null, `${name}: a branch ends its block`);
+    if (o.f3 === "rep") assert(o.run !== null, `${name}: rep string ops run alone`);
+  }
+  // A group opcode has only /reg rows, a plain opcode only its -1 row.
+  const plain = new Set(OPCODES.filter((o) => o.ext < 0).map((o) => o.opcode));
+  for (const o of OPCODES) {
+    if (o.ext >= 0) assert(!plain.has(o.opcode), `${o.opcode.toString(16)} mixes group and plain`);
+  }
+});

@@ -2,8 +2,16 @@ import { assert, assertEquals } from "@std/assert";
 import { EmuVm } from "../../../../vmm/emu/vm.ts";
 import { ACCESS_READ, ACCESS_WRITE } from "../../../../vmm/emu/port.ts";
 import { GuestTables, PTE_P } from "../../../support/emu_tables.ts";
+import { ShadowMmu } from "../../../../vmm/emu/mmu/shadow_mmu.ts";
 
 const M = 1n << 20n;
+
+/** The VM's paging model, which `mmu shadow` made the shadow MMU. */
+function shadowOf(vm: EmuVm): ShadowMmu {
+  const p = vm.memory.paging;
+  assert(p instanceof ShadowMmu, "mmu shadow chooses the shadow paging model");
+  return p;
+}
 
 function setup() {
   const vm = new EmuVm({ name: "shadow", mmu: "shadow" });
@@ -21,7 +29,7 @@ Deno.test("shadow MMU: one shadow fault per GVA page, then hits", () => {
   for (let i = 0; i < 8; i++) vm.memory.translate(0, pt.paging(), 0x400000 + i * 4096, ACCESS_READ);
   assertEquals([stat("pf_taken"), stat("pf_fixed"), stat("pages_4k")], [8, 8, 8]);
   // PML4, PDPT, PD and PT pages are shadowed, hence write-tracked.
-  assertEquals(vm.memory.shadow!.shadowedPages, 4);
+  assertEquals(shadowOf(vm).shadowedPages, 4);
   assert(stat("memslot_metadata_bytes") > 4096 * 8, "rmaps are allocated under shadow");
   vm.close();
 });
@@ -71,6 +79,6 @@ Deno.test("shadow MMU: dirty logging and zap policies act on shadow entries", ()
   vm.addMemslot({ name: "rom", gpa: 64n * M, size: M });
   vm.deleteMemslot("rom");
   assertEquals(stat("pages_4k"), 0);
-  assertEquals(vm.memory.shadow!.shadowedPages, 0);
+  assertEquals(shadowOf(vm).shadowedPages, 0);
   vm.close();
 });

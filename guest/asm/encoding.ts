@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Mem, Reg, RegMem, Width } from "./operands.ts";
+import type { Mem, Reg, RegMem, Width } from "../operands.ts";
 
 /** Operand-size override prefix (16-bit operands). */
 export const PREFIX_OPSIZE = 0x66;

@@ -1,0 +1,58 @@
+/**
+ * `time { … } [-> $var]`: runs the body and stores the elapsed seconds
+ * (in `$elapsed` without an arrow).
+ *
+ * @module
+ */
+import type { Loc, Name, Stmt } from "../ast.ts";
+import { maybeTok, nodes, tok, tokLoc, varName } from "../cst.ts";
+import * as T from "../tokens.ts";
+import type { StepDef } from "./statement.ts";
+
+/** A `time` step. */
+export interface TimeStmt {
+  kind: "time";
+  loc: Loc;
+  body: Stmt[];
+  variable: Name;
+}
+
+/** The `time` step. */
+export const TIME: StepDef<TimeStmt> = {
+  kinds: { time: true },
+  reserved: ["time"],
+  words: [],
+  needsVm: false,
+  grammar: ({ g, K, block }) =>
+    /** `time { … } [-> $var]` (the variable defaults to `$elapsed`). */
+    g.RULE("timeStep", () => {
+      g.CONSUME(K.time);
+      g.SUBRULE(block);
+      g.OPTION(() => {
+        g.CONSUME(T.Arrow);
+        g.CONSUME(T.Variable);
+      });
+    }),
+  build: {
+    timeStep(ctx, b): TimeStmt {
+      const loc = tokLoc(tok(ctx, "Kw_time"));
+      const variable = maybeTok(ctx, "Variable");
+      return {
+        kind: "time",
+        loc,
+        body: b.body(nodes(ctx, "block")[0]),
+        variable: variable ? varName(variable) : { text: "elapsed", loc },
+      };
+    },
+  },
+  check(step, c, ctx) {
+    c.statements(step.body, ctx);
+    c.assignable(step.variable);
+    c.vars.set(step.variable.text, "float");
+  },
+  async exec(step, r) {
+    const start = performance.now();
+    await r.exec(step.body);
+    r.vars.set(step.variable.text, (performance.now() - start) / 1000);
+  },
+};

@@ -1,0 +1,53 @@
+/**
+ * `vcpus N` in a vm block (1..KVM_MAX_VCPUS; read by `build_vm.ts` into the VM's configuration).
+ *
+ * @module
+ */
+import type { Expr, Loc } from "../ast.ts";
+import { nodes, tok, tokLoc } from "../cst.ts";
+import type { DeclDef } from "./statement.ts";
+import { KVM_MAX_VCPUS } from "../../vmm/limits.ts";
+
+/** A `vcpus` declaration. */
+export interface VcpusDecl {
+  kind: "vcpus";
+  loc: Loc;
+  count: Expr;
+}
+
+/** The `vcpus` declaration. */
+export const VCPUS: DeclDef<VcpusDecl> = {
+  kinds: { vcpus: true },
+  reserved: ["vcpus"],
+  words: [],
+  unique: true,
+  grammar: ({ g, K, expression }) =>
+    g.RULE("vcpusDecl", () => {
+      g.CONSUME(K.vcpus);
+      g.SUBRULE(expression);
+    }),
+  build: {
+    vcpusDecl(ctx, b): VcpusDecl {
+      return {
+        kind: "vcpus",
+        loc: tokLoc(tok(ctx, "Kw_vcpus")),
+        count: b.expr(nodes(ctx, "expression")[0]),
+      };
+    },
+  },
+  check(decl, c, vm) {
+    const n = c.expectInt(decl.count, "vcpus");
+    if (n !== undefined && (n < 1n || n > BigInt(KVM_MAX_VCPUS))) {
+      c.error(
+        decl.count.loc,
+        `vcpus must be between 1 and ${KVM_MAX_VCPUS} (KVM_MAX_VCPUS on x86), not ${n}`,
+      );
+      // Reported: later checks (a payload's share per vCPU) go on as if it were unknown.
+      return;
+    }
+    vm.vcpus = n;
+  },
+  describe(decl, draft) {
+    draft.settings.vcpus = Number(draft.int(decl.count, "vcpus"));
+  },
+};
