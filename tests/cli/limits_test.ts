@@ -37,7 +37,7 @@ Deno.test("cli: --allow-path lets a guest file outside the script's directory lo
   memslot ram gpa 0x200000 size 2M
   guest file "../bins/hlt.bin" { load 0x200000 }
 }
-run until exit timeout 5s
+run until exit timeout 120s
 expect $exit.reason == hlt
 `,
     );
