@@ -61,7 +61,10 @@ async function scenario(body: string): Promise<{ before: Counts; after: Counts }
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  if (!out.success) {
+    const how = out.signal ? `signal ${out.signal}` : `exit code ${out.code}`;
+    throw new Error(`scenario failed (${how}): ${new TextDecoder().decode(out.stderr)}`);
+  }
   return JSON.parse(text);
 }
 

@@ -277,7 +277,10 @@ async function scenario(body: string): Promise<{ before: Counts; during: Counts;
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  if (!out.success) {
+    const how = out.signal ? `signal ${out.signal}` : `exit code ${out.code}`;
+    throw new Error(`scenario failed (${how}): ${new TextDecoder().decode(out.stderr)}`);
+  }
   const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
   return JSON.parse(text);
 }
