@@ -63,7 +63,10 @@ async function scenario(body: string): Promise<{ before: Counts; after: Counts }
   const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
   if (!out.success) {
     const how = out.signal ? `signal ${out.signal}` : `exit code ${out.code}`;
-    throw new Error(`scenario failed (${how}): ${new TextDecoder().decode(out.stderr)}`);
+    const dec = new TextDecoder();
+    throw new Error(
+      `scenario failed (${how}):\n${dec.decode(out.stdout)}\n${dec.decode(out.stderr)}`,
+    );
   }
   return JSON.parse(text);
 }

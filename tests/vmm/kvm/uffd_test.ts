@@ -279,7 +279,10 @@ async function scenario(body: string): Promise<{ before: Counts; during: Counts;
   }).output();
   if (!out.success) {
     const how = out.signal ? `signal ${out.signal}` : `exit code ${out.code}`;
-    throw new Error(`scenario failed (${how}): ${new TextDecoder().decode(out.stderr)}`);
+    const dec = new TextDecoder();
+    throw new Error(
+      `scenario failed (${how}):\n${dec.decode(out.stdout)}\n${dec.decode(out.stderr)}`,
+    );
   }
   const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
   return JSON.parse(text);
