@@ -18,7 +18,8 @@ export interface CliResult {
 }
 
 /**
- * Runs `vmm.ts t.kvm FLAGS…` on `script` with the given Deno permission flags.
+ * Runs `vmm.ts t.kvm FLAGS…` on `script` with the given Deno permission flags,
+ * with the test watchdog (`--watchdog 120s`): a failure bound, not a deadline.
  *
  * @param permissions e.g. `["-A"]`
  * @param script the script's text (written as `t.kvm` in a fresh folder, the cwd)
