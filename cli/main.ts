@@ -3,6 +3,8 @@
  *
  * ```
  * deno run -A vmm.ts SCRIPT.kvm [--backend auto|kvm|emu] [--watchdog 10s] [--json] [--debug]
+ *     [--set NAME=VALUE]… [--plots DIR]
+ * deno run -A vmm.ts --help-params SCRIPT.kvm
  * ```
  *
  * Exit codes (see `exit_codes.ts`): 0 every expectation held; 1 an
@@ -14,16 +16,23 @@
  */
 import { parseArgs } from "node:util";
 import {
+  collectPlots,
   type ErrorEvent,
   formatDiagnostic,
+  formatParameterHelp,
   HumanOutput,
   JsonLinesOutput,
   type Output,
+  ParameterError,
+  parseParameterValue,
   parseScript,
+  type PlotEvent,
   type RunOutcome,
   runScript,
   ScriptSyntaxError,
   type SummaryEvent,
+  type Value,
+  writePlotFiles,
 } from "../dsl/mod.ts";
 import { parseDurationImage } from "../dsl/tokens.ts";
 import { exitCodeFor, type InterruptSignal } from "./exit_codes.ts";
@@ -41,10 +50,15 @@ Options:
   --watchdog DURATION     bound of runs without a timeout, e.g. 120s
                           (default 10s; durations as in the script: ms, s, m)
   --json                  one JSON object per line (meta, print, stats,
-                          expect, error, summary events)
+                          expect, plot, error, summary events)
   --debug                 show stack traces of errors
   --allow-path DIR        let 'guest file' read from DIR too (default: only
                           the script's directory; may be repeated)
+  --set NAME=VALUE        give the script's parameter NAME (param $NAME) the
+                          value VALUE, a literal: 4, 1G, zap_all, "text",
+                          [1, 2, 4] (may be repeated)
+  --help-params           list the script's parameters and their defaults
+  --plots DIR             write one SVG chart per plot into DIR
   --version               print the tool's version
   -h, --help              show this help
 
@@ -92,18 +106,23 @@ export interface MainOptions {
 
 /**
  * The CLI's output: the library's events, with the exit code added to the
- * summary (scripted users read it there), and the progress line erased
- * before anything else is written.
+ * summary (scripted users read it there), the progress line erased before
+ * anything else is written, and the plots handed to `charts` (`--plots`)
+ * before the summary.
  */
 function cliOutput(
   inner: Output,
   exitCode: (outcome: RunOutcome) => number,
   progress?: ProgressLine,
+  charts?: (plots: PlotEvent[]) => void,
 ): Output {
+  const plots: PlotEvent[] = [];
   return {
     emit(event) {
       progress?.clear();
+      if (event.event === "plot") plots.push(event);
       if (event.event !== "summary") return inner.emit(event);
+      charts?.(plots);
       const summary: SummaryEvent & { exitCode: number } = {
         ...event,
         exitCode: exitCode(event.outcome),
@@ -126,6 +145,9 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
         json: { type: "boolean", default: false },
         debug: { type: "boolean", default: false },
         "allow-path": { type: "string", multiple: true, default: [] },
+        set: { type: "string", multiple: true, default: [] },
+        "help-params": { type: "boolean", default: false },
+        plots: { type: "string" },
         version: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -159,6 +181,16 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     return 2;
   }
   const file = positionals[0];
+  if (values["help-params"]) return await helpParams(file);
+  const plotsDir = values.plots;
+  if (plotsDir !== undefined) {
+    try {
+      Deno.mkdirSync(plotsDir, { recursive: true });
+    } catch (e) {
+      stderr(`vmm: --plots ${plotsDir}: ${(e as Error).message}`);
+      return 2;
+    }
+  }
   const color = !values.json && Deno.stdout.isTerminal();
   // A terminal's stderr only: never in --json, never into a pipe or a file.
   const progress = !values.json && Deno.stderr.isTerminal()
@@ -175,10 +207,24 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     }),
     exitCode,
     progress,
+    plotsDir === undefined ? undefined : (events) => {
+      try {
+        const paths = writePlotFiles(plotsDir, collectPlots(events));
+        if (!values.json) { for (const path of paths) stdout(`chart written: ${path}`); }
+      } catch (e) {
+        stderr(`vmm: cannot write the charts into ${plotsDir}: ${(e as Error).message}`);
+      }
+    },
   );
-  output.emit(metaEvent(file, backend));
+  // The first event; its parameters are known once the script checked.
+  let metaSent = false;
+  const meta = (parameters: Record<string, Value> = {}) => {
+    if (!metaSent) output.emit(metaEvent(file, backend, parameters));
+    metaSent = true;
+  };
   const start = performance.now();
   const invalid = (errors: ErrorEvent[]): number => {
+    meta();
     for (const error of errors) output.emit(error);
     output.emit({
       event: "summary",
@@ -190,13 +236,30 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
     });
     return exitCode("invalid");
   };
+  const message = (text: string): ErrorEvent[] => [
+    { event: "error", message: text, diagnostic: `${file}: error: ${text}` },
+  ];
+
+  const parameters: Record<string, Value> = {};
+  for (const setting of values.set) {
+    const eq = setting.indexOf("=");
+    const name = setting.slice(0, Math.max(eq, 0)).replace(/^\$/, "");
+    if (!/^[a-z_][a-z0-9_]*$/.test(name)) {
+      return invalid(message(`--set takes NAME=VALUE (a parameter's name), not '${setting}'`));
+    }
+    try {
+      parameters[name] = parseParameterValue(setting.slice(eq + 1));
+    } catch (e) {
+      if (!(e instanceof ParameterError)) throw e;
+      return invalid(message(`--set ${setting}: ${e.message}`));
+    }
+  }
 
   let text: string;
   try {
     text = await Deno.readTextFile(file);
   } catch (e) {
-    const message = `cannot read script: ${(e as Error).message}`;
-    return invalid([{ event: "error", message, diagnostic: `${file}: error: ${message}` }]);
+    return invalid(message(`cannot read script: ${(e as Error).message}`));
   }
   try {
     const script = parseScript(text, { file });
@@ -208,9 +271,12 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
       allowPaths: values["allow-path"],
       signal: options.signal,
       onProgress: progress && ((p) => progress.update(p)),
+      parameters,
+      onStart: (values) => meta(Object.fromEntries(values)),
     });
     return exitCode(summary.outcome);
   } catch (e) {
+    if (e instanceof ParameterError) return invalid(message(e.message));
     if (!(e instanceof ScriptSyntaxError)) throw e;
     return invalid(e.diagnostics.map((d) => ({
       event: "error",
@@ -218,6 +284,25 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
       message: d.message,
       diagnostic: formatDiagnostic(d, text),
     })));
+  }
+}
+
+/** `--help-params SCRIPT`: the script's parameters and defaults on stdout. */
+async function helpParams(file: string): Promise<number> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    stderr(`vmm: cannot read script: ${(e as Error).message}`);
+    return 2;
+  }
+  try {
+    stdout(formatParameterHelp(parseScript(text, { file })));
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ScriptSyntaxError)) throw e;
+    stderr(e.formatted);
+    return 2;
   }
 }
 

@@ -10,15 +10,21 @@ import type { VmStmt } from "./statements/vm.ts";
 
 /** A source span: 1-based line and column of its start, 0-based offset, length in characters. */
 export interface Loc {
+  /** 1-based line. */
   line: number;
+  /** 1-based column. */
   column: number;
+  /** 0-based offset in the source. */
   offset: number;
+  /** Length in characters. */
   length: number;
 }
 
 /** A name with the place it was written. */
 export interface Name {
+  /** The name as written. */
   text: string;
+  /** Where it was written. */
   loc: Loc;
 }
 
@@ -72,6 +78,7 @@ export type { VmStmt } from "./statements/vm.ts";
 export type { MemslotDecl } from "./statements/memslot_body.ts";
 export type { RunStep } from "./statements/run.ts";
 export type { LetValue } from "./statements/let.ts";
+export type { MigrateClause } from "./statements/migrate.ts";
 export type { SlotOp } from "./statements/memslot_step.ts";
 export type { IfBranch } from "./statements/if.ts";
 export type { Param } from "./statements/guest.ts";
@@ -82,5 +89,6 @@ export interface Script {
   file: string;
   /** The full source text (diagnostics quote its lines). */
   source: string;
+  /** The statements, top to bottom. */
   body: Stmt[];
 }

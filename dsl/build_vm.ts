@@ -14,9 +14,9 @@ import { evaluate, ScriptRuntimeError, type Variables } from "./evaluate.ts";
 import { readGuestFile } from "./guest_file.ts";
 import { checkLayout, declaredLayout } from "./layout.ts";
 import { payloadParam } from "./payloads.ts";
-import { StepError, u64 } from "./runtime.ts";
+import { StepError, u64, wordValue } from "./runtime.ts";
 import { declDef } from "./statements/mod.ts";
-import { typeName } from "./values.ts";
+import { typeName, type Value } from "./values.ts";
 import { PayloadParamError } from "../guest/payloads/mod.ts";
 import {
   type BuildStep,
@@ -26,8 +26,11 @@ import {
 } from "../vmm/builder.ts";
 import type { BackendChoice } from "../vmm/create.ts";
 import { BackendUnavailableError } from "../vmm/errors.ts";
+import { BACKINGS, MEMSLOT_FLAGS } from "./names.ts";
 import type {
+  Backing,
   CapName,
+  CapValue,
   GuestSpec,
   MemslotFlag,
   MemslotSpec,
@@ -68,12 +71,13 @@ export class VmDraft {
   readonly settings: {
     backend?: BackendChoice;
     vcpus: number;
+    hostCpus?: number;
     mmu?: MmuMode;
     system?: { gpa: bigint; size: bigint };
   } = { vcpus: 1 };
   /** Where each setting came from (for errors opening the VM). */
   readonly settingLocs: Partial<Record<"backend" | "mmu", Loc>> = {};
-  readonly #caps: [CapName, string][] = [];
+  readonly #caps: [CapName, CapValue][] = [];
   readonly #quirks: [QuirkName, boolean][] = [];
   readonly #memslots: MemslotSpec[] = [];
   readonly #devices: DeviceMemory[] = [];
@@ -91,8 +95,18 @@ export class VmDraft {
     readonly int: (e: Expr, what: string) => bigint,
   ) {}
 
-  /** Adds a capability. */
-  cap(loc: Loc, name: CapName, value: string): void {
+  /** The value of an expression in the script's variables. */
+  eval(expr: Expr): Value {
+    return evaluate(expr, this.env.vars);
+  }
+
+  /** A value that must be one of `allowed` (a setting, a backing, a quirk's on/off). */
+  word(expr: Expr, allowed: readonly string[], what: string): string {
+    return wordValue(this.eval(expr), expr, allowed, what);
+  }
+
+  /** Adds a capability: a word or its raw `args[0]`. */
+  cap(loc: Loc, name: CapName, value: CapValue): void {
     this.#caps.push([name, value]);
     this.#locs.cap.push(loc);
   }
@@ -127,6 +141,7 @@ export class VmDraft {
       name,
       backend: this.env.backend ?? s.backend ?? "auto",
       vcpus: s.vcpus,
+      hostCpus: s.hostCpus,
       mmu: s.mmu,
       system: s.system,
       caps: this.#caps,
@@ -177,10 +192,25 @@ export function slotSpec(slot: MemslotDecl, vars: Variables): MemslotSpec {
     name: slot.name.text,
     gpa: int(slot.gpa, "gpa"),
     size: int(slot.size, "size"),
-    flags: slot.flags.map((f) => f.text as MemslotFlag),
-    backing: slot.backing?.text as MemslotSpec["backing"],
+    flags: slot.flagList
+      ? flagList(evaluate(slot.flagList, vars), slot.flagList)
+      : slot.flags.map((f) => f.text as MemslotFlag),
+    backing: slot.backing
+      ? wordValue(evaluate(slot.backing, vars), slot.backing, BACKINGS, "backing") as Backing
+      : undefined,
     hugepage: slot.hugepage ? int(slot.hugepage, "hugepage") : undefined,
   };
+}
+
+/** `flags EXPR` of a memslot: a list of flag words, the whole set. */
+function flagList(value: Value, expr: Expr): MemslotFlag[] {
+  if (!Array.isArray(value)) {
+    throw new ScriptRuntimeError(
+      expr.loc,
+      `'flags' needs a list of flags, not a ${typeName(value)}`,
+    );
+  }
+  return value.map((v) => wordValue(v, expr, MEMSLOT_FLAGS, "memslot flag") as MemslotFlag);
 }
 
 /**

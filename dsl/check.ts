@@ -13,11 +13,18 @@
  */
 import type { Decl, Expr, Loc, Name, Script, Step, Stmt, VmStmt } from "./ast.ts";
 import { type Diagnostic, diagnosticAt } from "./diagnostics.ts";
-import { BUILTIN_VARIABLES, ExprTyper, isBuiltinVariable, type SType } from "./check_expr.ts";
+import {
+  BUILTIN_VARIABLES,
+  ExprTyper,
+  isBuiltinVariable,
+  RESERVED_VARIABLES,
+  type SType,
+  TYPE_NAMES,
+} from "./check_expr.ts";
 import type { DeclaredLayout } from "./layout.ts";
 import { knownOrSuggestion, STAT_NAMES } from "./names.ts";
 import { declDef, stepDef, VM } from "./statements/mod.ts";
-import type { Value } from "./values.ts";
+import { type Value, Word } from "./values.ts";
 
 /** What the checker knows about the VM steps act on. */
 export interface VmInfo {
@@ -35,6 +42,8 @@ export interface VmInfo {
   deleted: Set<string>;
   /** Whether it declares a guest (a `run` needs one). */
   hasGuest: boolean;
+  /** Its built-in payload and the sync labels that payload emits (absent for a guest file). */
+  payload?: { name: string; syncLabels: readonly string[] };
 }
 
 /** Where a statement sits. */
@@ -43,8 +52,6 @@ export interface Context {
   handler?: "memory_fault" | "sync";
   /** Inside `expect error` (no `vm` there). */
   inExpectError?: boolean;
-  /** Inside an `if` (no `vm` there). */
-  inIf?: boolean;
 }
 
 /**
@@ -75,10 +82,20 @@ export class Checker {
     (loc, message) => this.error(loc, message),
     this.vars,
     (name, loc) => this.builtin(name, loc),
+    (loc, what) => {
+      if (!this.vm) {
+        this.error(loc, `${what} needs a vm: declare one with 'vm NAME { … }' before it`);
+      }
+    },
   );
 
   constructor(script: Script) {
     this.#script = script;
+  }
+
+  /** The script being checked (a `param` must be one of its top-level statements). */
+  get script(): Script {
+    return this.#script;
   }
 
   /** Reports a problem at `loc`. */
@@ -99,6 +116,25 @@ export class Checker {
   assignable(variable: Name): void {
     if (isBuiltinVariable(variable.text)) {
       this.error(variable.loc, `$${variable.text} is read-only`);
+    }
+  }
+
+  /**
+   * A variable `let`, `for` (and `param`) introduce: not a built-in, not one
+   * the language assigns (`$exit`, `$fault`, `$elapsed`, `$wall`).
+   */
+  declarable(variable: Name): void {
+    if (isBuiltinVariable(variable.text)) return this.assignable(variable);
+    const why = Object.hasOwn(RESERVED_VARIABLES, variable.text)
+      ? RESERVED_VARIABLES[variable.text]
+      : undefined;
+    if (why !== undefined) {
+      this.error(
+        variable.loc,
+        `$${variable.text} is a reserved name (${why}): choose another name (reserved: ${
+          Object.keys(RESERVED_VARIABLES).map((n) => `$${n}`).join(", ")
+        })`,
+      );
     }
   }
 
@@ -142,6 +178,39 @@ export class Checker {
     return false;
   }
 
+  /**
+   * A value that must be one of `allowed` (a bare word, or any expression):
+   * checked here when it is static, else when the step runs. With `ints`, a
+   * raw integer is allowed too (a capability's `args[0]`, whose rules the
+   * backend applies).
+   *
+   * @returns the word when it is static and allowed
+   */
+  wordValue(
+    expr: Expr,
+    allowed: readonly string[],
+    what: string,
+    ints = false,
+    unknown = (text: string) => `unknown ${what} '${text}' (expected ${allowed.join(", ")})`,
+  ): string | undefined {
+    const t = this.expr(expr);
+    const v = this.constant(expr);
+    const text = v instanceof Word ? v.text : typeof v === "string" ? v : undefined;
+    if (text !== undefined) {
+      if (allowed.includes(text)) return text;
+      this.error(expr.loc, unknown(text));
+      return undefined;
+    }
+    if (["unknown", "word", "string"].includes(t) || (ints && t === "int")) return undefined;
+    this.error(
+      expr.loc,
+      `${what} must be ${ints ? "a word or an integer" : "a word"} (${allowed.join(", ")}), not ${
+        TYPE_NAMES[t]
+      }`,
+    );
+    return undefined;
+  }
+
   /** Reports a step that needs a VM where there is none; returns the VM. */
   needVm(step: Step, what: string): VmInfo | null {
     if (!this.vm) {
@@ -173,6 +242,8 @@ export class Checker {
 
   /** A `vm` inside a loop body lives for one iteration: after the loop there is none. */
   loopBody(body: readonly Stmt[], ctx: Context): void {
+    // A variable assigned in one iteration may be read in the next: known (untyped) throughout.
+    for (const name of assignedIn(body)) if (!this.vars.has(name)) this.vars.set(name, "unknown");
     this.statements(body, ctx);
     if (body.some((s) => s.kind === "vm")) this.vm = null;
   }
@@ -192,6 +263,23 @@ export class Checker {
     this.statements(this.#script.body, {});
     return this.diagnostics.sort((a, b) => a.offset - b.offset);
   }
+}
+
+/**
+ * The variables statements assign anywhere inside them (`let`, `for`,
+ * `time … -> $v`, in nested bodies too): every node with a `variable` name.
+ */
+function assignedIn(stmts: readonly Stmt[]): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (typeof node !== "object" || node === null) return;
+    const { kind, variable } = node as { kind?: unknown; variable?: { text?: unknown } };
+    if (typeof kind === "string" && typeof variable?.text === "string") names.add(variable.text);
+    for (const child of Object.values(node)) if (typeof child === "object") visit(child);
+  };
+  visit(stmts);
+  return names;
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import type { Expr, Loc } from "./ast.ts";
 import { evaluate } from "./evaluate.ts";
+import { arityError, functionOf, FUNCTIONS } from "./functions.ts";
 import { EXIT_REASONS } from "./names.ts";
 import type { Value } from "./values.ts";
 
@@ -25,6 +26,7 @@ export type SType =
   | "exit"
   | "dirty_log"
   | "memtype"
+  | "migration"
   | "unknown";
 
 /** Fields of each record kind with their types, in the order messages list them. */
@@ -43,6 +45,7 @@ const FIELD_TYPES: Readonly<Record<string, Readonly<Record<string, SType>>>> = {
   },
   dirty_log: { pages: "int", first: "int", last: "int" },
   memtype: { type: "word", ipat: "bool" },
+  migration: { pages: "int", bytes: "int", dirty: "int", hazards: "int", flushed: "int" },
 };
 
 /** How messages name each static type. */
@@ -57,6 +60,7 @@ export const TYPE_NAMES: Readonly<Record<SType, string>> = {
   exit: "an exit record",
   dirty_log: "a dirty-log record",
   memtype: "a memtype record",
+  migration: "a migration record",
   unknown: "a value",
 };
 
@@ -72,6 +76,20 @@ export const BUILTIN_VARIABLES: Readonly<Record<string, SType>> = {
   backend: "word",
   mmu: "word",
   vcpus: "int",
+};
+
+/**
+ * The variable names `param`, `let` and `for` may not take, with what sets
+ * each: the built-ins and the variables the language itself assigns.
+ */
+export const RESERVED_VARIABLES: Readonly<Record<string, string>> = {
+  backend: "the current VM's backend",
+  mmu: "the current VM's MMU",
+  vcpus: "the current VM's vCPU count",
+  exit: "set by 'run'",
+  fault: "set inside 'on memory_fault { … }'",
+  elapsed: "set by 'time { … }'",
+  wall: "set by 'time { … }'",
 };
 
 /** Whether `$name` is a built-in (read-only) variable. */
@@ -90,15 +108,23 @@ export class ExprTyper {
   readonly #report: Report;
   readonly #vars: Map<string, SType>;
   readonly #builtin: BuiltinTyper;
+  readonly #needsVm?: Report;
 
   /**
    * @param report where problems go
    * @param vars the variables assigned so far, with their types (shared with the checker)
    * @param builtin types the built-in variables (default: their types, never an error)
+   * @param needsVm reports a function that reads the current VM where there is none
    */
-  constructor(report: Report, vars: Map<string, SType>, builtin?: BuiltinTyper) {
+  constructor(
+    report: Report,
+    vars: Map<string, SType>,
+    builtin?: BuiltinTyper,
+    needsVm?: Report,
+  ) {
     this.#report = report;
     this.#vars = vars;
+    this.#needsVm = needsVm;
     this.#builtin = builtin ??
       ((name) => (isBuiltinVariable(name) ? BUILTIN_VARIABLES[name] : undefined));
   }
@@ -179,15 +205,21 @@ export class ExprTyper {
       case "list":
         for (const item of expr.items) this.expr(item);
         return "list";
-      case "call":
-        for (const a of expr.args) this.expr(a);
-        if (expr.fn.text !== "hex") {
-          this.#report(expr.fn.loc, `unknown function '${expr.fn.text}' (known: hex)`);
+      case "call": {
+        const types = expr.args.map((a) => this.expr(a));
+        const def = functionOf(expr.fn);
+        if (typeof def === "string") {
+          this.#report(expr.fn.loc, def);
           return "unknown";
         }
-        if (expr.args.length !== 1) this.#report(expr.loc, "hex() takes one integer");
-        else this.operand(expr.args[0], "hex", ["int"]);
-        return "string";
+        const arity = arityError(def, expr.fn, expr.args.length);
+        if (arity) {
+          this.#report(expr.loc, arity);
+          return "unknown";
+        }
+        if (def.dynamic) this.#needsVm?.(expr.loc, `${expr.fn.text}()`);
+        return def.type(expr, { types, report: this.#report });
+      }
       case "unary":
         if (expr.op === "not") {
           this.operand(expr.operand, "not", ["bool", "int"]);
@@ -287,22 +319,46 @@ export class ExprTyper {
   }
 }
 
-/** Whether an expression reads a variable (so its value is not known statically). */
-function containsVariable(expr: Expr): boolean {
+/** The variable reads (`$name`) of an expression, in source order. */
+export function variablesOf(expr: Expr): (Expr & { kind: "var" })[] {
   switch (expr.kind) {
     case "var":
-      return true;
+      return [expr];
     case "field":
-      return containsVariable(expr.target);
+      return variablesOf(expr.target);
     case "list":
-      return expr.items.some(containsVariable);
+      return expr.items.flatMap(variablesOf);
     case "call":
-      return expr.args.some(containsVariable);
+      return expr.args.flatMap(variablesOf);
     case "unary":
-      return containsVariable(expr.operand);
+      return variablesOf(expr.operand);
     case "binary":
-      return containsVariable(expr.left) || containsVariable(expr.right);
+      return [...variablesOf(expr.left), ...variablesOf(expr.right)];
+    default:
+      return [];
+  }
+}
+
+/** Whether an expression calls a function that reads the backend (`stat()`, `has_cap()`). */
+function callsDynamic(expr: Expr): boolean {
+  switch (expr.kind) {
+    case "call":
+      return (Object.hasOwn(FUNCTIONS, expr.fn.text) && FUNCTIONS[expr.fn.text].dynamic === true) ||
+        expr.args.some(callsDynamic);
+    case "field":
+      return callsDynamic(expr.target);
+    case "list":
+      return expr.items.some(callsDynamic);
+    case "unary":
+      return callsDynamic(expr.operand);
+    case "binary":
+      return callsDynamic(expr.left) || callsDynamic(expr.right);
     default:
       return false;
   }
+}
+
+/** Whether an expression's value is not known statically: it reads a variable or the backend. */
+function containsVariable(expr: Expr): boolean {
+  return variablesOf(expr).length > 0 || callsDynamic(expr);
 }

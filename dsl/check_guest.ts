@@ -12,6 +12,7 @@ import type { Decl } from "./ast.ts";
 import type { ExprTyper, Report } from "./check_expr.ts";
 import type { Region } from "./layout.ts";
 import { knownOrSuggestion } from "./names.ts";
+import type { Loc } from "./ast.ts";
 import { isPayload, payloadNames, payloadParam, payloadProblems } from "./payloads.ts";
 
 /** What {@linkcode checkGuest} needs from the checker. */
@@ -24,6 +25,29 @@ export interface GuestCheckEnv {
   vcpus?: number;
   /** The VM's slots and shm regions, when their layout is constant. */
   regions?: readonly Region[];
+}
+
+/**
+ * Reports a sync label the VM's payload never emits (`run until sync "L"`,
+ * `on sync "L"`): such a run could only end in `done` or the watchdog. A
+ * guest file's labels are not known, so nothing is checked for one.
+ *
+ * @param payload the VM's payload and its labels, when known
+ * @param label the label the script names
+ * @param loc where the label is written
+ * @param report where the problem goes
+ */
+export function checkSyncLabel(
+  payload: { name: string; syncLabels: readonly string[] } | undefined,
+  label: string,
+  loc: Loc,
+  report: Report,
+): void {
+  if (!payload || payload.syncLabels.includes(label)) return;
+  const known = payload.syncLabels.length
+    ? `its sync labels: ${payload.syncLabels.map((l) => JSON.stringify(l)).join(", ")}`
+    : "it emits no sync";
+  report(loc, `payload '${payload.name}' never emits sync ${JSON.stringify(label)} (${known})`);
 }
 
 /** The parameters of `guest file "x.bin" { … }` (`build_vm.ts` reads them into a file `GuestSpec`). */

@@ -47,6 +47,7 @@ export function diagnosticAt(file: string, loc: Loc, message: string): Diagnosti
  *
  * @param diagnostic what to format
  * @param source the script's full text, for the quoted line
+ * @param severity `error` (default) or `warning`
  * @returns `file:line:col: error: message`, the source line and the caret line
  *
  * @example
@@ -60,7 +61,11 @@ export function diagnosticAt(file: string, loc: Loc, message: string): Diagnosti
  * );
  * ```
  */
-export function formatDiagnostic(diagnostic: Diagnostic, source: string): string {
+export function formatDiagnostic(
+  diagnostic: Diagnostic,
+  source: string,
+  severity: "error" | "warning" = "error",
+): string {
   const { file, line, column, message } = diagnostic;
   const full = sourceLine(source, line);
   const fullStart = Math.min(column - 1, full.length);
@@ -77,7 +82,7 @@ export function formatDiagnostic(diagnostic: Diagnostic, source: string): string
   // Keep tabs in the indent so the caret lines up however tabs are rendered.
   const indent = text.slice(0, start).replace(/[^\t]/g, " ");
   const caret = "^" + "~".repeat(span - 1);
-  return `${file}:${line}:${column}: error: ${message}\n${text}\n${indent}${caret}`;
+  return `${file}:${line}:${column}: ${severity}: ${message}\n${text}\n${indent}${caret}`;
 }
 
 /** Longest quoted source line, in characters; longer lines are shown around the caret. */
@@ -135,6 +140,8 @@ export class ScriptSyntaxError extends SyntaxError {
   readonly formatted: string;
 
   /**
+   * Creates the instance.
+   *
    * @param diagnostics the errors, in any order (they are reported by offset)
    * @param source the script's text, for the source lines under each message
    */

@@ -7,9 +7,9 @@
  * @module
  */
 import type { Expr, Loc } from "./ast.ts";
+import { arityError, CallError, type FunctionHost, functionOf } from "./functions.ts";
 import {
   exceedsIntLimit,
-  formatHex,
   MAX_INT_BITS,
   RecordValue,
   typeName,
@@ -23,6 +23,8 @@ export class ScriptRuntimeError extends Error {
   /** Where in the script. */
   readonly loc: Loc;
   /**
+   * Creates the instance.
+   *
    * @param loc where in the script
    * @param message what went wrong
    */
@@ -33,8 +35,15 @@ export class ScriptRuntimeError extends Error {
   }
 }
 
-/** The variable store: one scope for the whole script. */
-export type Variables = Map<string, Value>;
+/**
+ * The variable store: one scope for the whole script; the interpreter's
+ * also gives the functions that read the backend (`stat()`, `has_cap()`)
+ * their access to it.
+ */
+export interface Variables extends Map<string, Value> {
+  /** What `stat()` and `has_cap()` read (none: they are a run-time error). */
+  readonly host?: FunctionHost;
+}
 
 function fail(expr: Expr, message: string): never {
   throw new ScriptRuntimeError(expr.loc, message);
@@ -182,12 +191,8 @@ export function evaluate(expr: Expr, vars: Variables): Value {
     }
     case "list":
       return expr.items.map((item) => evaluate(item, vars));
-    case "call": {
-      if (expr.fn.text !== "hex" || expr.args.length !== 1) {
-        fail(expr, `unknown function '${expr.fn.text}' (known: hex(x))`);
-      }
-      return formatHex(integer(evaluate(expr.args[0], vars), expr.args[0], "hex"));
-    }
+    case "call":
+      return call(expr as Expr & { kind: "call" }, vars);
     case "unary": {
       const value = evaluate(expr.operand, vars);
       if (expr.op === "not") return !truthy(value, expr.operand);
@@ -197,6 +202,20 @@ export function evaluate(expr: Expr, vars: Variables): Value {
     }
     case "binary":
       return evaluateBinary(expr as Expr & { kind: "binary" }, vars);
+  }
+}
+
+function call(expr: Expr & { kind: "call" }, vars: Variables): Value {
+  const def = functionOf(expr.fn);
+  if (typeof def === "string") fail(expr, def);
+  const arity = arityError(def, expr.fn, expr.args.length);
+  if (arity) fail(expr, arity);
+  const args = expr.args.map((a) => evaluate(a, vars));
+  try {
+    return def.evaluate(args, expr, vars.host);
+  } catch (e) {
+    if (e instanceof CallError) throw new ScriptRuntimeError(e.loc, e.message);
+    throw e;
   }
 }
 

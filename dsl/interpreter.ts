@@ -29,7 +29,8 @@ import {
   type RunProgress,
   throwIfInterrupted,
 } from "./run_edges.ts";
-import type { BackendKind, Vm } from "../vmm/types.ts";
+import type { BackendKind, CapName, Vm } from "../vmm/types.ts";
+import type { FunctionHost } from "./functions.ts";
 
 /** Options of {@linkcode executeScript}. */
 export interface ExecuteOptions {
@@ -55,6 +56,11 @@ export interface ExecuteOptions {
   onProgress?: (progress: RunProgress) => void;
   /** The period of `onProgress` (default 1000 ms). */
   progressMs?: number;
+  /**
+   * The values of the script's parameters (`params.ts`'s `resolveParameters`);
+   * a `param` missing here takes its default.
+   */
+  parameters?: ReadonlyMap<string, Value>;
 }
 
 /** What a run of a script came to. */
@@ -77,10 +83,13 @@ export interface RunSummary {
  */
 class Variables extends Map<string, Value> {
   readonly #builtin: (name: string) => Value;
+  /** What `stat()` and `has_cap()` read: the current VM. */
+  readonly host: FunctionHost;
 
-  constructor(builtin: (name: string) => Value) {
+  constructor(builtin: (name: string) => Value, host: FunctionHost) {
     super();
     this.#builtin = builtin;
+    this.host = host;
   }
 
   override get(name: string): Value | undefined {
@@ -120,7 +129,10 @@ export class Interpreter {
   /** How it is run. */
   readonly options: ExecuteOptions;
   /** The script's variables. */
-  readonly vars: Variables = new Variables((name) => this.#builtin(name));
+  readonly vars: Variables = new Variables((name) => this.#builtin(name), {
+    stat: (name, vcpu) => this.stat(this.#vmFor(name), name, vcpu),
+    hasCap: (name) => this.#vmFor(name).hasCap(name.text as CapName),
+  });
   /** The current VM, if any. */
   current: Current | null = null;
   /** The backend `auto` / `--backend` picks, probed once, the first time `$backend` needs it. */
@@ -149,6 +161,17 @@ export class Interpreter {
     }
     if (!vm) throw new Error(`$${name} needs a vm: there is none here`);
     return name === "mmu" ? new Word(vm.mmu) : BigInt(vm.vcpuCount);
+  }
+
+  /** The current VM for a function that reads it (`stat()`, `has_cap()`). */
+  #vmFor(name: Name): Vm {
+    if (!this.current) {
+      throw new ScriptRuntimeError(
+        name.loc,
+        `reading '${name.text}' needs a vm: there is none here`,
+      );
+    }
+    return this.current.vm;
   }
 
   /** The value of `expr`. */

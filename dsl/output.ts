@@ -7,6 +7,7 @@
  * @module
  */
 import { styleText } from "node:util";
+import { collectPlots, formatPlotTable } from "./plot/plots.ts";
 import { toJsonValue, type Value } from "./values.ts";
 
 /** A location in the script. */
@@ -61,6 +62,30 @@ export interface ExpectEvent {
   diagnostic?: string;
 }
 
+/** `plot`: one point of a plot (the plot is the set of points of the same title). */
+export interface PlotEvent {
+  /** The event's type. */
+  event: "plot";
+  /** The plot's title. */
+  title: string;
+  /** The line the point belongs to, or null (one line, named after the y axis). */
+  series: string | null;
+  /** The point along the x axis (an integer or a float). */
+  x: Value;
+  /** The point along the y axis (an integer or a float). */
+  y: Value;
+  /** The x axis's label (with its unit when the script gives one). */
+  xLabel: string;
+  /** The y axis's label. */
+  yLabel: string;
+  /** A logarithmic x axis. */
+  logX: boolean;
+  /** A logarithmic y axis. */
+  logY: boolean;
+  /** Where the `plot` step is. */
+  location: EventLocation;
+}
+
 /**
  * A runtime error that stopped the script, or a guest's `fail` ucall (the
  * script goes on; the failure is counted in the summary's `failed`).
@@ -76,6 +101,26 @@ export interface ErrorEvent {
   diagnostic: string;
   /** The stack, only with `--debug`. */
   stack?: string;
+}
+
+/**
+ * A `run` that ended for a reason the script did not ask for (a write to a
+ * read-only slot, an unclaimed MMIO or port access, `until sync "L"` ending
+ * in `done` without L). The script goes on; `$exit` holds the exit.
+ */
+export interface WarningEvent {
+  /** The event's type. */
+  event: "warning";
+  /** Where the `run` step is. */
+  location: EventLocation;
+  /** What happened, naming the exit and the vCPU. */
+  message: string;
+  /** The exit's reason (`$exit.reason`). */
+  exit: string;
+  /** The vCPU it came from. */
+  vcpu: number;
+  /** The formatted diagnostic (`file:line:col: warning: …` with the caret). */
+  diagnostic: string;
 }
 
 /**
@@ -141,7 +186,9 @@ export type OutputEvent =
   | PrintEvent
   | StatsEvent
   | ExpectEvent
+  | PlotEvent
   | ErrorEvent
+  | WarningEvent
   | SummaryEvent;
 
 /** A sink for events. */
@@ -190,13 +237,15 @@ export function formatSummary(event: SummaryEvent): string {
 
 /**
  * Human-readable output: prints and stats on `write`, diagnostics on
- * `writeError`, and the summary as the last line.
+ * `writeError`, each plot as a table at the end, and the summary as the
+ * last line.
  */
 export class HumanOutput implements Output {
   readonly #write: (line: string) => void;
   readonly #writeError: (line: string) => void;
   readonly #color: boolean;
   readonly #colorError: boolean;
+  readonly #plots: PlotEvent[] = [];
 
   /**
    * Creates the output.
@@ -216,10 +265,14 @@ export class HumanOutput implements Output {
 
   #diagnostic(text: string): string {
     return text.replace(
-      /^([^\n]*?: )error:/,
-      (_, where: string) =>
+      /^([^\n]*?: )(error|warning):/,
+      (_, where: string, severity: string) =>
         `${this.#style("bold", where, this.#colorError)}${
-          this.#style(["bold", "red"], "error:", this.#colorError)
+          this.#style(
+            ["bold", severity === "error" ? "red" : "yellow"],
+            `${severity}:`,
+            this.#colorError,
+          )
         }`,
     );
   }
@@ -240,7 +293,14 @@ export class HumanOutput implements Output {
         this.#writeError(this.#diagnostic(event.diagnostic));
         if (event.stack) this.#writeError(event.stack);
         break;
+      case "plot":
+        this.#plots.push(event);
+        break;
+      case "warning":
+        this.#writeError(this.#diagnostic(event.diagnostic));
+        break;
       case "summary": {
+        for (const plot of collectPlots(this.#plots)) this.#write(formatPlotTable(plot));
         const line = formatSummary(event);
         this.#write(this.#style(event.outcome === "passed" ? "green" : ["bold", "red"], line));
         break;

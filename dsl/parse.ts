@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { IToken } from "npm:chevrotain@^11.2.0";
-import type { Loc, Script, Stmt } from "./ast.ts";
+import type { CstNode, IToken } from "npm:chevrotain@^11.2.0";
+import type { Expr, Loc, Script, Stmt } from "./ast.ts";
 import { type Diagnostic, diagnosticAt, ScriptSyntaxError } from "./diagnostics.ts";
 import { isEngineError, VmmInternalError } from "./internal_error.ts";
 import { NestingTooDeep, SCRIPT_PARSER } from "./parser.ts";
@@ -82,8 +82,8 @@ function repairTokens(file: string, tokens: IToken[], diagnostics: Diagnostic[])
 export const MAX_TREE_DEPTH = 512;
 
 /** The location of the first node deeper than {@linkcode MAX_TREE_DEPTH}, walked without recursion. */
-function tooDeep(body: Stmt[]): Loc | undefined {
-  const stack: [unknown, number][] = [[body, 0]];
+function tooDeep(tree: unknown): Loc | undefined {
+  const stack: [unknown, number][] = [[tree, 0]];
   while (stack.length > 0) {
     const [value, depth] = stack.pop()!;
     if (typeof value !== "object" || value === null) continue;
@@ -127,6 +127,48 @@ export function parseScript(text: string, options: ParseOptions = {}): Script {
 }
 
 function parse(text: string, file: string): Script {
+  const body = parseWith(text, file, () => SCRIPT_PARSER.script(), (b, cst) => b.visit(cst));
+  return { file, source: text, body: body as Stmt[] };
+}
+
+/**
+ * Parses one expression on its own (a value given outside a script, such as
+ * the CLI's `--set NAME=VALUE`), with the script's lexer, grammar and errors.
+ *
+ * @param text the expression's source
+ * @param options `file`: the name used in diagnostics
+ * @returns the expression's AST
+ * @throws {ScriptSyntaxError} when the text is not exactly one expression
+ * @throws {VmmInternalError} when the JavaScript engine fails (a VMM bug)
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { parseExpression } from "./parse.ts";
+ * assertEquals(parseExpression("[1, 2K]").kind, "list");
+ * ```
+ */
+export function parseExpression(text: string, options: ParseOptions = {}): Expr {
+  try {
+    return parseWith(
+      text,
+      options.file ?? "<expression>",
+      () => SCRIPT_PARSER.expression(),
+      (b, cst) => b.expr(cst),
+    );
+  } catch (e) {
+    if (isEngineError(e)) throw new VmmInternalError(e, "parsing the expression");
+    throw e;
+  }
+}
+
+/** Lexes and parses `text` from the rule `entry` calls, then builds its AST with `build`. */
+function parseWith<T>(
+  text: string,
+  file: string,
+  entry: () => CstNode,
+  build: (builder: AstBuilder, cst: CstNode) => T,
+): T {
   const diagnostics: Diagnostic[] = [];
   const lexed = SCRIPT_LEXER.tokenize(text);
   for (const e of lexed.errors) {
@@ -144,7 +186,7 @@ function parse(text: string, file: string): Script {
   SCRIPT_PARSER.input = lexed.tokens;
   let cst;
   try {
-    cst = SCRIPT_PARSER.script();
+    cst = entry();
   } catch (e) {
     if (!(e instanceof NestingTooDeep)) throw e;
     // The parse stopped here: what follows was not looked at.
@@ -171,9 +213,9 @@ function parse(text: string, file: string): Script {
   }
   if (diagnostics.length > 0) throw new ScriptSyntaxError(diagnostics, text);
   const builder = new AstBuilder(text, file);
-  const body = builder.visit(cst) as Stmt[];
+  const result = build(builder, cst);
   if (builder.diagnostics.length > 0) throw new ScriptSyntaxError(builder.diagnostics, text);
-  const deep = tooDeep(body);
+  const deep = tooDeep(result);
   if (deep) {
     throw new ScriptSyntaxError([
       diagnosticAt(
@@ -183,5 +225,5 @@ function parse(text: string, file: string): Script {
       ),
     ], text);
   }
-  return { file, source: text, body };
+  return result;
 }

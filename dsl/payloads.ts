@@ -17,6 +17,11 @@ export function payloadNames(): string[] {
   return Object.keys(PAYLOADS);
 }
 
+/** The sync labels a built-in payload emits, or undefined for an unknown payload. */
+export function payloadSyncLabels(name: string): readonly string[] | undefined {
+  return isPayload(name) ? PAYLOADS[name].syncLabels : undefined;
+}
+
 /** Whether `name` is a built-in payload. */
 export function isPayload(name: string): boolean {
   return Object.hasOwn(PAYLOADS, name);

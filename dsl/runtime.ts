@@ -49,6 +49,47 @@ export function u64(value: Value, expr: Expr, what: string): bigint {
   return value;
 }
 
+/**
+ * A value that must be one of `allowed` (a declaration's or step's enum
+ * value computed at run time): its text, or a located error.
+ */
+export function wordValue(
+  value: Value,
+  expr: Expr,
+  allowed: readonly string[],
+  what: string,
+): string {
+  const text = value instanceof Word ? value.text : typeof value === "string" ? value : undefined;
+  if (text === undefined) {
+    throw new ScriptRuntimeError(
+      expr.loc,
+      `${what} must be a word (${allowed.join(", ")}), not a ${typeName(value)}`,
+    );
+  }
+  if (!allowed.includes(text)) {
+    throw new ScriptRuntimeError(
+      expr.loc,
+      `unknown ${what} '${text}' (expected ${allowed.join(", ")})`,
+    );
+  }
+  return text;
+}
+
+/**
+ * A capability's value at run time: a word, or the raw `args[0]` (the
+ * backend applies the capability's rules to either: an unknown word or a
+ * refused integer is its EINVAL, which `expect error` may be testing).
+ */
+export function capValue(value: Value, expr: Expr): string | bigint {
+  if (value instanceof Word) return value.text;
+  if (typeof value === "string") return value;
+  if (typeof value === "bigint") return u64(value, expr, "a capability's args[0]");
+  throw new ScriptRuntimeError(
+    expr.loc,
+    `a capability value must be a word or an integer, not a ${typeName(value)}`,
+  );
+}
+
 /** `$exit` / `$fault`: every field present, 0 / "" / [] where the exit has none. */
 export function exitRecord(exit: VcpuExit): RecordValue {
   const get = <K extends string>(key: K): unknown =>

@@ -29,6 +29,27 @@ export const Ident: TokenType = createToken({
   categories: [AnyWord, KeyWord],
 });
 
+const DOTTED = /[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*/y;
+
+/**
+ * A dotted name without `$` (`gpu.shm`, a device's shm slot): one word, so it
+ * is a slot name wherever a slot name goes, payload parameters included. Not
+ * after a `.` (`$d.pages.x` stays field accesses).
+ */
+export const DottedName: TokenType = createToken({
+  name: "DottedName",
+  pattern: {
+    exec(text: string, offset: number): RegExpExecArray | null {
+      if (text[offset - 1] === ".") return null;
+      DOTTED.lastIndex = offset;
+      return DOTTED.exec(text);
+    },
+  },
+  line_breaks: false,
+  start_chars_hint: [..."abcdefghijklmnopqrstuvwxyz_"],
+  categories: [AnyWord],
+});
+
 /** An upper-case word: errno names (`EINVAL`) and memory types (`WB`). */
 export const UpperWord: TokenType = createToken({
   name: "UpperWord",
@@ -157,6 +178,7 @@ export const BASE_TOKENS: TokenType[] = [
   IntLit,
   BadNumber,
   Variable,
+  DottedName,
   Ident,
   UpperWord,
   AnyWord,

@@ -12,7 +12,11 @@
 export class Word {
   /** The word's text. */
   readonly text: string;
-  /** @param text the word as written */
+  /**
+   * Creates the instance.
+   *
+   * @param text the word as written
+   */
   constructor(text: string) {
     this.text = text;
   }
@@ -25,6 +29,8 @@ export class RecordValue {
   /** The fields, in display order. */
   readonly fields: ReadonlyMap<string, Value>;
   /**
+   * Creates the instance.
+   *
    * @param kind what the record describes
    * @param fields the fields, in display order
    */

@@ -23,7 +23,16 @@ import { buildBootImage } from "../guest/boot.ts";
 import { deviceShmSlot } from "../guest/payloads/mod.ts";
 import { type BackendChoice, openVm } from "./create.ts";
 import { UnsupportedError } from "./errors.ts";
-import type { CapName, GuestSpec, MemslotSpec, MmuMode, QuirkName, Vm, VmConfig } from "./types.ts";
+import type {
+  CapName,
+  CapValue,
+  GuestSpec,
+  MemslotSpec,
+  MmuMode,
+  QuirkName,
+  Vm,
+  VmConfig,
+} from "./types.ts";
 
 /** A device whose shared memory is a memslot of its own (a virtio_gpu's shm region). */
 export interface DeviceMemory {
@@ -47,12 +56,14 @@ export interface VmDescription {
   backend?: BackendChoice;
   /** Number of vCPUs (default 1). */
   vcpus?: number;
+  /** Host CPUs shared by the vCPUs and handler threads (emu; default one per thread). */
+  hostCpus?: number;
   /** MMU to model (emu) or to require of the host (kvm). */
   mmu?: MmuMode;
   /** The system region (default GPA 0, 1 MiB). */
   system?: { gpa: bigint; size: bigint };
   /** Capabilities, applied in order before any memslot. */
-  caps?: readonly [CapName, string][];
+  caps?: readonly [CapName, CapValue][];
   /** Quirks, applied after the capabilities. */
   quirks?: readonly [QuirkName, boolean][];
   /** User memslots, created in order. */
@@ -97,7 +108,13 @@ export interface BuildHooks {
  */
 export function buildVm(description: VmDescription, hooks: BuildHooks = {}): Vm {
   const d = description;
-  const config: VmConfig = { name: d.name ?? "vm", vcpus: d.vcpus, mmu: d.mmu, system: d.system };
+  const config: VmConfig = {
+    name: d.name ?? "vm",
+    vcpus: d.vcpus,
+    hostCpus: d.hostCpus,
+    mmu: d.mmu,
+    system: d.system,
+  };
   const vm = (hooks.openVm ?? openVm)(config, d.backend ?? "auto");
   const step = hooks.step ?? (<T>(_: BuildStep, run: () => T) => run());
   try {
@@ -167,16 +184,15 @@ export function loadGuest(vm: Vm, guest: GuestSpec): void {
 }
 
 function addDeviceMemory(vm: Vm, device: DeviceMemory): void {
-  if (device.noncoherent && device.via === "kvm_device") {
-    throw new UnsupportedError(
-      `device ${device.name}: 'noncoherent via kvm_device' needs a VM-wide device registration, ` +
-        "which the Vm interface (vmm/types.ts) does not offer yet; use 'via memslot_flag'",
-    );
-  }
+  // The memslot-flag variant marks the slot; the RFC's KVM virtio device
+  // registers non-coherent DMA for the whole VM instead (after the slot exists,
+  // as QEMU creates the device once the region is mapped).
+  const flagged = device.noncoherent === true && device.via !== "kvm_device";
   vm.addMemslot({
     name: deviceShmSlot(device.name),
     gpa: device.gpa,
     size: device.size,
-    flags: device.noncoherent ? ["noncoherent_dma"] : [],
+    flags: flagged ? ["noncoherent_dma"] : [],
   });
+  if (device.noncoherent && device.via === "kvm_device") vm.registerNoncoherentDma(device.name);
 }

@@ -57,6 +57,8 @@ export class VmmError extends Error {
   /** Whether the request was invalid or the backend failed. */
   readonly kind: ErrorKind;
   /**
+   * Creates the instance.
+   *
    * @param message the whole message
    * @param options the kind (default `backend`) and the underlying error
    */
@@ -87,6 +89,8 @@ export class ErrnoError extends VmmError {
   /** The likely cause, in words. */
   readonly hint: string;
   /**
+   * Creates the instance.
+   *
    * @param operation the ioctl or syscall name
    * @param errnoValue the errno number (its name comes from {@linkcode errnoName})
    * @param hint the likely cause, in words (empty when unknown)
@@ -106,6 +110,8 @@ export class ErrnoError extends VmmError {
 /** The requested backend cannot be used here (e.g. `/dev/kvm` does not open). */
 export class BackendUnavailableError extends VmmError {
   /**
+   * Creates the instance.
+   *
    * @param message why, naming the backend
    * @param options the underlying error
    */
@@ -117,7 +123,11 @@ export class BackendUnavailableError extends VmmError {
 
 /** A feature, step or stat that the current backend cannot provide. */
 export class UnsupportedError extends VmmError {
-  /** @param message what is unsupported, naming the backend */
+  /**
+   * Creates the instance.
+   *
+   * @param message what is unsupported, naming the backend
+   */
   constructor(message: string) {
     super(message);
     this.name = "UnsupportedError";
@@ -131,6 +141,8 @@ export class WatchdogError extends VmmError {
   /** Where it was when the watchdog fired. */
   readonly rip: bigint;
   /**
+   * Creates the instance.
+   *
    * @param vcpu the vCPU still running
    * @param rip where it was
    * @param ms the watchdog's bound
@@ -154,6 +166,8 @@ export class GuestError extends VmmError {
   /** Where it failed (0 when the exit does not say). */
   readonly rip: bigint;
   /**
+   * Creates the instance.
+   *
    * @param vcpu the vCPU that failed
    * @param rip where (0 when unknown)
    * @param message what happened

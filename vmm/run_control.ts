@@ -17,11 +17,17 @@ import type { RunOptions, RunUntil, VcpuExit } from "./types.ts";
 export type ExitAction =
   /** Resume the vCPU at once (an unhandled `sync` under `until done`). */
   | "continue"
-  /** Call `onExit`, then resume the vCPU. */
+  /** Call `onExit`, then ask {@linkcode RunControl.afterHandler} what next. */
   | "handle"
   /** This vCPU is finished (it reported `done`); keep running the others. */
   | "park"
-  /** Stop the whole run and resolve with this exit. */
+  /**
+   * This vCPU arrived at the run's barrier (`until sync "L"`): keep it
+   * paused there, not re-entered, and keep running the others; the next run
+   * resumes it.
+   */
+  | "wait"
+  /** Stop the whole run and resolve with {@linkcode RunControl.result}. */
   | "stop";
 
 /** Default watchdog when a `run` has no explicit timeout. */
@@ -73,14 +79,20 @@ export function nothingToRun(options: RunOptions): VcpuExit {
 }
 
 /**
- * Per-run policy state.
+ * Per-run policy state. A run `until sync "L"` is a barrier: every vCPU
+ * that arrives at `sync "L"` waits there, and the run stops when every vCPU
+ * still running (not finished with `done`) waits; `until first sync "L"`
+ * stops at the first arrival. A handler for L runs at every arrival, before
+ * the vCPU waits (see {@linkcode RunControl.afterHandler}).
  *
- * @example
+ * @example A barrier of two vCPUs
  * ```ts
  * import { RunControl } from "./run_control.ts";
- * const rc = new RunControl({ until: { kind: "done" } }, [0]);
- * console.assert(rc.classify({ reason: "sync", vcpu: 0, label: "pass", value: 1n }) === "continue");
- * console.assert(rc.classify({ reason: "done", vcpu: 0 }) === "stop");
+ * const rc = new RunControl({ until: { kind: "sync", label: "iter" } }, [0, 1]);
+ * const at = (vcpu: number) => ({ reason: "sync" as const, vcpu, label: "iter", value: 1n });
+ * console.assert(rc.classify(at(1)) === "wait");
+ * console.assert(rc.classify(at(0)) === "stop");
+ * console.assert(rc.result(at(0)).vcpu === 0);
  * ```
  */
 export class RunControl {
@@ -92,6 +104,8 @@ export class RunControl {
   readonly #handledSync: ReadonlySet<string>;
   readonly #handleMemoryFault: boolean;
   readonly #running: Set<number>;
+  readonly #waiting = new Set<number>();
+  #lastArrival: VcpuExit | undefined;
 
   /**
    * @param options the run's options
@@ -106,9 +120,24 @@ export class RunControl {
     this.#running = new Set(vcpus);
   }
 
-  /** vCPUs still running in this run. */
+  /** vCPUs still running in this run (those waiting at the barrier included). */
   get running(): ReadonlySet<number> {
     return this.#running;
+  }
+
+  /** vCPUs waiting at the run's barrier. */
+  get waiting(): ReadonlySet<number> {
+    return this.#waiting;
+  }
+
+  /**
+   * The lowest vCPU that is running and not waiting at the barrier (the one
+   * a timeout names), else the lowest running one.
+   */
+  firstBusy(): number {
+    let busy = Infinity;
+    for (const v of this.#running) if (!this.#waiting.has(v)) busy = Math.min(busy, v);
+    return busy === Infinity ? Math.min(...this.#running) : busy;
   }
 
   /**
@@ -116,7 +145,7 @@ export class RunControl {
    * `timeout` exit when the run asked for a timeout (not an error), else
    * with the watchdog's error.
    *
-   * @param vcpu the vCPU reported (the lowest one still running)
+   * @param vcpu the vCPU reported (see {@linkcode RunControl.firstBusy})
    * @param rip its RIP
    * @returns the `timeout` exit
    * @throws {WatchdogError} when the bound was the watchdog
@@ -126,21 +155,69 @@ export class RunControl {
     throw new WatchdogError(vcpu, rip, this.limitMs);
   }
 
-  /** Decide what to do with `exit`. A `done` removes its vCPU from the running set. */
+  /**
+   * Whether `exit` is a `sync` the vCPU passes through without the main
+   * thread (no handler, not the run's label, the run not `until exit`): a
+   * question without side effects, for the kvm workers.
+   */
+  passesThrough(exit: VcpuExit): boolean {
+    return exit.reason === "sync" && this.until.kind !== "exit" &&
+      !this.#handledSync.has(exit.label) && !this.#isBarrier(exit);
+  }
+
+  /**
+   * Decide what to do with `exit`. A `done` removes its vCPU from the
+   * running set; an arrival at the barrier makes it wait.
+   */
   classify(exit: VcpuExit): ExitAction {
     switch (exit.reason) {
       case "done":
         this.#running.delete(exit.vcpu);
-        if (this.until.kind === "exit" || this.#running.size === 0) return "stop";
+        if (this.until.kind === "exit" || this.#allWaiting()) return "stop";
         return "park";
       case "sync":
-        if (this.until.kind === "sync" && this.until.label === exit.label) return "stop";
         if (this.#handledSync.has(exit.label)) return "handle";
+        if (this.#isBarrier(exit)) return this.#arrive(exit);
         return this.until.kind === "exit" ? "stop" : "continue";
       case "memory_fault":
         return this.#handleMemoryFault ? "handle" : "stop";
       default:
         return "stop";
     }
+  }
+
+  /**
+   * What follows a handled exit once its handler settled: an arrival at the
+   * barrier waits (or stops the run when it is the last), any other exit
+   * resumes.
+   */
+  afterHandler(exit: VcpuExit): "continue" | "wait" | "stop" {
+    return this.#isBarrier(exit) ? this.#arrive(exit) : "continue";
+  }
+
+  /**
+   * The exit a stopped run resolves with: the last arrival at the barrier
+   * when the run ended at a `done` while others waited there, else `exit`.
+   */
+  result(exit: VcpuExit): VcpuExit {
+    return exit.reason === "done" && this.#lastArrival ? this.#lastArrival : exit;
+  }
+
+  #isBarrier(exit: VcpuExit): boolean {
+    return exit.reason === "sync" && this.until.kind === "sync" &&
+      this.until.label === exit.label;
+  }
+
+  #arrive(exit: VcpuExit): "wait" | "stop" {
+    this.#lastArrival = exit;
+    if (this.until.kind === "sync" && this.until.first) return "stop";
+    this.#waiting.add(exit.vcpu);
+    return this.#allWaiting() ? "stop" : "wait";
+  }
+
+  /** Every vCPU still running waits at the barrier (true when none runs). */
+  #allWaiting(): boolean {
+    for (const v of this.#running) if (!this.#waiting.has(v)) return false;
+    return true;
   }
 }

@@ -56,6 +56,20 @@ function both(scope: "vcpu" | "vm", description: string, parity?: string): StatD
   return linux(scope, description, { emu: true, parity });
 }
 
+/** Why the kvm backend has no modelled-time stats. */
+const WALL_CLOCK = "real KVM has no modelled clock; its time is the wall's";
+
+/** A part of the emulator's modelled clock, per vCPU, in ns. */
+function modelled(description: string): StatDef {
+  return {
+    scope: "vmm",
+    unit: "ns",
+    kvm: WALL_CLOCK,
+    emu: true,
+    description,
+  };
+}
+
 /** The parity note of the stats kvm_pvm does not maintain. */
 const PVM_ZERO = "differs: 0 on kvm_pvm (not maintained)";
 
@@ -96,6 +110,7 @@ export type StatName =
   | "huge_pages_recovered"
   | "instructions"
   | "aliasing_hazards"
+  | "clflush_pages"
   | "pf_fast"
   | "pf_guest"
   | "invlpg"
@@ -132,7 +147,15 @@ export type StatName =
   | "preemption_reported"
   | "preemption_other"
   | "guest_mode"
-  | "notify_window_exits";
+  | "notify_window_exits"
+  | "modelled_ns"
+  | "guest_ns"
+  | "fault_ns"
+  | "zap_ns"
+  | "tlb_flush_ns"
+  | "lock_wait_ns"
+  | "uffd_wait_ns"
+  | "userspace_ns";
 
 /** Every stat's row, by name (typed by {@linkcode STATS}). */
 const STAT_ROWS = {
@@ -210,8 +233,12 @@ const STAT_ROWS = {
     { parity: "equals kvm `insn_emulation` on kvm_pvm" },
   ),
   aliasing_hazards: vmm(
-    "host reads of pages whose guest memory type is not WB",
+    "host reads and writes of pages whose guest memory type is not WB",
     "the host cannot see the guest's effective memory type",
+  ),
+  clflush_pages: vmm(
+    "pages the VMM flushed (clflush) before reading them in a migration pass",
+    "the host cannot see which pages the guest maps non-WB",
   ),
   // Other Linux x86 stats (arch/x86/kvm/x86.c), readable where the backend has them.
   pf_fast: both("vcpu", "faults fixed without taking mmu_lock", PVM_ZERO),
@@ -253,6 +280,15 @@ const STAT_ROWS = {
   preemption_other: hostOnly("preemptions not reported to the guest"),
   guest_mode: hostOnly("whether the vCPU runs a nested guest now", "boolean"),
   notify_window_exits: hostOnly("notify-window exits"),
+  // The emulator's modelled time (emulator.md "Modelled time"), per vCPU.
+  modelled_ns: modelled("the vCPU's modelled clock: the other *_ns and idle time"),
+  guest_ns: modelled("modelled time of guest instructions"),
+  fault_ns: modelled("modelled time in faults: exits, SPTE installs and splits, population"),
+  zap_ns: modelled("modelled time zapping or write-protecting SPTEs"),
+  tlb_flush_ns: modelled("modelled time in TLB flushes, requested or received"),
+  lock_wait_ns: modelled("modelled wait for mmu_lock, the mm lock, a uffd queue lock, a host CPU"),
+  uffd_wait_ns: modelled("modelled time asleep on a userfaultfd until its wake-up"),
+  userspace_ns: modelled("modelled time in exits to userspace and their handlers"),
 } as const satisfies Readonly<Record<StatName, StatDef>>;
 
 /** A stat's name. */

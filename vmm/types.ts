@@ -11,6 +11,9 @@
  * @module
  */
 import type { BootImage } from "../guest/image.ts";
+import type { MigrationPass } from "./migrate.ts";
+
+export type { MigrationPass } from "./migrate.ts";
 
 /** Which implementation runs the VM. */
 export type BackendKind = "kvm" | "emu";
@@ -42,13 +45,19 @@ export interface MemslotSpec {
 
 /** A memslot as the VM currently has it (after moves and flag changes). */
 export interface MemslotInfo {
+  /** The script's name for the slot. */
   name: string;
   /** KVM slot id (0 is the VMM's system region; user slots start at 1). */
   id: number;
+  /** Guest-physical base. */
   gpa: bigint;
+  /** Size in bytes. */
   size: bigint;
+  /** Flags in force. */
   flags: readonly MemslotFlag[];
+  /** Host backing. */
   backing: Backing;
+  /** Largest host page size of the backing, in bytes. */
   hugepage: bigint;
 }
 
@@ -59,6 +68,7 @@ export type {
   CapDoc,
   CapName,
   CapValue,
+  DirtyLogRecovery,
   EmuCapState,
   EmuCapTarget,
   KvmCapHost,
@@ -89,11 +99,17 @@ export type GuestSpec =
 
 /** A virtio-GPU device whose host-visible shm region is a memslot. */
 export interface VirtioGpuSpec {
+  /** The device's name; its shm slot is `NAME.shm`. */
   name: string;
+  /** Base of its virtio-mmio registers. */
   mmio: bigint;
+  /** Guest-physical base of the shared-memory region. */
   shmGpa: bigint;
+  /** Size of the shared-memory region. */
   shmSize: bigint;
+  /** Whether DMA to the region is non-coherent. */
   noncoherent: boolean;
+  /** Which proposal declares the non-coherence. */
   via: "memslot_flag" | "kvm_device";
 }
 
@@ -107,6 +123,11 @@ export interface VmConfig {
   mmu?: MmuMode;
   /** The VMM's reserved system region (default GPA 0, 1 MiB). */
   system?: { gpa: bigint; size: bigint };
+  /**
+   * Host CPUs for the vCPUs and handler threads (`host_cpus N`; emu: a
+   * resource in modelled time; default one per thread). kvm runs on the real host's.
+   */
+  hostCpus?: number;
 }
 
 /** Why a vCPU stopped, decoded once (in the backend) into this union. */
@@ -152,7 +173,11 @@ export type ExitReason = VcpuExit["reason"];
 /** When `run` returns. */
 export type RunUntil =
   | { kind: "done" }
-  | { kind: "sync"; label: string }
+  /**
+   * A barrier: every vCPU running stops at `sync "label"` (one that reports
+   * `done` is not waited for); with `first`, the first arrival stops the run.
+   */
+  | { kind: "sync"; label: string; first?: boolean }
   | { kind: "exit" };
 
 /** Options of {@linkcode Vm.run}. */
@@ -173,7 +198,8 @@ export interface RunOptions {
   watchdogMs?: number;
   /**
    * Labels of `sync` ucalls that have a handler: such an exit calls
-   * `onExit` and the vCPU resumes after it; `run` does not stop for it.
+   * `onExit` and the vCPU resumes after it, or, at the run's own label,
+   * then waits at the barrier.
    */
   handledSyncLabels?: ReadonlySet<string>;
   /** Whether `memory_fault` exits have a handler (`on memory_fault`). */
@@ -189,8 +215,11 @@ export interface RunOptions {
  * one model for both backends: `vmm/memory/slot_rules.ts`.
  */
 export interface Vm {
+  /** Which implementation runs this VM. */
   readonly backend: BackendKind;
+  /** The VM's name (the script's `vm NAME`). */
   readonly name: string;
+  /** How many vCPUs it has. */
   readonly vcpuCount: number;
   /** The MMU in force (emu: the modelled one; kvm: the host's). */
   readonly mmu: MmuMode;
@@ -203,6 +232,12 @@ export interface Vm {
   enableCap(name: CapName, value: CapValue): void;
   /** Turn a mainline quirk on or off (KVM_CAP_DISABLE_QUIRKS2). */
   setQuirk(name: QuirkName, on: boolean): void;
+  /**
+   * Whether this backend offers a capability (probed, never enabled): kvm asks
+   * KVM_CHECK_EXTENSION for the mainline mechanism (false for a proposal
+   * mainline never merged); the emulator offers every capability it models.
+   */
+  hasCap(name: CapName): boolean;
 
   /** Create a user memslot. */
   addMemslot(spec: MemslotSpec): MemslotInfo;
@@ -256,6 +291,24 @@ export interface Vm {
   memtype(gpa: bigint): { type: string; ipat: boolean };
 
   /**
+   * Register non-coherent DMA VM-wide for `device`, as the RFC's KVM virtio
+   * device does (`kvm_arch_register_noncoherent_dma`): ref-counted by
+   * device, once per device; the first registration zaps every SPTE and
+   * guest MTRRs and PAT then apply to all memory. Emu only: mainline KVM has
+   * no userspace uAPI for it (kvm throws {@linkcode UnsupportedError}).
+   */
+  registerNoncoherentDma(device: string): void;
+  /** Undo {@linkcode Vm.registerNoncoherentDma} for `device`; the last one zaps again. */
+  unregisterNoncoherentDma(device: string): void;
+
+  /**
+   * One pass of a live migration's copy phase (`migrate SLOT… [clflush]`):
+   * the VMM reads every page of the slots and syncs their dirty logs. A
+   * name in no slot is the backend's unknown-slot error.
+   */
+  migrate(slots: readonly string[], options?: { clflush?: boolean }): MigrationPass;
+
+  /**
    * Copy a boot image into guest memory and set every vCPU's entry state
    * from it; every vCPU becomes runnable. Images come from `guest/boot.ts`
    * through `loadGuest` of `vmm/builder.ts` (or are hand-made by tests).
@@ -273,9 +326,16 @@ export interface Vm {
   stat(name: string, vcpu?: number): bigint;
   /** The stat names this backend can provide. */
   statNames(): readonly string[];
+  /**
+   * The backend's own clock in seconds, when it has one (emu: the latest of
+   * the modelled clocks, `emulator.md` "Modelled time"); absent on kvm,
+   * whose clock is the wall.
+   */
+  modelledSeconds?(): number;
 
   /** Release every fd, mapping, worker and buffer. Idempotent. */
   close(): void;
+  /** `close()`, for `using`. */
   [Symbol.dispose](): void;
 }
 

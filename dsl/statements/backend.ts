@@ -4,10 +4,9 @@
  *
  * @module
  */
-import type { Loc, Name } from "../ast.ts";
-import { name, tok, tokLoc } from "../cst.ts";
+import type { Expr, Loc } from "../ast.ts";
+import { nodes, tok, tokLoc } from "../cst.ts";
 import { BACKEND_CHOICES } from "../names.ts";
-import * as T from "../tokens.ts";
 import type { BackendChoice } from "../../vmm/create.ts";
 import type { DeclDef } from "./statement.ts";
 
@@ -15,7 +14,8 @@ import type { DeclDef } from "./statement.ts";
 export interface BackendDecl {
   kind: "backend";
   loc: Loc;
-  value: Name;
+  /** Any expression; a static one is checked before the run. */
+  value: Expr;
 }
 
 /** The `backend` declaration. */
@@ -24,25 +24,25 @@ export const BACKEND: DeclDef<BackendDecl> = {
   reserved: ["backend"],
   words: [],
   unique: true,
-  grammar: ({ g, K }) =>
+  grammar: ({ g, K, expression }) =>
     g.RULE("backendDecl", () => {
       g.CONSUME(K.backend);
-      g.CONSUME(T.AnyWord, { LABEL: "value" });
+      g.SUBRULE(expression, { LABEL: "value" });
     }),
   build: {
-    backendDecl(ctx): BackendDecl {
+    backendDecl(ctx, b): BackendDecl {
       return {
         kind: "backend",
         loc: tokLoc(tok(ctx, "Kw_backend")),
-        value: name(tok(ctx, "value")),
+        value: b.expr(nodes(ctx, "value")[0]),
       };
     },
   },
   check(decl, c) {
-    c.oneOf(decl.value, BACKEND_CHOICES, "backend");
+    c.wordValue(decl.value, BACKEND_CHOICES, "backend");
   },
   describe(decl, draft) {
-    draft.settings.backend = decl.value.text as BackendChoice;
+    draft.settings.backend = draft.word(decl.value, BACKEND_CHOICES, "backend") as BackendChoice;
     draft.settingLocs.backend = decl.loc;
   },
 };

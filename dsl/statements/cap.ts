@@ -4,9 +4,10 @@
  *
  * @module
  */
-import type { Loc, Name } from "../ast.ts";
+import type { Expr, Loc, Name } from "../ast.ts";
 import type { Checker } from "../check.ts";
-import { maybeTok, name, tok, tokLoc } from "../cst.ts";
+import { name, tok, tokLoc } from "../cst.ts";
+import { capValue } from "../runtime.ts";
 import { CAP_VALUES, knownOrSuggestion } from "../names.ts";
 import * as T from "../tokens.ts";
 import type { CapName } from "../../vmm/types.ts";
@@ -17,40 +18,41 @@ export interface CapStmt {
   kind: "cap";
   loc: Loc;
   name: Name;
-  value: Name;
+  /** A word of the capability or its raw `args[0]` (any expression). */
+  value: Expr;
 }
 
 /**
- * `cap NAME [VALUE]`: the value may be left out (`cap memory_fault_nowait`
+ * `cap NAME [VALUE]`: the value may be left out (`cap manual_dirty_log_protect`
  * means `on`), so it is taken only from the same line as the name.
  */
-function capClause({ g, K, shared }: GrammarEnv): Rule {
+function capClause({ g, K, shared, expression }: GrammarEnv): Rule {
   return shared("capClause", () =>
     g.RULE("capClause", () => {
       g.CONSUME(K.cap);
       const capName = g.CONSUME(T.AnyWord, { LABEL: "name" });
       g.OPTION({
         GATE: () => g.LA(1).startLine === capName.endLine,
-        DEF: () => g.CONSUME2(T.AnyWord, { LABEL: "value" }),
+        DEF: () => g.SUBRULE(expression, { LABEL: "value" }),
       });
     }));
 }
 
 const BUILD: Readonly<Record<string, Build>> = {
-  capClause(ctx): CapStmt {
+  capClause(ctx, b): CapStmt {
     const capName = name(tok(ctx, "name"));
-    const value = maybeTok(ctx, "value");
     return {
       kind: "cap",
       loc: tokLoc(tok(ctx, "Kw_cap")),
       name: capName,
       // `cap NAME` alone enables: the value reads `on`, located at the name.
-      value: value ? name(value) : { text: "on", loc: capName.loc },
+      value: b.optExpr(ctx, "value") ??
+        { kind: "word", value: "on", loc: capName.loc, source: "on" },
     };
   },
 };
 
-function cap(c: Checker, name: Name, value: Name): void {
+function cap(c: Checker, name: Name, value: Expr): void {
   const values = (CAP_VALUES as Record<string, readonly string[]>)[name.text];
   if (!values) {
     c.error(
@@ -61,12 +63,14 @@ function cap(c: Checker, name: Name, value: Name): void {
     );
     return;
   }
-  if (!values.includes(value.text)) {
-    c.error(
-      value.loc,
-      `capability '${name.text}' takes ${values.join(", ")}, not '${value.text}'`,
-    );
-  }
+  // An integer is the raw `args[0]`: the capability's own rules judge it (EINVAL).
+  c.wordValue(
+    value,
+    values,
+    `capability '${name.text}'`,
+    true,
+    (text) => `capability '${name.text}' takes ${values.join(", ")}, not '${text}'`,
+  );
 }
 
 /** The `cap` step. */
@@ -81,7 +85,8 @@ export const CAP_STEP: StepDef<CapStmt> = {
     cap(c, step.name, step.value);
   },
   exec(step, r) {
-    r.vm(step).vm.enableCap(step.name.text as CapName, step.value.text);
+    const vm = r.vm(step).vm;
+    vm.enableCap(step.name.text as CapName, capValue(r.eval(step.value), step.value));
   },
 };
 
@@ -97,6 +102,6 @@ export const CAP_DECL: DeclDef<CapStmt> = {
     cap(c, decl.name, decl.value);
   },
   describe(decl, draft) {
-    draft.cap(decl.loc, decl.name.text as CapName, decl.value.text);
+    draft.cap(decl.loc, decl.name.text as CapName, capValue(draft.eval(decl.value), decl.value));
   },
 };

@@ -97,6 +97,8 @@ export const DEVICE: DeclDef<DeviceDecl> = {
       );
     }
     vm.devices.add(decl.name.text);
+    // Its shm region is the memslot `DEVICE.shm`, named so wherever a slot name goes.
+    vm.slots.add(`${decl.name.text}.shm`);
     if (decl.mmio) c.expectInt(decl.mmio, "mmio");
     else c.error(decl.name.loc, `device '${decl.name.text}' needs 'mmio ADDRESS'`);
     if (decl.via) c.oneOf(decl.via, ["memslot_flag", "kvm_device"], "via");

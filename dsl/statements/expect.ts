@@ -1,6 +1,6 @@
 /**
  * `expect EXPR [else "msg"]` (an expectation: passed or failed, with the
- * operands shown) and `expect error ERRNO { … }` (the block's first error
+ * operands shown) and `expect error ERRNO { … } [else "msg"]` (the block's first error
  * must be that errno; inside it the checker is lenient about slot names and
  * alignment, which such a block exists to provoke).
  *
@@ -24,7 +24,7 @@ export type ExpectStmt =
   & { loc: Loc }
   & (
     | { kind: "expect"; expr: Expr; message?: string }
-    | { kind: "expect_error"; errno: Name; body: Stmt[] }
+    | { kind: "expect_error"; errno: Name; body: Stmt[]; message?: string }
   );
 
 /** The `expect` steps. */
@@ -34,7 +34,7 @@ export const EXPECT: StepDef<ExpectStmt> = {
   words: ["error", "else"],
   needsVm: false,
   grammar: ({ g, K, block, expression }) =>
-    /** `expect error ERRNO { … }` or `expect EXPR [else "msg"]`. */
+    /** `expect error ERRNO { … } [else "msg"]` or `expect EXPR [else "msg"]`. */
     g.RULE("expectStep", () => {
       g.CONSUME(K.expect);
       g.OR({
@@ -45,6 +45,10 @@ export const EXPECT: StepDef<ExpectStmt> = {
               g.CONSUME(K.error);
               g.CONSUME(T.UpperWord, { LABEL: "errno" });
               g.SUBRULE(block);
+              g.OPTION2(() => {
+                g.CONSUME2(K.else);
+                g.CONSUME2(T.StringLit, { LABEL: "message" });
+              });
             },
           },
           {
@@ -63,15 +67,16 @@ export const EXPECT: StepDef<ExpectStmt> = {
     expectStep(ctx, b): ExpectStmt {
       const loc = tokLoc(tok(ctx, "Kw_expect"));
       const errno = maybeTok(ctx, "errno");
+      const message = maybeTok(ctx, "message");
       if (errno) {
         return {
           kind: "expect_error",
           loc,
           errno: name(errno),
           body: b.body(nodes(ctx, "block")[0]),
+          message: message ? parseStringImage(message.image) : undefined,
         };
       }
-      const message = maybeTok(ctx, "message");
       return {
         kind: "expect",
         loc,
@@ -174,6 +179,8 @@ async function expectError(
     length: step.errno.loc.offset + step.errno.loc.length - step.loc.offset,
   };
   const expression = `error ${wanted}`;
+  // `else "msg"` heads the failure, as it does an expectation's.
+  if (failure !== undefined && step.message !== undefined) failure = `${step.message}: ${failure}`;
   if (failure === undefined) r.passed++;
   else r.failed++;
   r.options.output.emit({

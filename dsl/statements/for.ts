@@ -53,7 +53,7 @@ export const FOR: StepDef<ForStmt> = {
     }
     const items = step.list.kind === "list" ? step.list.items.map((i) => c.expr(i)) : [];
     const itemType = items.length > 0 && items.every((i) => i === items[0]) ? items[0] : "unknown";
-    c.assignable(step.variable);
+    c.declarable(step.variable);
     c.vars.set(step.variable.text, itemType);
     c.loopBody(step.body, ctx);
   },

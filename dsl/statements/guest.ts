@@ -8,6 +8,7 @@
 import type { Expr, Loc, Name } from "../ast.ts";
 import { guestSpec } from "../build_vm.ts";
 import { checkGuest } from "../check_guest.ts";
+import { payloadSyncLabels } from "../payloads.ts";
 import { maybeTok, name, nodes, tok, tokLoc, toks } from "../cst.ts";
 import * as T from "../tokens.ts";
 import { parseStringImage } from "../tokens.ts";
@@ -72,6 +73,8 @@ export const GUEST: DeclDef<GuestDecl> = {
   },
   check(decl, c, vm, later) {
     vm.hasGuest = true;
+    const syncLabels = payloadSyncLabels(decl.payload.text);
+    vm.payload = syncLabels ? { name: decl.payload.text, syncLabels } : undefined;
     // Payload parameters are checked against the VM's vCPUs and layout, known after every declaration.
     later.set("guest", (layout, stmt) =>
       checkGuest(decl, {

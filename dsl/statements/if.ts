@@ -5,7 +5,7 @@
  * @module
  */
 import type { Expr, Loc, Stmt } from "../ast.ts";
-import type { Checker, Context } from "../check.ts";
+import type { Checker, Context, VmInfo } from "../check.ts";
 import type { SType } from "../check_expr.ts";
 import { TYPE_NAMES } from "../check_expr.ts";
 import { nodes, tok, tokLoc } from "../cst.ts";
@@ -91,17 +91,44 @@ export const IF: StepDef<IfStmt> = {
 };
 
 /**
+ * The VM after an `if` whose branches may each open one (`vm` inside `if`,
+ * for backend-specific VMs): the one VM when every branch leaves the same,
+ * else what any of them may have (their slots, devices, trackers), so no
+ * later step is reported for a name only one branch declares. No VM only
+ * when no branch leaves one.
+ */
+function mergedVm(vms: readonly (VmInfo | null)[]): VmInfo | null {
+  const present = vms.filter((v): v is VmInfo => v !== null);
+  if (present.length === 0) return null;
+  if (present.every((v) => v === present[0])) return present[0];
+  const union = (pick: (v: VmInfo) => Set<string>) => new Set(present.flatMap((v) => [...pick(v)]));
+  const vcpus = present.every((v) => v.vcpus === present[0].vcpus) ? present[0].vcpus : undefined;
+  return {
+    name: [...new Set(present.map((v) => v.name))].join("' or '"),
+    vcpus,
+    slots: union((v) => v.slots),
+    devices: union((v) => v.devices),
+    trackers: union((v) => v.trackers),
+    deleted: union((v) => v.deleted),
+    hasGuest: present.some((v) => v.hasGuest),
+  };
+}
+
+/**
  * Each branch is checked from the variables known before the `if`; after
  * it, a variable assigned in any branch is known (with its type when every
  * branch that assigns it agrees, else `unknown`).
  */
 function ifStep(step: IfStmt, c: Checker, ctx: Context): void {
   const before = new Map(c.vars);
+  const vmBefore = c.vm;
   const restore = () => {
     c.vars.clear();
     for (const [k, v] of before) c.vars.set(k, v);
+    c.vm = vmBefore;
   };
   const after: Map<string, SType>[] = [];
+  const vms: (VmInfo | null)[] = [];
   for (const branch of step.branches) {
     // Conditions assign nothing, so each is typed in the variables known before the `if`.
     restore();
@@ -112,12 +139,15 @@ function ifStep(step: IfStmt, c: Checker, ctx: Context): void {
         `'if' needs a boolean but '${branch.condition.source}' is ${TYPE_NAMES[t]}`,
       );
     }
-    c.statements(branch.body, { ...ctx, inIf: true });
+    c.statements(branch.body, ctx);
     after.push(new Map(c.vars));
+    vms.push(c.vm);
   }
   restore();
-  if (step.otherwise) c.statements(step.otherwise, { ...ctx, inIf: true });
+  if (step.otherwise) c.statements(step.otherwise, ctx);
   after.push(new Map(c.vars));
+  vms.push(c.vm);
+  c.vm = mergedVm(vms);
   c.vars.clear();
   for (const state of after) {
     for (const [k, v] of state) {

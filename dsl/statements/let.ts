@@ -1,6 +1,7 @@
 /**
  * `let $v = EXPR | stat NAME [vcpu N] | memtype gpa A | memslot S read offset O
- * | dirty_log S [clear]`: assigns a variable (the last four read the current VM).
+ * | dirty_log S [clear] | migrate S… [clflush]`: assigns a variable (all but
+ * the first read the current VM; `migrate` lives in `migrate.ts`).
  *
  * @module
  */
@@ -12,6 +13,13 @@ import type { Interpreter } from "../interpreter.ts";
 import { dirtyRecord } from "../runtime.ts";
 import * as T from "../tokens.ts";
 import { RecordValue, type Value, Word } from "../values.ts";
+import {
+  buildMigrateClause,
+  checkMigrate,
+  execMigrate,
+  type MigrateClause,
+  migrateClause,
+} from "./migrate.ts";
 import type { StepDef } from "./statement.ts";
 
 /** What `let` assigns. */
@@ -20,7 +28,8 @@ export type LetValue =
   | { kind: "stat"; name: Name; vcpu?: Expr }
   | { kind: "memtype"; gpa: Expr }
   | { kind: "slot_read"; slot: Name; offset: Expr }
-  | { kind: "dirty_log"; slot: Name; clear: boolean };
+  | { kind: "dirty_log"; slot: Name; clear: boolean }
+  | { kind: "migrate"; clause: MigrateClause };
 
 /** A `let` step. */
 export interface LetStmt {
@@ -36,7 +45,9 @@ export const LET: StepDef<LetStmt> = {
   reserved: ["let"],
   words: ["stat", "vcpu", "memtype", "gpa", "memslot", "read", "offset", "dirty_log", "clear"],
   needsVm: false,
-  grammar({ g, K, expression }) {
+  grammar(env) {
+    const { g, K, expression } = env;
+    const migrate = migrateClause(env);
     const letValue = g.RULE("letValue", () => {
       g.OR({
         IGNORE_AMBIGUITIES: true,
@@ -74,6 +85,7 @@ export const LET: StepDef<LetStmt> = {
               g.OPTION2(() => g.CONSUME(K.clear));
             },
           },
+          { ALT: () => g.SUBRULE5(migrate, { LABEL: "migrate" }) },
           { ALT: () => g.SUBRULE4(expression, { LABEL: "expr" }) },
         ],
       });
@@ -110,11 +122,14 @@ export const LET: StepDef<LetStmt> = {
       if (ctx.Kw_dirty_log) {
         return { kind: "dirty_log", slot: name(tok(ctx, "dirtySlot")), clear: !!ctx.Kw_clear };
       }
+      if (ctx.migrate) {
+        return { kind: "migrate", clause: buildMigrateClause(b, nodes(ctx, "migrate")[0]) };
+      }
       return { kind: "expr", expr: b.expr(nodes(ctx, "expr")[0]) };
     },
   },
   check(step, c, _ctx, vm) {
-    c.assignable(step.variable);
+    c.declarable(step.variable);
     c.vars.set(step.variable.text, letType(c, step, vm));
   },
   exec(step, r) {
@@ -141,6 +156,9 @@ function letType(c: Checker, step: LetStmt, vm: VmInfo | null): SType {
     case "dirty_log":
       c.knownSlot(vm, value.slot);
       return "dirty_log";
+    case "migrate":
+      checkMigrate(c, vm, value.clause);
+      return "migration";
   }
 }
 
@@ -163,5 +181,7 @@ function letValue(r: Interpreter, step: LetStmt, value: LetValue): Value {
       return vm.readSlot(value.slot.text, r.int(value.offset, "offset"));
     case "dirty_log":
       return dirtyRecord(vm.getDirtyLog(value.slot.text, value.clear));
+    case "migrate":
+      return execMigrate(r, step, value.clause);
   }
 }

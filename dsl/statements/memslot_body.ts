@@ -8,6 +8,7 @@
 import type { Expr, Name } from "../ast.ts";
 import type { Checker, VmInfo } from "../check.ts";
 import { maybeTok, name, nodes, tok } from "../cst.ts";
+import { TYPE_NAMES } from "../check_expr.ts";
 import { BACKINGS, HUGEPAGE_SIZES, MEMSLOT_FLAGS } from "../names.ts";
 import * as T from "../tokens.ts";
 import type { Build, GrammarEnv, Rule } from "./statement.ts";
@@ -22,8 +23,10 @@ export interface MemslotDecl {
   size: Expr;
   /** Its flags (`readonly`, `dirty_log`, …). */
   flags: Name[];
-  /** What backs it (anonymous memory by default). */
-  backing?: Name;
+  /** `flags EXPR`: the whole set, as a list (`flags [dirty_log, readonly]`). */
+  flagList?: Expr;
+  /** What backs it (anonymous memory by default; any expression). */
+  backing?: Expr;
   /** The host page size backing it. */
   hugepage?: Expr;
 }
@@ -35,6 +38,7 @@ export const SLOT_BODY_WORDS: readonly string[] = [
   "backing",
   "hugepage",
   "dirty_log",
+  "flags",
 ];
 
 /** A memslot flag: a plain name, or `dirty_log` (which is also a keyword). */
@@ -64,7 +68,13 @@ export function memslotBodyRule(env: GrammarEnv): Rule {
           {
             ALT: () => {
               g.CONSUME(K.backing);
-              g.CONSUME(T.AnyWord, { LABEL: "backing" });
+              g.SUBRULE4(expression, { LABEL: "backing" });
+            },
+          },
+          {
+            ALT: () => {
+              g.CONSUME(K.flags);
+              g.SUBRULE5(expression, { LABEL: "flagList" });
             },
           },
           {
@@ -81,12 +91,12 @@ export function memslotBodyRule(env: GrammarEnv): Rule {
 /** CST → AST of the shared rules. */
 export const MEMSLOT_BODY_BUILD: Readonly<Record<string, Build>> = {
   memslotBody(ctx, b): Omit<MemslotDecl, "name"> {
-    const backing = maybeTok(ctx, "backing");
     return {
       gpa: b.expr(nodes(ctx, "gpa")[0]),
       size: b.expr(nodes(ctx, "size")[0]),
       flags: nodes(ctx, "flag").map((n) => b.visit(n) as Name),
-      backing: backing ? name(backing) : undefined,
+      flagList: b.optExpr(ctx, "flagList"),
+      backing: b.optExpr(ctx, "backing"),
       hugepage: b.optExpr(ctx, "hugepage"),
     };
   },
@@ -98,7 +108,22 @@ export const MEMSLOT_BODY_BUILD: Readonly<Record<string, Build>> = {
 /** The flags, backing and host page size of a memslot, declared or added as a step. */
 export function slotAttributes(c: Checker, slot: MemslotDecl): void {
   for (const flag of slot.flags) c.oneOf(flag, MEMSLOT_FLAGS, "memslot flag");
-  if (slot.backing) c.oneOf(slot.backing, BACKINGS, "backing");
+  if (slot.flagList) {
+    const list = slot.flagList;
+    if (slot.flags.length > 0) {
+      c.error(list.loc, "'flags [ … ]' sets the whole set: do not also list flags one by one");
+    }
+    const t = c.expr(list);
+    if (list.kind === "list") {
+      for (const item of list.items) c.wordValue(item, MEMSLOT_FLAGS, "memslot flag");
+    } else if (t !== "list" && t !== "unknown") {
+      c.error(
+        list.loc,
+        `'flags' needs a list of flags (e.g. [dirty_log, readonly]), not ${TYPE_NAMES[t]}`,
+      );
+    }
+  }
+  if (slot.backing) c.wordValue(slot.backing, BACKINGS, "backing");
   if (slot.hugepage) {
     const p = c.expectInt(slot.hugepage, "hugepage");
     // Inside `expect error` a bad size is what the backend is asked to reject (EINVAL).

@@ -3,10 +3,9 @@
  *
  * @module
  */
-import type { Loc, Name } from "../ast.ts";
-import { name, tok, tokLoc } from "../cst.ts";
+import type { Expr, Loc } from "../ast.ts";
+import { nodes, tok, tokLoc } from "../cst.ts";
 import { MMU_MODES } from "../names.ts";
-import * as T from "../tokens.ts";
 import type { MmuMode } from "../../vmm/types.ts";
 import type { DeclDef } from "./statement.ts";
 
@@ -14,7 +13,8 @@ import type { DeclDef } from "./statement.ts";
 export interface MmuDecl {
   kind: "mmu";
   loc: Loc;
-  value: Name;
+  /** Any expression; a static one is checked before the run. */
+  value: Expr;
 }
 
 /** The `mmu` declaration. */
@@ -23,21 +23,25 @@ export const MMU: DeclDef<MmuDecl> = {
   reserved: ["mmu"],
   words: [],
   unique: true,
-  grammar: ({ g, K }) =>
+  grammar: ({ g, K, expression }) =>
     g.RULE("mmuDecl", () => {
       g.CONSUME(K.mmu);
-      g.CONSUME(T.AnyWord, { LABEL: "value" });
+      g.SUBRULE(expression, { LABEL: "value" });
     }),
   build: {
-    mmuDecl(ctx): MmuDecl {
-      return { kind: "mmu", loc: tokLoc(tok(ctx, "Kw_mmu")), value: name(tok(ctx, "value")) };
+    mmuDecl(ctx, b): MmuDecl {
+      return {
+        kind: "mmu",
+        loc: tokLoc(tok(ctx, "Kw_mmu")),
+        value: b.expr(nodes(ctx, "value")[0]),
+      };
     },
   },
   check(decl, c) {
-    c.oneOf(decl.value, MMU_MODES, "mmu");
+    c.wordValue(decl.value, MMU_MODES, "mmu");
   },
   describe(decl, draft) {
-    draft.settings.mmu = decl.value.text as MmuMode;
+    draft.settings.mmu = draft.word(decl.value, MMU_MODES, "mmu") as MmuMode;
     draft.settingLocs.mmu = decl.loc;
   },
 };

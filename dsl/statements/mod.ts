@@ -14,13 +14,18 @@ import { DEVICE } from "./device.ts";
 import { EXPECT } from "./expect.ts";
 import { FOR } from "./for.ts";
 import { GUEST } from "./guest.ts";
+import { HOST_CPUS } from "./host_cpus.ts";
 import { IF } from "./if.ts";
 import { LET } from "./let.ts";
 import { MARK } from "./mark.ts";
 import { MEMSLOT_DECL } from "./memslot_decl.ts";
 import { MEMSLOT_STEP } from "./memslot_step.ts";
+import { MIGRATE } from "./migrate.ts";
+import { NONCOHERENT_DMA } from "./noncoherent_dma.ts";
 import { MMU } from "./mmu.ts";
 import { ON } from "./on.ts";
+import { PARAM } from "./param.ts";
+import { PLOT } from "./plot.ts";
 import { PRINT } from "./print.ts";
 import { QUIRK_DECL, QUIRK_STEP } from "./quirk.ts";
 import { REPEAT } from "./repeat.ts";
@@ -46,6 +51,8 @@ export const STEPS = [
   QUIRK_STEP,
   EXPECT,
   LET,
+  MIGRATE,
+  NONCOHERENT_DMA,
   MARK,
   STATS,
   PRINT,
@@ -53,6 +60,8 @@ export const STEPS = [
   REPEAT,
   TIME,
   IF,
+  PARAM,
+  PLOT,
 ] as const;
 
 /** Every declaration of a vm block, in the order the `decl` rule tries them. */
@@ -60,6 +69,7 @@ export const DECLS = [
   BACKEND,
   MMU,
   VCPUS,
+  HOST_CPUS,
   SYSTEM,
   CAP_DECL,
   QUIRK_DECL,
@@ -68,10 +78,19 @@ export const DECLS = [
   GUEST,
 ] as const;
 
-/** A step: anything but a `vm` block. `loc` spans the step's first token. */
+/**
+ * A step: anything but a `vm` block. `loc` spans the step's first token.
+ * Each step's node type is its module's (`dsl/statements/`).
+ *
+ * @ignore
+ */
 export type Step = NodeOf<typeof STEPS[number]>;
 
-/** A declaration inside `vm NAME { … }`. */
+/**
+ * A declaration inside `vm NAME { … }`; its node type is its module's.
+ *
+ * @ignore
+ */
 export type Decl = NodeOf<typeof DECLS[number]>;
 
 /** Each kind's module, from the modules' own `kinds`. */

@@ -9,6 +9,7 @@ import type { Loc, Stmt } from "../ast.ts";
 import { maybeTok, nodes, tok, tokLoc } from "../cst.ts";
 import * as T from "../tokens.ts";
 import { parseStringImage } from "../tokens.ts";
+import { checkSyncLabel } from "../check_guest.ts";
 import type { StepDef } from "./statement.ts";
 
 /** An `on memory_fault` or `on sync "L"` handler. */
@@ -16,7 +17,7 @@ export type OnStmt =
   & { loc: Loc }
   & (
     | { kind: "on_memory_fault"; body: Stmt[] }
-    | { kind: "on_sync"; label: string; body: Stmt[] }
+    | { kind: "on_sync"; label: string; labelLoc?: Loc; body: Stmt[] }
   );
 
 /** The handler steps. */
@@ -40,7 +41,10 @@ export const ON: StepDef<OnStmt> = {
       const label = maybeTok(ctx, "label");
       const body = b.body(nodes(ctx, "block")[0]);
       if (event.image === "sync") {
-        if (label) return { kind: "on_sync", loc, label: parseStringImage(label.image), body };
+        if (label) {
+          const text = parseStringImage(label.image);
+          return { kind: "on_sync", loc, label: text, labelLoc: tokLoc(label), body };
+        }
         b.error(tokLoc(event), "'on sync' needs a label: on sync \"LABEL\" { … }");
       } else if (event.image === "memory_fault") {
         if (label) b.error(tokLoc(label), "'on memory_fault' takes no label");
@@ -54,8 +58,11 @@ export const ON: StepDef<OnStmt> = {
       return { kind: "on_memory_fault", loc, body };
     },
   },
-  check(step, c, ctx) {
+  check(step, c, ctx, vm) {
     if (ctx.handler) c.error(step.loc, "a handler cannot be declared inside a handler");
+    if (step.kind === "on_sync" && step.labelLoc) {
+      checkSyncLabel(vm?.payload, step.label, step.labelLoc, (l, m) => c.error(l, m));
+    }
     const variable = step.kind === "on_memory_fault" ? "fault" : "exit";
     const before = c.vars.get(variable);
     c.vars.set(variable, "exit");

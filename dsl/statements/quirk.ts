@@ -4,9 +4,10 @@
  *
  * @module
  */
-import type { Loc, Name } from "../ast.ts";
+import type { Expr, Loc, Name } from "../ast.ts";
 import type { Checker } from "../check.ts";
-import { name, tok, tokLoc } from "../cst.ts";
+import { name, nodes, tok, tokLoc } from "../cst.ts";
+import { wordValue } from "../runtime.ts";
 import { QUIRKS } from "../names.ts";
 import * as T from "../tokens.ts";
 import type { QuirkName } from "../../vmm/types.ts";
@@ -17,32 +18,35 @@ export interface QuirkStmt {
   kind: "quirk";
   loc: Loc;
   name: Name;
-  value: Name;
+  /** `on` or `off` (any expression). */
+  value: Expr;
 }
 
-function quirkClause({ g, K, shared }: GrammarEnv): Rule {
+const SETTINGS = ["on", "off"];
+
+function quirkClause({ g, K, shared, expression }: GrammarEnv): Rule {
   return shared("quirkClause", () =>
     g.RULE("quirkClause", () => {
       g.CONSUME(K.quirk);
       g.CONSUME(T.AnyWord, { LABEL: "name" });
-      g.CONSUME2(T.AnyWord, { LABEL: "value" });
+      g.SUBRULE(expression, { LABEL: "value" });
     }));
 }
 
 const BUILD: Readonly<Record<string, Build>> = {
-  quirkClause(ctx): QuirkStmt {
+  quirkClause(ctx, b): QuirkStmt {
     return {
       kind: "quirk",
       loc: tokLoc(tok(ctx, "Kw_quirk")),
       name: name(tok(ctx, "name")),
-      value: name(tok(ctx, "value")),
+      value: b.expr(nodes(ctx, "value")[0]),
     };
   },
 };
 
-function quirk(c: Checker, name: Name, value: Name): void {
+function quirk(c: Checker, name: Name, value: Expr): void {
   c.oneOf(name, QUIRKS, "quirk");
-  c.oneOf(value, ["on", "off"], "quirk setting");
+  c.wordValue(value, SETTINGS, "quirk setting");
 }
 
 /** The `quirk` step. */
@@ -57,7 +61,8 @@ export const QUIRK_STEP: StepDef<QuirkStmt> = {
     quirk(c, step.name, step.value);
   },
   exec(step, r) {
-    r.vm(step).vm.setQuirk(step.name.text as QuirkName, step.value.text === "on");
+    const on = wordValue(r.eval(step.value), step.value, SETTINGS, "quirk setting") === "on";
+    r.vm(step).vm.setQuirk(step.name.text as QuirkName, on);
   },
 };
 
@@ -73,6 +78,7 @@ export const QUIRK_DECL: DeclDef<QuirkStmt> = {
     quirk(c, decl.name, decl.value);
   },
   describe(decl, draft) {
-    draft.quirk(decl.loc, decl.name.text as QuirkName, decl.value.text === "on");
+    const on = draft.word(decl.value, SETTINGS, "quirk setting") === "on";
+    draft.quirk(decl.loc, decl.name.text as QuirkName, on);
   },
 };

@@ -9,6 +9,9 @@
 import type { Expr, Loc } from "../ast.ts";
 import { maybeTok, tok, tokLoc } from "../cst.ts";
 import type { Handlers, Interpreter } from "../interpreter.ts";
+import { checkSyncLabel } from "../check_guest.ts";
+import { diagnosticAt, formatDiagnostic } from "../diagnostics.ts";
+import { unaskedEnding } from "../run_warnings.ts";
 import { exitRecord } from "../runtime.ts";
 import { formatHex } from "../values.ts";
 import * as T from "../tokens.ts";
@@ -21,8 +24,10 @@ import type { StepDef } from "./statement.ts";
 export interface RunStep {
   /** The one vCPU to run (default: all). */
   vcpu?: Expr;
-  /** When the run ends. */
-  until: { kind: "done" } | { kind: "exit" } | { kind: "sync"; label: string };
+  /** When the run ends (`until sync`: a barrier; `until first sync`: the first arrival). */
+  until: { kind: "done" } | { kind: "exit" } | { kind: "sync"; label: string; first?: boolean };
+  /** Where the sync label is written (static label checks). */
+  labelLoc?: Loc;
   /** The run's bound, in milliseconds (none: the watchdog's). */
   timeoutMs?: number;
 }
@@ -38,10 +43,10 @@ export interface RunStmt {
 export const RUN: StepDef<RunStmt> = {
   kinds: { run: true },
   reserved: ["run"],
-  words: ["vcpu", "until", "sync", "timeout"],
+  words: ["vcpu", "until", "first", "sync", "timeout"],
   needsVm: true,
   grammar: ({ g, K, expression }) =>
-    /** `run [vcpu N] [until done|exit|sync "L"] [timeout D]`, options in any order. */
+    /** `run [vcpu N] [until done|exit|[first] sync "L"] [timeout D]`, options in any order. */
     g.RULE("runStep", () => {
       g.CONSUME(K.run);
       g.MANY(() =>
@@ -55,6 +60,7 @@ export const RUN: StepDef<RunStmt> = {
           {
             ALT: () => {
               g.CONSUME(K.until);
+              g.OPTION2(() => g.CONSUME(K.first));
               g.CONSUME(T.AnyWord, { LABEL: "until" });
               g.OPTION(() => g.CONSUME(T.StringLit, { LABEL: "label" }));
             },
@@ -75,10 +81,17 @@ export const RUN: StepDef<RunStmt> = {
       if (vcpu) run.vcpu = vcpu;
       const until = maybeTok(ctx, "until");
       const label = maybeTok(ctx, "label");
+      const first = maybeTok(ctx, "Kw_first");
       if (until) {
+        if (first && until.image !== "sync") {
+          b.error(tokLoc(first), `'first' goes with sync only: until first sync "LABEL"`);
+        }
         if (until.image === "sync") {
-          if (label) run.until = { kind: "sync", label: parseStringImage(label.image) };
-          else b.error(tokLoc(until), "'until sync' needs a label: until sync \"LABEL\"");
+          if (label) {
+            run.until = { kind: "sync", label: parseStringImage(label.image) };
+            if (first) run.until.first = true;
+            run.labelLoc = tokLoc(label);
+          } else b.error(tokLoc(until), "'until sync' needs a label: until sync \"LABEL\"");
         } else if (until.image === "done" || until.image === "exit") {
           run.until = { kind: until.image };
           if (label) b.error(tokLoc(label), `'until ${until.image}' takes no label`);
@@ -117,6 +130,10 @@ export const RUN: StepDef<RunStmt> = {
     if (vm && !vm.hasGuest) {
       c.error(step.loc, `'run' needs a guest: vm '${vm.name}' declares none`);
     }
+    const until = step.run.until;
+    if (until.kind === "sync" && step.run.labelLoc) {
+      checkSyncLabel(vm?.payload, until.label, step.run.labelLoc, (l, m) => c.error(l, m));
+    }
     c.vars.set("exit", "exit");
   },
   async exec(step, r) {
@@ -133,12 +150,30 @@ export const RUN: StepDef<RunStmt> = {
       onExit: (exit) => handle(r, handlers, exit),
     });
     r.vars.set("exit", exitRecord(exit));
+    const unasked = unaskedEnding(exit, until, vm.memslots());
+    if (unasked) warn(r, step, exit, unasked);
     if (exit.reason === "fail") guestFailed(r, step, exit);
     // A crash is a backend failure (exit code 3) unless the script asked to see
     // whatever exit comes: `run … until exit` leaves it in $exit to inspect.
     if (until.kind !== "exit") throwIfCrashed(exit);
   },
 };
+
+/** A run that ended for a reason the script did not ask for: a located warning; the script goes on. */
+function warn(r: Interpreter, step: RunStmt, exit: VcpuExit, message: string): void {
+  r.options.output.emit({
+    event: "warning",
+    location: r.location(step.loc),
+    message,
+    exit: exit.reason,
+    vcpu: exit.vcpu,
+    diagnostic: formatDiagnostic(
+      diagnosticAt(r.script.file, step.loc, message),
+      r.script.source,
+      "warning",
+    ),
+  });
+}
 
 /** A guest's `fail` ucall never goes unnoticed: an error at the `run`, counted as a failure. */
 function guestFailed(r: Interpreter, step: RunStmt, exit: VcpuExit & { reason: "fail" }): void {

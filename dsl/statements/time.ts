@@ -1,6 +1,8 @@
 /**
- * `time { … } [-> $var]`: runs the body and stores the elapsed seconds
- * (in `$elapsed` without an arrow).
+ * `time { … } [-> $var]`: runs the body and stores the elapsed seconds on
+ * the backend's clock (in `$elapsed` without an arrow): wall time on kvm,
+ * the modelled time on the emulator (the advance of the latest of its
+ * clocks); `$wall` always gets the host wall seconds.
  *
  * @module
  */
@@ -49,10 +51,20 @@ export const TIME: StepDef<TimeStmt> = {
     c.statements(step.body, ctx);
     c.assignable(step.variable);
     c.vars.set(step.variable.text, "float");
+    c.vars.set("wall", "float");
   },
   async exec(step, r) {
+    // The backend's clock is the current VM's when it has one (and is still current after the body).
+    const vm = r.current?.vm;
+    const modelled0 = vm?.modelledSeconds?.();
     const start = performance.now();
     await r.exec(step.body);
-    r.vars.set(step.variable.text, (performance.now() - start) / 1000);
+    const wall = (performance.now() - start) / 1000;
+    const modelled1 = r.current?.vm === vm ? vm?.modelledSeconds?.() : undefined;
+    const elapsed = modelled0 !== undefined && modelled1 !== undefined
+      ? modelled1 - modelled0
+      : wall;
+    r.vars.set(step.variable.text, elapsed);
+    r.vars.set("wall", wall);
   },
 };

@@ -7,16 +7,28 @@
  * Entry 4 is WB in the reset value and no other mapping of the image uses
  * it, so reprogramming it changes only this region's type.
  *
+ * With `mtrr`, it first enables the MTRRs as firmware would (default type
+ * WB) and covers the region with variable MTRR pair 0 of that type, so a
+ * model that honours guest MTRRs and one that ignores them differ.
+ *
  * @module
  */
 
+import {
+  MSR_IA32_PAT,
+  MSR_MTRR_DEF_TYPE,
+  MSR_MTRR_PHYSBASE0,
+  MTRR_DEF_E,
+  MTRR_MASK_V,
+  MTRR_TYPES,
+} from "../msr.ts";
+import type { Assembler } from "../assembler.ts";
 import { imm, R } from "../operands.ts";
 import { emitCheckWord, emitDone, emitFail, hex, PAGE_SIZE, WORD_SIZE } from "./_common.ts";
 import type { ResolvedParams, SlotRef } from "./params.ts";
 import type { PayloadDef } from "./payload.ts";
 
-/** The IA32_PAT MSR. */
-export const MSR_IA32_PAT = 0x277;
+export { MSR_IA32_PAT };
 /** IA32_PAT at reset: WB, WT, UC-, UC, WB, WT, UC-, UC. */
 export const PAT_RESET = 0x0007040600070406n;
 /** The PAT entry gpu_fill reprograms. */
@@ -28,6 +40,12 @@ const DEFAULT_FILL = 0xa5a5_a5a5_a5a5_a5a5n;
 const PAT_ENTRY_BITS = 8n;
 const PAT_ENTRY_MASK = 0xffn;
 const U32 = 0xffff_ffffn;
+/**
+ * Variable MTRR masks cover address bits 12–35: every x86-64 CPU has
+ * MAXPHYADDR ≥ 36, so the mask is valid on any host (higher bits would be
+ * reserved on a smaller one), and regions must lie below 64 GiB.
+ */
+const MTRR_ADDR_LIMIT = 1n << 36n;
 
 /**
  * IA32_PAT with one entry replaced.
@@ -63,6 +81,13 @@ export const GPU_FILL: PayloadDef = {
       default: "wc",
       doc: "memory type of the mapping",
     },
+    mtrr: {
+      type: "enum",
+      values: ["off", "uc", "wc", "wt", "wp", "wb"],
+      default: "off",
+      doc:
+        "`off`: leave the MTRRs alone; else enable MTRRs (default WB) and cover the region with variable MTRR 0 of this type (the region's size must be a power of two, aligned, below 64 GiB)",
+    },
     size: { type: "size", doc: "bytes to fill (default: the whole region)" },
     value: { type: "int", default: DEFAULT_FILL, bits: 64, doc: "the 8-byte fill pattern" },
   },
@@ -83,6 +108,7 @@ export const GPU_FILL: PayloadDef = {
     if (size % WORD_SIZE !== 0n) {
       errors.push(`gpu_fill: parameter "size" (${hex(size)}) is not a multiple of ${WORD_SIZE}`);
     }
+    if (p.word("mtrr") !== "off") errors.push(...mtrrErrors(r));
     return errors;
   },
   needs(p) {
@@ -98,6 +124,7 @@ export const GPU_FILL: PayloadDef = {
     const hi = pat >> 32n;
     const badPat = a.newLabel("bad_pat");
     const badFill = a.newLabel("bad_fill");
+    if (p.word("mtrr") !== "off") emitMtrr(a, r, MTRR_TYPES[p.word("mtrr")]);
     a.mov(R.ecx, imm(MSR_IA32_PAT));
     a.mov(R.eax, imm(lo));
     a.mov(R.edx, imm(hi));
@@ -120,3 +147,28 @@ export const GPU_FILL: PayloadDef = {
     emitFail(a, "readback", R.rcx);
   },
 };
+
+function mtrrErrors(r: SlotRef): string[] {
+  const pow2 = r.size > 0n && (r.size & (r.size - 1n)) === 0n;
+  if (pow2 && r.gpa % r.size === 0n && r.gpa + r.size <= MTRR_ADDR_LIMIT) return [];
+  return [
+    `gpu_fill: parameter "mtrr" needs a region whose size is a power of two, aligned to it and below 64 GiB (gpa ${
+      hex(r.gpa)
+    }, size ${hex(r.size)})`,
+  ];
+}
+
+/** wrmsr of `value` to `msr` (ecx, edx:eax). */
+function emitWrmsr(a: Assembler, msr: number, value: bigint): void {
+  a.mov(R.ecx, imm(msr));
+  a.mov(R.eax, imm(value & U32));
+  a.mov(R.edx, imm(value >> 32n));
+  a.wrmsr();
+}
+
+/** MTRRs on (default WB), variable pair 0 = the region with `type`. */
+function emitMtrr(a: Assembler, r: SlotRef, type: bigint): void {
+  emitWrmsr(a, MSR_MTRR_DEF_TYPE, MTRR_DEF_E | PAT_TYPES.wb);
+  emitWrmsr(a, MSR_MTRR_PHYSBASE0, r.gpa | type);
+  emitWrmsr(a, MSR_MTRR_PHYSBASE0 + 1, ((MTRR_ADDR_LIMIT - 1n) & ~(r.size - 1n)) | MTRR_MASK_V);
+}

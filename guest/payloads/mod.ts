@@ -9,6 +9,7 @@
 
 import { BOOT_SIM } from "./boot_sim.ts";
 import { DIRTY_WRITER } from "./dirty_writer.ts";
+import { FW_BOOT } from "./fw_boot.ts";
 import { GPU_FILL } from "./gpu_fill.ts";
 import {
   type GivenParams,
@@ -37,6 +38,7 @@ export const PAYLOADS: Readonly<Record<string, PayloadDef>> = Object.freeze({
   read_sweep: READ_SWEEP,
   touch: TOUCH,
   boot_sim: BOOT_SIM,
+  fw_boot: FW_BOOT,
   dirty_writer: DIRTY_WRITER,
   spin: SPIN,
   pt_write: PT_WRITE,

@@ -131,7 +131,7 @@ print $exit.gap, $d.pages.x, hex("a"), $exit.reason < 1, len($d)
       "4:27 '$d.pages' is an integer: it has no fields",
       "4:34 'hex' needs integers but '\"a\"' is a string",
       "4:40 '<' needs numbers but '$exit.reason' is an exit reason",
-      "4:58 unknown function 'len' (known: hex)",
+      "4:62 'len' needs a list or a string but '$d' is a dirty-log record",
     ],
   );
 });

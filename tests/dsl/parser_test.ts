@@ -106,19 +106,20 @@ guest file "x.bin" { load 0x100000  entry 0x100010  mode real }`);
     "guest",
   ]);
   const [backend, mmu, , system, cap, capNoValue, quirk, memslot, device, guest] = d;
-  assert(backend.kind === "backend" && backend.value.text === "emu");
-  assert(mmu.kind === "mmu" && mmu.value.text === "shadow");
+  assert(backend.kind === "backend" && backend.value.source === "emu");
+  assert(mmu.kind === "mmu" && mmu.value.source === "shadow");
   assert(system.kind === "system" && sexp(system.size) === `${2n << 20n}`);
   assert(
-    cap.kind === "cap" && cap.name.text === "page_write_tracking" && cap.value.text === "on_demand",
+    cap.kind === "cap" && cap.name.text === "page_write_tracking" &&
+      cap.value.source === "on_demand",
   );
-  assert(capNoValue.kind === "cap" && capNoValue.value.text === "on");
+  assert(capNoValue.kind === "cap" && capNoValue.value.source === "on");
   assert(
-    quirk.kind === "quirk" && quirk.name.text === "slot_zap_all" && quirk.value.text === "off",
+    quirk.kind === "quirk" && quirk.name.text === "slot_zap_all" && quirk.value.source === "off",
   );
   assert(memslot.kind === "memslot");
   assertEquals(memslot.slot.flags.map((f) => f.text), ["dirty_log", "readonly"]);
-  assertEquals(memslot.slot.backing?.text, "hugetlb");
+  assertEquals(memslot.slot.backing?.source, "hugetlb");
   assertEquals(sexp(memslot.slot.size), `${512n << 30n}`);
   assertEquals(sexp(memslot.slot.hugepage!), `${1n << 30n}`);
   assert(device.kind === "device");
@@ -204,8 +205,8 @@ expect error EINVAL { cap page_write_tracking off }`,
   ) as Step[];
   assert(track.kind === "track" && track.name.text === "gt" && sexp(track.size!) === "8192");
   assert(untrack.kind === "untrack" && untrack.name.text === "gt");
-  assert(cap.kind === "cap" && cap.value.text === "off");
-  assert(quirk.kind === "quirk" && quirk.value.text === "on");
+  assert(cap.kind === "cap" && cap.value.source === "off");
+  assert(quirk.kind === "quirk" && quirk.value.source === "on");
   assert(expect.kind === "expect" && expect.message === undefined);
   assert(expectElse.kind === "expect" && expectElse.message === "guest did not finish");
   assertEquals(expectElse.expr.source, "$exit.reason == done");

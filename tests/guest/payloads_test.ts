@@ -522,6 +522,26 @@ Deno.test("boot_sim touches RAM, reads the ROM and syncs remap i", () => {
   assertEquals(m.readPhys(RAM.gpa + 256n * KiB, 8), 0n);
 });
 
+Deno.test("fw_boot writes each page of RAM once, in stages, and syncs enum i", () => {
+  const { m, cpus } = boot("fw_boot", { ram: "ram", stages: 3n, step: 128n * KiB });
+  cpus[0].run();
+  assertEquals(cpus[0].events, [
+    { cmd: "sync", label: "enum", value: 1n },
+    { cmd: "sync", label: "enum", value: 2n },
+    { cmd: "sync", label: "enum", value: 3n },
+    { cmd: "done" },
+  ]);
+  assertEquals(m.readPhys(RAM.gpa, 8), 1n);
+  assertEquals(m.readPhys(RAM.gpa + 128n * KiB, 8), 2n);
+  assertEquals(m.readPhys(RAM.gpa + 380n * KiB, 8), 3n);
+  assertEquals(m.readPhys(RAM.gpa + 384n * KiB, 8), 0n);
+  assertEquals(
+    validatePayloadParams("fw_boot", { ram: "ram", stages: 2n, step: 64n * MiB }, SLOTS)[0]
+      .includes("exceeds"),
+    true,
+  );
+});
+
 Deno.test("dirty_writer: each vCPU writes its own share and syncs iter i", () => {
   const { m, cpus } = boot("dirty_writer", { slot: "ram", iterations: 2n, stride: 64n * KiB }, 3);
   const share = dirtyWriterShare(RAM.size, 3);
@@ -593,6 +613,7 @@ Deno.test("every payload's code is in the image and its labels are NUL-terminate
     read_sweep: { slot: "ram" },
     touch: { slot: "ram", count: 1n },
     boot_sim: { ram: "ram", rom: "rom" },
+    fw_boot: { ram: "ram" },
     dirty_writer: { slot: "ram" },
     spin: {},
     pt_write: {},
@@ -617,6 +638,7 @@ Deno.test("every payload declares exactly the sync labels it reports", () => {
     read_sweep: { slot: "rom" },
     touch: { slot: "ram", count: 4n },
     boot_sim: { ram: "ram", rom: "rom", touch: 64n * KiB },
+    fw_boot: { ram: "ram", stages: 2n, step: 64n * KiB },
     dirty_writer: { slot: "ram", stride: 64n * KiB },
     pt_write: { count: 3n },
     gpu_fill: { slot: "gpu.shm", size: 64n * KiB },

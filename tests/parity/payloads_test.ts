@@ -294,9 +294,13 @@ parity({
 
 // ---------------------------------------------------------------- gpu_fill
 
-for (const pat of ["wc", "uc", "wb"] as const) {
+// The last one also programs a variable MTRR over the region: real KVM accepts
+// the wrmsr (it keeps guest MTRRs per vCPU), the emulator models them.
+for (const [pat, mtrr] of [["wc", "off"], ["uc", "off"], ["wb", "off"], ["wb", "uc"]] as const) {
   parity({
-    name: `gpu_fill: pat ${pat} over a device shm slot (gpu.shm, 4 MiB)`,
+    name: `gpu_fill: pat ${pat}${
+      mtrr === "off" ? "" : `, MTRR ${mtrr}`
+    } over a device shm slot (gpu.shm, 4 MiB)`,
     vm: {
       caps: MANUAL,
       memslots: [
@@ -306,7 +310,7 @@ for (const pat of ["wc", "uc", "wb"] as const) {
       guest: {
         kind: "payload",
         name: "gpu_fill",
-        params: { slot: "gpu.shm", pat, size: 3n * MIB },
+        params: { slot: "gpu.shm", pat, mtrr, size: 3n * MIB },
       },
     },
   }, (t) => {

@@ -45,11 +45,25 @@ expect $b == 8192 else "on_demand allocated 2 B per page of the 16 MiB slot"
 let $n0 = stat track_notifications
 untrack kvmgt
 
+# the seed refuses enabling too once a memslot exists (EINVAL)
+vm slots_exist_on {
+  memslot ram gpa 0x100000 size 16M
+}
+expect error EINVAL { cap page_write_tracking on }
+
 # the shadow MMU needs write tracking for guest page tables (EBUSY)
 vm shadow {
   mmu shadow
 }
 expect error EBUSY { cap page_write_tracking off }
+
+# EBUSY comes before the memslot rule; enabling meets only the memslot rule
+vm shadow_slots {
+  mmu shadow
+  memslot ram gpa 0x100000 size 16M
+}
+expect error EBUSY { cap page_write_tracking off }
+expect error EINVAL { cap page_write_tracking on }
 
 # with tracking off no external tracker can register (EINVAL)
 vm off {
@@ -64,7 +78,7 @@ expect $off == 0
   );
   assertEquals(errors, []);
   assertEquals(summary.failed, 0);
-  assertEquals(summary.passed, 6);
+  assertEquals(summary.passed, 9);
   assertEquals(summary.outcome, "passed");
 });
 

@@ -80,23 +80,29 @@ Deno.test("buildVm() checks payload parameters at the guest step and closes the 
   assertEquals(calls, ["memslot ram", "close"]);
 });
 
-Deno.test("buildVm() refuses a non-coherent device declared through a KVM device", () => {
+Deno.test("buildVm() registers a kvm_device non-coherent device VM-wide after its slot", () => {
   const calls: string[] = [];
-  assertThrows(
-    () =>
-      buildVm({
-        devices: [{
-          name: "gpu",
-          gpa: 0x4000_0000n,
-          size: 0x10000n,
-          noncoherent: true,
-          via: "kvm_device",
-        }],
-      }, { openVm: recording(calls) }),
-    Error,
-    "use 'via memslot_flag'",
-  );
-  assertEquals(calls, ["close"]);
+  const open = recording(calls);
+  using vm = buildVm({
+    devices: [{
+      name: "gpu",
+      gpa: 0x4000_0000n,
+      size: 0x10000n,
+      noncoherent: true,
+      via: "kvm_device",
+    }],
+  }, {
+    openVm: (config) => {
+      const v = open(config);
+      const register = v.registerNoncoherentDma.bind(v);
+      v.registerNoncoherentDma = (d) => (calls.push(`register ${d}`), register(d));
+      return v;
+    },
+  });
+  assertEquals(calls, ["memslot gpu.shm", "register gpu"]);
+  // No slot flag: the registration, not the slot, makes guest types apply.
+  assertEquals(vm.memslots()[0].flags, []);
+  assertEquals(vm.memtype(0x4000_0000n).ipat, false);
 });
 
 Deno.test("loadGuest() builds the image from the VM's memslots and vCPUs", async () => {

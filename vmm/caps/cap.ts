@@ -24,24 +24,41 @@ export const VMM_PRIVATE = 1n << 63n;
  * field here).
  */
 export class EmuCapState {
-  /** KVM_CAP_MEMORY_FAULT_NOWAIT. */
-  memoryFaultNowait = false;
   /** KVM_CAP_X86_MEMORY_FAULT_EXIT with `absent_mapping`. */
   memoryFaultExit = false;
   /** KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2. */
   manualProtect = false;
-  /** `dirty_log_recovery in_place`. */
-  recoverInPlace = false;
+  /** `dirty_log_recovery`: how huge pages come back when dirty logging stops. */
+  recovery: DirtyLogRecovery = "zap";
+  /** `eager_page_split` (the kvm module parameter; on by default, as in mainline). */
+  eagerPageSplit = true;
   /** `memslot_zap_control zap_only_memslot` / quirk `slot_zap_all off`. */
   zapOnlyMemslot = false;
 }
+
+/**
+ * How huge pages come back when dirty logging stops: `zap` the collapsible
+ * tables, `in_place` as seed 004's `try_promote_lpage()` (a fresh huge SPTE
+ * with full access), `in_place_6_13` as mainline 6.13's `make_huge_spte()`
+ * (a child's permissions).
+ */
+export type DirtyLogRecovery = "zap" | "in_place" | "in_place_6_13";
 
 /** What a capability's or quirk's emulator hook may change (the emulated VM's MMU provides it). */
 export interface EmuCapTarget {
   /** The capability state. */
   readonly caps: EmuCapState;
+  /** User memslots (the write-tracking rule reads whether any exists). */
+  readonly slots: { readonly userCount: number };
   /** Page write tracking (`page_write_tracking`). */
-  readonly tracking: { setPolicy(policy: "on" | "off" | "on_demand"): void };
+  readonly tracking: {
+    /** Set the allocation policy (the capability's rules have already run). */
+    setPolicy(policy: "on" | "off" | "on_demand"): void;
+    /** The MMU needs tracking itself: shadow paging, or a shadow root allocated. */
+    readonly mmuNeedsTracking: boolean;
+    /** An external tracker is registered (kvm_page_track_has_external_user). */
+    readonly hasExternalUser: boolean;
+  };
   /** The memory-type policy (quirks `ignore_guest_pat`, `cd_nw_cleared`). */
   readonly memtype: { ignoreGuestPat: boolean; cdNwCleared: boolean };
 }
@@ -58,12 +75,19 @@ export interface KvmCapHost {
   enableCap(cap: number, arg0: bigint): void;
   /** Turn a mainline quirk on or off (KVM_CAP_DISABLE_QUIRKS2). */
   setQuirk(name: string, on: boolean): void;
+  /** Whether the host lets userspace disable a quirk (KVM_CHECK_EXTENSION(DISABLE_QUIRKS2)). */
+  quirkOffered(name: string): boolean;
   /** The host's MMU and where that answer came from (for messages naming why the host decides). */
   mmu(): { mode: MmuMode; source: string };
   /** What page write tracking the host does (no uAPI sets it). */
   writeTracking(): "on" | "on_demand";
   /** How the host restores huge pages when dirty logging stops. */
-  dirtyLogRecovery(): "zap" | "in_place";
+  dirtyLogRecovery(): "zap" | "in_place_6_13";
+  /**
+   * The host's `eager_page_split` module parameter and where it was read,
+   * or undefined when it cannot be read.
+   */
+  eagerPageSplit(): { on: boolean; source: string } | undefined;
   /** Whether KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 is enabled (`dirty_log clear` uses CLEAR_DIRTY_LOG). */
   manualProtect: boolean;
 }
@@ -101,8 +125,23 @@ export interface CapDef {
    * @param arg0 the raw `args[0]`
    */
   kvm(host: KvmCapHost, arg0: bigint): void;
+  /**
+   * Whether the kvm host offers it (a script's `has_cap`): probes the mainline
+   * mechanism with KVM_CHECK_EXTENSION, never enables anything. Absent: no
+   * uAPI sets it on a real kernel (a proposal never merged, or the host's
+   * fixed behaviour), so the answer is false.
+   *
+   * @param host what the kvm backend offers
+   */
+  kvmOffered?(host: KvmCapHost): boolean;
   /** Its row in the docs. */
   readonly doc: CapDoc;
+  /**
+   * KVM_CHECK_EXTENSION announces it, but KVM_ENABLE_CAP is EINVAL for every
+   * `args[0]` (e.g. KVM_CAP_MEMORY_FAULT_NOWAIT: a slot flag turns the
+   * behaviour on); its words exist to be probed.
+   */
+  readonly probeOnly?: boolean;
 }
 
 /** One quirk of KVM_CAP_DISABLE_QUIRKS2. */

@@ -24,6 +24,8 @@ export const MEMSLOT_ZAP_CONTROL: CapDef = {
     if (arg0 === VALUES.zap_all) return host.setQuirk("slot_zap_all", true);
     throw unknownValue(NAME, VALUES, arg0);
   },
+  // What it maps to on mainline: the quirk KVM_X86_QUIRK_SLOT_ZAP_ALL, where the host offers it.
+  kvmOffered: (host) => host.quirkOffered("slot_zap_all"),
   doc: {
     proposal: "KVM_CAP_MEMSLOT_ZAP_CONTROL, flag KVM_ZAP_ONLY_MEMSLOT_SPTES (seed 001, rejected)",
     rules: "`args[0] & ~1` → EINVAL",

@@ -9,6 +9,7 @@
 import type { CapDef } from "./cap.ts";
 import { ERRNO_NUMBERS, ErrnoError } from "../errors.ts";
 import { DIRTY_LOG_RECOVERY } from "./dirty_log_recovery.ts";
+import { EAGER_PAGE_SPLIT } from "./eager_page_split.ts";
 import { MANUAL_DIRTY_LOG_PROTECT } from "./manual_dirty_log_protect.ts";
 import { MEMORY_FAULT_NOWAIT } from "./memory_fault_nowait.ts";
 import { MEMSLOT_ZAP_CONTROL } from "./memslot_zap_control.ts";
@@ -26,6 +27,7 @@ export const CAPS = {
   memory_fault_nowait: MEMORY_FAULT_NOWAIT,
   x86_memory_fault_exit: X86_MEMORY_FAULT_EXIT,
   dirty_log_recovery: DIRTY_LOG_RECOVERY,
+  eager_page_split: EAGER_PAGE_SPLIT,
   manual_dirty_log_protect: MANUAL_DIRTY_LOG_PROTECT,
 } as const satisfies Readonly<Record<string, CapDef>>;
 

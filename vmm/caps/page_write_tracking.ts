@@ -5,8 +5,16 @@
  *
  * @module
  */
-import { type CapDef, onlyBits, unknownValue, VMM_PRIVATE, wordOf } from "./cap.ts";
-import { UnsupportedError } from "../errors.ts";
+import {
+  type CapDef,
+  ENABLE_CAP,
+  invalidArg,
+  onlyBits,
+  unknownValue,
+  VMM_PRIVATE,
+  wordOf,
+} from "./cap.ts";
+import { ERRNO_NUMBERS, ErrnoError, UnsupportedError } from "../errors.ts";
 
 const NAME = "page_write_tracking";
 const VALUES = { on: 1n, off: 0n, on_demand: VMM_PRIVATE };
@@ -16,9 +24,24 @@ export const PAGE_WRITE_TRACKING: CapDef = {
   values: VALUES,
   emu(mmu, arg0) {
     if (arg0 === VMM_PRIVATE) return mmu.tracking.setPolicy("on_demand");
-    // The seed's order: unknown bits first; the EBUSY/EINVAL rules follow in setPolicy.
+    // The seed's kvm_vm_ioctl_enable_cap, in its order.
     onlyBits(NAME, arg0, 1n);
-    mmu.tracking.setPolicy(arg0 === 1n ? "on" : "off");
+    const enabling = arg0 === 1n;
+    if (!enabling && mmu.tracking.mmuNeedsTracking) {
+      throw new ErrnoError(
+        ENABLE_CAP,
+        ERRNO_NUMBERS.EBUSY,
+        `${NAME}: args[0] = 0: the shadow MMU needs write tracking for guest page tables`,
+      );
+    }
+    // Enabling and disabling alike: "may only be set before any mem slots are created".
+    if (mmu.slots.userCount > 0) {
+      throw invalidArg(NAME, arg0, "may only be set before any memslot is created");
+    }
+    if (mmu.tracking.hasExternalUser) {
+      throw invalidArg(NAME, arg0, "an external write tracker is registered");
+    }
+    mmu.tracking.setPolicy(enabling ? "on" : "off");
   },
   kvm(host, arg0) {
     const value = wordOf(VALUES, arg0);
@@ -35,7 +58,7 @@ export const PAGE_WRITE_TRACKING: CapDef = {
   doc: {
     proposal: "KVM_CAP_PAGE_WRITE_TRACKING (seed 000, not merged); `on_demand` is mainline 6.9",
     rules:
-      "`args[0] & ~1` → EINVAL; `off` under `mmu shadow` → EBUSY; `off` once a memslot or tracker exists → EINVAL",
+      "`args[0] & ~1` → EINVAL; `off` under `mmu shadow` → EBUSY; then `on` or `off` once a memslot or tracker exists → EINVAL; `on_demand` (bit 63) at any time",
     emu:
       "`on` (default): 2 B per 4K page per slot; `off`: none; `on_demand`: allocated when the first tracker registers",
     kvm:

@@ -1,8 +1,8 @@
 /**
  * Host-side access to guest-physical memory (the VMM reading and writing
  * through its own mapping, as vm-memory's `GuestMemory` does): copies that
- * may span memslots, and the `aliasing_hazards` count of host reads of
- * pages the guest maps with a non-WB memory type.
+ * may span memslots, and the `aliasing_hazards` count of host reads and
+ * writes of pages the guest maps with a non-WB memory type.
  *
  * Host writes are not dirty-logged and not write-tracked, as with KVM
  * (only KVM's own writes to guest memory are).
@@ -39,14 +39,26 @@ export function guestByte(mmu: Mmu, gpa: bigint): number {
   return s.host.read(Number(gpa) - s.baseGfn * PAGE_SIZE, 1)[0];
 }
 
-/** Count host reads of `[gpa, gpa + length)` pages that the guest maps with a non-WB type. */
-export function noteHostRead(mmu: Mmu, gpa: number, length: number): void {
-  const mt = mmu.memtype;
+/**
+ * Whether the guest maps `gfn` with a memory type other than WB, so a host
+ * access through the VMM's WB mapping aliases it (a stale or torn read, or a
+ * write the guest may not see). Only a `noncoherent_dma` slot or a VM where
+ * guest types apply to all memory can be non-WB.
+ */
+export function guestMapsNonWb(mmu: Mmu, gfn: number): boolean {
+  const s = mmu.slots.find(gfn);
+  if (s === null) return false;
+  const noncoherent = (s.flags & SLOT_NONCOHERENT) !== 0;
+  if (!noncoherent && !mmu.memtype.honorAll) return false;
+  return mmu.memtype.effective(gfn, true, noncoherent).type !== "WB";
+}
+
+/**
+ * Count host accesses (reads, writes, post-copy `UFFDIO_COPY`) of
+ * `[gpa, gpa + length)` pages that the guest maps with a non-WB type.
+ */
+export function noteHostAccess(mmu: Mmu, gpa: number, length: number): void {
   for (let g = Math.floor(gpa / PAGE_SIZE); g * PAGE_SIZE < gpa + length; g++) {
-    const s = mmu.slots.find(g);
-    if (s === null || (!mt.honorAll && (s.flags & SLOT_NONCOHERENT) === 0)) continue;
-    if (mt.effective(g, true, (s.flags & SLOT_NONCOHERENT) !== 0).type !== "WB") {
-      mmu.stats.vm[M.aliasing_hazards]++;
-    }
+    if (guestMapsNonWb(mmu, g)) mmu.stats.vm[M.aliasing_hazards]++;
   }
 }

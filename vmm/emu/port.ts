@@ -13,6 +13,7 @@
  *
  * @module
  */
+import type { MtrrState } from "./mtrr.ts";
 
 /** Access kinds. */
 export const ACCESS_READ = 0;
@@ -43,6 +44,8 @@ export interface PagingState {
   efer: number;
   /** IA32_PAT (64 bits). */
   pat: bigint;
+  /** The vCPU's MTRRs (absent: a CPU without MTRRs, e.g. the flat test MMU's). */
+  mtrr?: MtrrState;
 }
 
 /** A successful translation of one 4 KiB guest-virtual page. */
@@ -69,7 +72,7 @@ export interface Translation {
 export type MmuExit =
   /** No memslot at `gpa` (or a write to a readonly slot): complete as MMIO. */
   | { exit: "mmio"; gpa: number }
-  /** KVM_EXIT_MEMORY_FAULT (e.g. absent mapping with memory_fault_nowait). */
+  /** KVM_EXIT_MEMORY_FAULT (e.g. an absent mapping in an `absent_fault` slot). */
   | { exit: "memory_fault"; gpa: number; size: number; flags: readonly string[] }
   /** KVM_RUN fails with this errno and no exit information (e.g. EFAULT). */
   | { exit: "errno"; errno: string; gpa: number }

@@ -1,10 +1,13 @@
 /**
- * The run loop of the emulated VM: vCPUs interleaved round-robin in vCPU
- * order with a fixed instruction quantum, so a script gives the same
- * result on every run; every exit decoded once into a {@linkcode VcpuExit}
+ * The run loop of the emulated VM: vCPUs interleaved in order of their
+ * modelled clocks (the lowest clock runs next, lowest index on ties) with a
+ * fixed instruction quantum, so a script gives the same result and the same
+ * modelled times on every run and machine; every exit decoded once into a {@linkcode VcpuExit}
  * (ucalls by the shared `vmm/ucall.ts`) and fed to the shared
  * {@linkcode RunControl}, whose time bound is checked between quanta; the
  * loop yields a macrotask every {@linkcode SLICE_MS} so timers keep firing.
+ * A vCPU that parks (`done`) or waits at the run's barrier
+ * (`until sync "L"`) leaves the rotation until the next run.
  *
  * @module
  */
@@ -15,6 +18,10 @@ import { ucallExit, type UcallReader } from "../ucall.ts";
 import type { RunOptions, VcpuExit } from "../types.ts";
 import type { CpuStop, EmuCpu } from "./port.ts";
 import { type EmuStats, V } from "./stats.ts";
+import { COSTS } from "./time/costs.ts";
+import type { TimeModel } from "./time/model.ts";
+
+const EXIT_NS = COSTS.userspaceExitRoundTrip.ns;
 
 /** Instructions a vCPU runs before the next one gets its turn. */
 export const QUANTUM = 10_000;
@@ -29,8 +36,10 @@ export interface RunHost extends UcallReader {
   readonly stats: EmuStats;
   /** Per vCPU: reported `done` (excluded from later runs). */
   readonly done: boolean[];
-  /** The modelled userfaultfd handler: make the page at `gpa` present. */
-  serveUffd(gpa: bigint): void;
+  /** Modelled time: the clocks and shared resources. */
+  readonly time: TimeModel;
+  /** The modelled userfaultfd handler: make the page at `gpa` present for vCPU `v`. */
+  serveUffd(v: number, gpa: bigint): void;
   /** Whether the VM was closed (from a handler or a timer): the run ends, as on kvm. */
   closed(): boolean;
 }
@@ -43,12 +52,15 @@ function hex(bytes: Uint8Array): string {
 export function step(host: RunHost, v: number): VcpuExit | null {
   const cpu = host.cpus[v];
   const vs = host.stats.vcpu[v];
+  host.time.beginQuantum(v);
   const stop: CpuStop = cpu.run(QUANTUM);
+  host.time.endQuantum(v);
   switch (stop.kind) {
     case "quantum":
       return null;
     case "io": {
       vs[V.exits]++;
+      host.time.userspaceExit(v, EXIT_NS);
       vs[V.io_exits]++;
       if (stop.port === UCALL_PORT && stop.isWrite) vs[V.ucalls]++;
       if (!stop.isWrite) cpu.completeIn(0n);
@@ -68,11 +80,13 @@ export function step(host: RunHost, v: number): VcpuExit | null {
     }
     case "hlt":
       vs[V.exits]++;
+      host.time.userspaceExit(v, EXIT_NS);
       vs[V.halt_exits]++;
       return { reason: "hlt", vcpu: v };
     case "mmio":
       vs[V.exits]++;
       vs[V.mmio_exits]++;
+      host.time.userspaceExit(v, EXIT_NS);
       if (!stop.isWrite) cpu.completeMmioRead(0n);
       return {
         reason: "mmio",
@@ -87,6 +101,7 @@ export function step(host: RunHost, v: number): VcpuExit | null {
       switch (e.exit) {
         case "memory_fault":
           vs[V.exits]++;
+          host.time.userspaceExit(v, COSTS.memoryFaultExitServed.ns);
           return {
             reason: "memory_fault",
             vcpu: v,
@@ -106,11 +121,12 @@ export function step(host: RunHost, v: number): VcpuExit | null {
         case "mmio":
           vs[V.exits]++;
           vs[V.mmio_exits]++;
+          host.time.userspaceExit(v, EXIT_NS);
           return { reason: "mmio", vcpu: v, gpa: BigInt(e.gpa), len: 8, isWrite: false, data: 0n };
         default:
           // uffd_wait: the handler serves the queued page (UFFDIO_COPY); the
           // vCPU retries the access at its next turn.
-          host.serveUffd(BigInt(e.gpa));
+          host.serveUffd(v, BigInt(e.gpa));
           return null;
       }
     }
@@ -131,35 +147,66 @@ function macrotask(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/** The active vCPU with the lowest modelled clock (the lowest index on ties). */
+export function nextVcpu(time: TimeModel, active: readonly number[]): number {
+  const clock = time.clock;
+  let v = active[0];
+  let best = clock.now(v);
+  for (let i = 1; i < active.length; i++) {
+    const t = clock.now(active[i]);
+    if (t < best || (t === best && active[i] < v)) {
+      best = t;
+      v = active[i];
+    }
+  }
+  return v;
+}
+
 /** `Vm.run` for the emulator. */
 export async function runVcpus(host: RunHost, options: RunOptions): Promise<VcpuExit> {
   const ids = runnableVcpus(options, host.cpus.length, (i) => host.done[i]);
   if (ids.length === 0) return nothingToRun(options);
+  host.time.startRun(ids);
+  try {
+    return await loop(host, options, ids);
+  } finally {
+    host.time.endRun(ids);
+  }
+}
+
+async function loop(host: RunHost, options: RunOptions, ids: number[]): Promise<VcpuExit> {
   const rc = new RunControl(options, ids);
   const active = [...ids];
   const start = performance.now();
   let lastYield = start;
-  let turn = 0;
   for (;;) {
-    const v = active[turn % active.length];
+    const v = nextVcpu(host.time, active);
     const exit = step(host, v);
-    turn++;
     if (exit !== null) {
-      const action = rc.classify(exit);
+      let action = rc.classify(exit);
       if (exit.reason === "done") host.done[v] = true;
-      if (action === "stop") return exit;
-      if (action === "park") active.splice(active.indexOf(v), 1);
-      if (action === "handle" && options.onExit) {
-        await options.onExit(exit);
-        lastYield = performance.now();
+      if (action === "handle") {
+        if (options.onExit) {
+          // A memory-fault exit is served on the vCPU's own thread; others by the VMM's.
+          const own = exit.reason === "memory_fault";
+          host.time.enterHandler(v, own);
+          await options.onExit(exit);
+          host.time.leaveHandler(v, own);
+          lastYield = performance.now();
+        }
+        action = rc.afterHandler(exit);
       }
+      if (action === "stop") return rc.result(exit);
+      // A vCPU waiting at the barrier is not stepped again in this run.
+      if (action === "park" || action === "wait") active.splice(active.indexOf(v), 1);
     }
     const now = performance.now();
     if (now - start >= rc.limitMs) {
       // Let due timers and signal handlers run before the run ends, even when a
       // loaded host let the whole limit pass within one slice.
       await macrotask();
-      return rc.expired(active[0], host.cpus[active[0]].rip());
+      const late = rc.firstBusy();
+      return rc.expired(late, host.cpus[late].rip());
     }
     if (now - lastYield >= SLICE_MS) {
       await macrotask();

@@ -46,6 +46,7 @@ export const M = {
   huge_pages_recovered: 13,
   remote_tlb_flush_requests: 14,
   aliasing_hazards: 15,
+  clflush_pages: 16,
 } as const;
 
 /** Number of VM-wide counters. */

@@ -23,15 +23,23 @@ import type {
 } from "../types.ts";
 import type { BootImage, VcpuBootState } from "../../guest/image.ts";
 import type { EmuCpu, MmuPort } from "./port.ts";
-import { EmuStats } from "./stats.ts";
+import { EmuStats, M } from "./stats.ts";
 import { Mmu } from "./mmu/mmu.ts";
 import { ENTRY_PAGES } from "./mmu/spte.ts";
 import { createSlot, deleteSlot, moveSlot, setSlotFlags } from "./mmu/slot_ops.ts";
 import { getDirtyLog } from "./mmu/dirty_log.ts";
 import { flagNames, type Memslot, SLOT_NONCOHERENT } from "./memory/memslot.ts";
 import { enableCap, setQuirk } from "./caps.ts";
+import { isCapName } from "../caps/mod.ts";
 import { runVcpus } from "./scheduler.ts";
-import { copyFromGuest, copyToGuest, guestByte, noteHostRead } from "./guest_memory.ts";
+import {
+  copyFromGuest,
+  copyToGuest,
+  guestByte,
+  guestMapsNonWb,
+  noteHostAccess,
+} from "./guest_memory.ts";
+import { type MigrationPass, migrationPass } from "../migrate.ts";
 import { readStat, statNames } from "./vm_stats.ts";
 import { labelFrom } from "../ucall.ts";
 import { checkVcpuCount, KVM_MAX_VCPUS } from "../limits.ts";
@@ -95,6 +103,7 @@ export class EmuVm implements Vm {
     this.system = config.system ?? { gpa: 0n, size: 0x100000n };
     this.stats = new EmuStats(this.vcpuCount);
     this.memory = new Mmu(this.stats, this.mmu);
+    if (config.hostCpus !== undefined) this.memory.time.setHostCpus(config.hostCpus);
     this.done = new Array(this.vcpuCount).fill(false);
     this.#deps = deps;
     createSlot(this.memory, { name: SYSTEM_SLOT, ...this.system });
@@ -114,6 +123,12 @@ export class EmuVm implements Vm {
     enableCap(this.#live(), name, value);
   }
 
+  /** {@inheritDoc Vm.hasCap} */
+  hasCap(name: CapName): boolean {
+    this.#live();
+    return isCapName(name);
+  }
+
   /** {@inheritDoc Vm.setQuirk} */
   setQuirk(name: QuirkName, on: boolean): void {
     setQuirk(this.#live(), name, on);
@@ -126,7 +141,9 @@ export class EmuVm implements Vm {
 
   /** {@inheritDoc Vm.deleteMemslot} */
   deleteMemslot(name: string): void {
-    deleteSlot(this.memory, this.#slot(name, MEMSLOT_OP));
+    const s = this.#slot(name, MEMSLOT_OP);
+    deleteSlot(this.memory, s);
+    this.memory.time.uffds.delete(s.id);
   }
 
   /** {@inheritDoc Vm.moveMemslot} */
@@ -143,20 +160,26 @@ export class EmuVm implements Vm {
   populate(name: string, offset = 0n, size?: bigint): void {
     const s = this.#slot(name, "MADV_POPULATE_WRITE");
     const len = checkPopulate(name, BigInt(s.npages) * PAGE_BYTES, offset, size);
-    s.host.populate(Number(offset / PAGE_BYTES), Number(len / PAGE_BYTES));
+    const pages = Number(len / PAGE_BYTES);
+    s.host.populate(Number(offset / PAGE_BYTES), pages);
+    // Whoever acts pays: the VMM, or a vCPU serving its own memory-fault exit.
+    if (s.hostLevel > 1) this.memory.time.populate(Math.ceil(pages / 512), true);
+    else this.memory.time.populate(pages, false);
   }
 
   /**
    * `demand uffd NAME`: serve missing pages of the slot through the modelled
-   * userfaultfd queue: a faulting vCPU stops (`uffd_wait`), the run loop's
-   * handler copies the page in, and the vCPU retries at its next turn
-   * (`uffd_faults` counts the events). `handlers` is checked as on kvm, then
-   * one handler serves the queue. Emulator extension.
+   * userfaultfd queue: a faulting vCPU stops (`uffd_wait`), the page is
+   * copied in at once, and the vCPU's clock moves to when `handlers`
+   * modelled handler threads, the queue's lock and its wake-up scan would
+   * have let it run again (`vmm/emu/time/uffd.ts`); it retries the access
+   * at its next turn (`uffd_faults` counts the events). Emulator extension.
    */
   demandUffd(name: string, handlers = 1): void {
     const s = this.#slot(name, "UFFDIO_REGISTER");
     checkDemandUffd(name, handlers, this.memory.uffdSlots.has(s));
     this.memory.uffdSlots.add(s);
+    this.memory.time.registerUffd(s.id, handlers);
   }
 
   /** {@inheritDoc Vm.memslots} */
@@ -171,30 +194,63 @@ export class EmuVm implements Vm {
     return [s, Number(offset)];
   }
 
+  readonly #noncoherentDevices = new Set<string>();
+
   /**
-   * Register a VM-wide non-coherent DMA device (`device virtio_gpu …
-   * noncoherent via kvm_device`): guest PAT then applies to all memory.
-   * KVM zaps every SPTE when the first one registers. Emulator extension.
+   * {@inheritDoc Vm.registerNoncoherentDma}
+   * (`device virtio_gpu … noncoherent via kvm_device`): a device registers
+   * once (the RFC's `kv->noncoherent`); KVM zaps every SPTE when the count
+   * goes from 0 to 1.
    */
-  registerNoncoherentDma(): void {
-    if (this.#live().memtype.noncoherentDevices++ === 0) this.#zapForMemtype();
+  registerNoncoherentDma(device: string): void {
+    const mt = this.#live().memtype;
+    if (this.#noncoherentDevices.has(device)) return;
+    this.#noncoherentDevices.add(device);
+    if (mt.noncoherentDevices++ === 0) this.#zapForMemtype();
   }
 
-  /** Undo {@linkcode EmuVm.registerNoncoherentDma}; the last one zaps again. */
-  unregisterNoncoherentDma(): void {
+  /** {@inheritDoc Vm.unregisterNoncoherentDma} */
+  unregisterNoncoherentDma(device: string): void {
     const mt = this.#live().memtype;
-    if (mt.noncoherentDevices === 0) return;
+    if (!this.#noncoherentDevices.delete(device)) return;
     if (--mt.noncoherentDevices === 0) this.#zapForMemtype();
   }
 
+  /**
+   * {@inheritDoc Vm.migrate}
+   * Reads of pages the guest maps non-WB are `hazards` (and
+   * `aliasing_hazards`); with `clflush` each is flushed first
+   * (`clflush_pages`) and is no hazard.
+   */
+  migrate(slots: readonly string[], options: { clflush?: boolean } = {}): MigrationPass {
+    const mmu = this.#live();
+    const vmStats = mmu.stats.vm;
+    return migrationPass(
+      {
+        slot: (name) => info(this.#slot(name, "migrate")),
+        readPage: (gpa) => copyFromGuest(mmu, gpa, PAGE_SIZE),
+        dirtyLog: (name) => this.getDirtyLog(name, true),
+        beforeRead: (gpa, clflush) => {
+          if (!guestMapsNonWb(mmu, Number(gpa / PAGE_BYTES))) return "ok";
+          vmStats[clflush ? M.clflush_pages : M.aliasing_hazards]++;
+          return clflush ? "flushed" : "hazard";
+        },
+      },
+      slots,
+      options.clflush ?? false,
+    );
+  }
+
   #zapForMemtype(): void {
-    if (this.memory.paging.zapAllGfns() > 0) this.memory.flushAll();
+    const n = this.memory.paging.zapAllGfns();
+    this.memory.time.zapped(n);
+    if (n > 0) this.memory.flushAll();
   }
 
   /** {@inheritDoc Vm.readSlot} */
   readSlot(name: string, offset: bigint): bigint {
     const [s, o] = this.#hostRange(name, offset, 8, "pread");
-    noteHostRead(this.memory, s.baseGfn * PAGE_SIZE + o, 8);
+    noteHostAccess(this.memory, s.baseGfn * PAGE_SIZE + o, 8);
     const b = s.host.read(o, 8);
     return new DataView(b.buffer).getBigUint64(0, true);
   }
@@ -202,6 +258,7 @@ export class EmuVm implements Vm {
   /** {@inheritDoc Vm.writeSlot} */
   writeSlot(name: string, offset: bigint, value: bigint): void {
     const [s, o] = this.#hostRange(name, offset, 8, "pwrite");
+    noteHostAccess(this.memory, s.baseGfn * PAGE_SIZE + o, 8);
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
     s.host.write(o, b);
@@ -217,7 +274,7 @@ export class EmuVm implements Vm {
 
   /** {@inheritDoc Vm.readGuest} */
   readGuest(gpa: bigint, length: number): Uint8Array {
-    noteHostRead(this.#live(), Number(gpa), length);
+    noteHostAccess(this.#live(), Number(gpa), length);
     return copyFromGuest(this.memory, gpa, length);
   }
 
@@ -260,6 +317,10 @@ export class EmuVm implements Vm {
     for (const w of image.writes) this.writeGuest(w.gpa, w.bytes);
     this.cpus = image.vcpus.map((st, i) => createCpu(i, mmu, st));
     mmu.cpus = this.cpus;
+    // Guest instructions reach the modelled clocks from the new CPUs' counters.
+    const cpus = this.cpus;
+    mmu.time.clock.insns = (v) => cpus[v].instructions;
+    mmu.time.clock.resetInsns();
     this.done.fill(false);
   }
 
@@ -281,15 +342,20 @@ export class EmuVm implements Vm {
       done: this.done,
       u64: (gpa) => this.#readU64(gpa),
       label: (gpa) => labelFrom(gpa, (b) => guestByte(this.memory, b)),
-      serveUffd: (gpa) => this.#serveUffd(gpa),
+      time: this.memory.time,
+      serveUffd: (v, gpa) => this.#serveUffd(v, gpa),
       closed: () => this.#closed,
     }, options);
   }
 
-  #serveUffd(gpa: bigint): void {
+  #serveUffd(v: number, gpa: bigint): void {
     const gfn = Number(gpa / PAGE_BYTES);
     const s = this.memory.slots.find(gfn);
-    if (s !== null) s.host.populate(gfn - s.baseGfn, 1);
+    if (s === null) return;
+    // Post-copy: the page arrives while the guest runs and may map it non-WB.
+    noteHostAccess(this.memory, gfn * PAGE_SIZE, PAGE_SIZE);
+    s.host.populate(gfn - s.baseGfn, 1);
+    this.memory.time.uffdFault(v, s.id);
   }
 
   #readU64(gpa: bigint): bigint {
@@ -304,6 +370,11 @@ export class EmuVm implements Vm {
   stat(name: string, vcpu?: number): bigint {
     this.#live();
     return readStat(this, name, vcpu);
+  }
+
+  /** {@inheritDoc Vm.modelledSeconds} */
+  modelledSeconds(): number {
+    return this.memory.time.clock.latest() / 1e9;
   }
 
   /** {@inheritDoc Vm.statNames} */

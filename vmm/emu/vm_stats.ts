@@ -16,6 +16,7 @@
 import { UnsupportedError } from "../errors.ts";
 import { statsProvidedBy, statUnsupported } from "../stats.ts";
 import { M, V } from "./stats.ts";
+import { T_STATS } from "./time/clock.ts";
 import type { EmuVm } from "./vm.ts";
 
 const NAMES: readonly string[] = Object.freeze(statsProvidedBy("emu"));
@@ -52,6 +53,10 @@ export function readStat(vm: EmuVm, name: string, vcpu?: number): bigint {
     n = perVcpu(vm, vcpu, (i) => st.vcpu[i][idx]);
   } else if (Object.hasOwn(M, name)) {
     n = st.vm[M[name as keyof typeof M]];
+  } else if (T_STATS.includes(name)) {
+    const part = T_STATS.indexOf(name);
+    n = perVcpu(vm, vcpu, (i) => vm.memory.time.clock.read(part, i));
+    return BigInt(Math.round(n));
   } else if (name === "write_track_bytes" || name === "memslot_metadata_bytes") {
     n = 0;
     for (const s of vm.memory.slots.slots) {

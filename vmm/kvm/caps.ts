@@ -11,6 +11,7 @@ import { UnsupportedError, VmmError } from "../errors.ts";
 import type { MmuMode } from "../types.ts";
 import {
   capArgOrEinval,
+  type CapDef,
   type CapName,
   CAPS,
   type CapValue,
@@ -18,7 +19,7 @@ import {
   type KvmCapHost,
   QUIRKS,
 } from "../caps/mod.ts";
-import { hostMmu, kernelAtLeast } from "./host.ts";
+import { hostEagerPageSplit, hostMmu, kernelAtLeast } from "./host.ts";
 import { CAP } from "./uapi.ts";
 import type { VmFd } from "./vm_fd.ts";
 
@@ -43,10 +44,10 @@ export function writeTrackBytes(pages: bigint): bigint {
 }
 
 /** How the host restores huge pages when dirty logging is turned off. */
-function hostDirtyLogRecovery(): "zap" | "in_place" {
+function hostDirtyLogRecovery(): "zap" | "in_place_6_13" {
   // 13e2e4f62a4b (Linux 6.13) recovers huge pages in place, TDP MMU only.
   const mmu = hostMmu();
-  return mmu.mode === "tdp" && mmu.tdpMmu && kernelAtLeast(6, 13) ? "in_place" : "zap";
+  return mmu.mode === "tdp" && mmu.tdpMmu && kernelAtLeast(6, 13) ? "in_place_6_13" : "zap";
 }
 
 /**
@@ -95,8 +96,13 @@ export class CapState implements KvmCapHost {
   }
 
   /** {@inheritDoc KvmCapHost.dirtyLogRecovery} */
-  dirtyLogRecovery(): "zap" | "in_place" {
+  dirtyLogRecovery(): "zap" | "in_place_6_13" {
     return hostDirtyLogRecovery();
+  }
+
+  /** {@inheritDoc KvmCapHost.eagerPageSplit} */
+  eagerPageSplit(): { on: boolean; source: string } | undefined {
+    return hostEagerPageSplit();
   }
 
   /**
@@ -110,6 +116,24 @@ export class CapState implements KvmCapHost {
       throw new UnsupportedError(`cap ${name} is not known to the kvm backend`);
     }
     CAPS[name].kvm(this, capArgOrEinval(name, value));
+  }
+
+  /** {@inheritDoc KvmCapHost.quirkOffered} */
+  quirkOffered(name: string): boolean {
+    return isQuirkName(name) && (this.#offered() & QUIRKS[name].bit) !== 0;
+  }
+
+  /**
+   * Whether the host offers a DSL capability (KVM_CHECK_EXTENSION through its
+   * module; a proposal's number is never probed).
+   *
+   * @param name the DSL name
+   * @returns false for a capability with no mainline mechanism
+   */
+  offered(name: CapName): boolean {
+    if (!Object.hasOwn(CAPS, name)) return false;
+    const def: CapDef = CAPS[name];
+    return def.kvmOffered?.(this) ?? false;
   }
 
   /**

@@ -39,6 +39,19 @@ export interface HostMmu {
   tdpMmu: boolean;
 }
 
+const EAGER_PAGE_SPLIT = "/sys/module/kvm/parameters/eager_page_split";
+
+/**
+ * The kvm module's `eager_page_split` parameter (split huge pages when dirty
+ * logging starts).
+ *
+ * @returns its value and path, or undefined when it cannot be read
+ */
+export function hostEagerPageSplit(): { on: boolean; source: string } | undefined {
+  const v = readText(EAGER_PAGE_SPLIT);
+  return v === undefined ? undefined : { on: isYes(v), source: `${EAGER_PAGE_SPLIT} = ${v}` };
+}
+
 let cachedMmu: HostMmu | undefined;
 
 /**

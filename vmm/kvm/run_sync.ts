@@ -57,7 +57,7 @@ export interface SyncVcpu {
 }
 
 /**
- * Run one vCPU on this thread until RunControl says stop or park.
+ * Run one vCPU on this thread until RunControl says stop, park or wait.
  *
  * @param v the vCPU
  * @param mem guest memory for ucall decoding
@@ -105,9 +105,10 @@ export async function runSync(
       if (action === "handle") {
         await options.onExit?.(exit);
         if (v.closed()) throw new VmmError("the VM was closed while it was running");
-        continue;
+        if (rc.afterHandler(exit) === "continue") continue;
       }
-      return exit; // park (the last running vCPU) or stop
+      // The only vCPU: parking, waiting at the barrier and stopping all end the run.
+      return rc.result(exit);
     }
     return rc.expired(v.index, fd.rip());
   } finally {

@@ -16,6 +16,7 @@ import { countExit, type RunCounters } from "./run_sync.ts";
 import type { VcpuFd } from "./vcpu_fd.ts";
 import {
   CMD,
+  CMD_END,
   CMD_RESUME,
   CMD_STOP,
   CMD_WAIT,
@@ -33,6 +34,10 @@ class VcpuWorker {
   readonly worker: Worker;
   readonly ctl = new Int32Array(new SharedArrayBuffer(CTL_WORDS * 4));
   tid = 0;
+  /** The main thread is deciding on this worker's exit (a handler may be running). */
+  deciding = false;
+  /** Drop an exit held from before the last guest image was loaded. */
+  dropHeld = false;
   onMessage: (m: WorkerMessage) => void = () => {};
 
   constructor(index: number, fd: VcpuFd) {
@@ -49,15 +54,24 @@ class VcpuWorker {
   }
 
   answer(cmd: number): void {
+    this.deciding = false;
     Atomics.store(this.ctl, CMD, cmd);
     Atomics.notify(this.ctl, CMD);
   }
 
-  /** Stop the vCPU wherever it is: in KVM_RUN, about to enter it, or waiting for an answer. */
+  /**
+   * Stop the vCPU wherever it is: in KVM_RUN, about to enter it, or waiting
+   * for an answer the main thread has not started on (the worker then holds
+   * that exit for its next run). An answer already given, or one the main
+   * thread is deciding (a handler running), stands.
+   */
   requestStop(): void {
     Atomics.store(this.ctl, STOP_REQ, 1);
     this.fd.setImmediateExit(true);
-    this.answer(CMD_STOP);
+    if (!this.deciding) {
+      Atomics.compareExchange(this.ctl, CMD, CMD_WAIT, CMD_STOP);
+      Atomics.notify(this.ctl, CMD);
+    }
     if (this.tid) kickThread(this.tid);
   }
 }
@@ -147,8 +161,16 @@ export class WorkerPool {
     this.#abort = undefined;
   }
 
+  /** A new guest image was loaded: exits the workers hold from earlier runs are stale. */
+  dropHeld(): void {
+    for (const w of this.#workers) w.dropHeld = true;
+  }
+
   /**
-   * Run `vcpus` in parallel until the policy stops the run.
+   * Run `vcpus` in parallel until the policy stops the run: each on its own
+   * thread, so between two barriers the run takes as long as its slowest
+   * vCPU. A vCPU that parks or arrives at the barrier ends its part of the
+   * run (its thread stops calling KVM_RUN) while the others go on.
    *
    * @param vcpus the vCPUs taking part
    * @param ucallSlots each vCPU's ucall slot
@@ -203,16 +225,15 @@ export class WorkerPool {
       };
       const timer = setTimeout(() => {
         if (stopping) return;
-        outcome = { timedOut: Math.min(...active) };
+        outcome = { timedOut: rc.firstBusy() };
         stopAll();
       }, ms);
       const onExit = async (w: VcpuWorker, exit: VcpuExit) => {
+        // A stop request came first: the worker holds this exit for the next run.
+        if (stopping) return w.answer(CMD_STOP);
+        w.deciding = true;
         countExit(counters, exit);
-        if (stopping) {
-          if (exit.reason === "done") parked.add(w.index);
-          return w.answer(CMD_STOP);
-        }
-        const action = rc.classify(exit);
+        let action = rc.classify(exit);
         if (action === "continue") return w.answer(CMD_RESUME);
         if (action === "handle") {
           try {
@@ -223,14 +244,17 @@ export class WorkerPool {
               stopAll();
             }
           }
-          return w.answer(stopping ? CMD_STOP : CMD_RESUME);
+          // The handler ran: the exit is dealt with even when the run is stopping.
+          if (stopping) return w.answer(CMD_END);
+          action = rc.afterHandler(exit);
+          if (action === "continue") return w.answer(CMD_RESUME);
         }
         if (exit.reason === "done") parked.add(w.index);
         if (action === "stop") {
-          outcome = { exit };
+          outcome = { exit: rc.result(exit) };
           stopAll();
         }
-        w.answer(CMD_STOP);
+        w.answer(CMD_END);
       };
       for (const i of vcpus) {
         const w = this.#workers[i];
@@ -245,7 +269,7 @@ export class WorkerPool {
               } catch (e) {
                 outcome ??= { error: e };
                 stopAll();
-                w.answer(CMD_STOP);
+                w.answer(CMD_END);
               }
               break;
             case "stopped":
@@ -266,6 +290,7 @@ export class WorkerPool {
               break;
           }
         };
+        w.deciding = false;
         Atomics.store(w.ctl, STOP_REQ, 0);
         Atomics.store(w.ctl, CMD, CMD_WAIT);
         w.fd.setImmediateExit(false);
@@ -274,7 +299,9 @@ export class WorkerPool {
           until: options.until ?? { kind: "done" },
           handledSyncLabels: [...(options.handledSyncLabels ?? [])],
           ucallSlot: ucallSlots[i],
+          dropHeld: w.dropHeld,
         };
+        w.dropHeld = false;
         w.worker.postMessage(msg);
       }
     });

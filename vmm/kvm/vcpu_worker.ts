@@ -15,6 +15,7 @@ import { gettid } from "./kick.ts";
 import { VcpuFd } from "./vcpu_fd.ts";
 import {
   CMD,
+  CMD_RESUME,
   CMD_STOP,
   CMD_WAIT,
   type InitMessage,
@@ -33,12 +34,20 @@ function post(m: WorkerMessage): void {
   self.postMessage(m);
 }
 
-/** Post, then block until the main thread answers; true when told to stop. */
+/** An exit (or undecoded ucall) a stop request left unanswered: presented again at the next run. */
+let held: WorkerMessage | undefined;
+
+/**
+ * Post, then block until the main thread answers; true when this vCPU's
+ * run is over. A stop request leaves `m` held for the next run.
+ */
 function askMain(m: WorkerMessage): boolean {
   Atomics.store(ctl, CMD, CMD_WAIT);
   post(m);
   Atomics.wait(ctl, CMD, CMD_WAIT);
-  return Atomics.load(ctl, CMD) === CMD_STOP;
+  const answer = Atomics.load(ctl, CMD);
+  if (answer === CMD_STOP) held = m;
+  return answer !== CMD_RESUME;
 }
 
 function runLoop(m: RunMessage): void {
@@ -46,6 +55,13 @@ function runLoop(m: RunMessage): void {
     until: m.until,
     handledSyncLabels: new Set(m.handledSyncLabels),
   }, [index]);
+  if (m.dropHeld) held = undefined;
+  if (held !== undefined) {
+    // Not re-entered since it stopped there: the exit is still in kvm_run.
+    const again = held;
+    held = undefined;
+    if (askMain(again)) return post({ type: "stopped" });
+  }
   for (;;) {
     if (Atomics.load(ctl, STOP_REQ) !== 0) return post({ type: "stopped" });
     const ret = vcpu.run();
@@ -71,7 +87,7 @@ function runLoop(m: RunMessage): void {
       if (askMain({ type: "raw" })) return post({ type: "stopped" });
       continue;
     }
-    if (exit.reason === "sync" && rc.classify(exit) === "continue") {
+    if (rc.passesThrough(exit)) {
       counters[index]++;
       continue;
     }

@@ -20,6 +20,7 @@ import type {
   MemslotFlag,
   MemslotInfo,
   MemslotSpec,
+  MigrationPass,
   MmuMode,
   QuirkName,
   RunOptions,
@@ -46,6 +47,7 @@ import type { VmFd } from "./vm_fd.ts";
 import { VmmStats } from "./vmm_stats.ts";
 import { checkVcpuCount } from "../limits.ts";
 import { PAGE_BYTES } from "../memory/layout.ts";
+import { migrationPass } from "../migrate.ts";
 import { checkDemandUffd, checkHostAccess, checkPopulate } from "../memory/slot_rules.ts";
 
 /** Where KVM_SET_TSS_ADDR puts its three pages on Intel (as QEMU does). */
@@ -204,6 +206,12 @@ export class KvmVm implements Vm {
     this.#caps.enable(name, value);
   }
 
+  /** Whether the host offers a DSL capability (KVM_CHECK_EXTENSION; never enables). */
+  hasCap(name: CapName): boolean {
+    this.#open();
+    return this.#caps.offered(name);
+  }
+
   /** Turn a quirk on or off (KVM_CAP_DISABLE_QUIRKS2; `on` after `off` is an error). */
   setQuirk(name: QuirkName, on: boolean): void {
     this.#open();
@@ -354,6 +362,45 @@ export class KvmVm implements Vm {
     );
   }
 
+  /**
+   * Mainline KVM has no userspace uAPI for a VM-wide non-coherent DMA
+   * registration: the RFC's KVM_DEV_TYPE_VIRTIO device was not merged, and
+   * `kvm_arch_register_noncoherent_dma()` is reached only from the KVM-VFIO
+   * device for a VFIO group whose IOMMU does not enforce snooping (real
+   * assigned hardware, which this VMM does not have).
+   */
+  registerNoncoherentDma(device: string): void {
+    throw new UnsupportedError(
+      `device ${device}: 'noncoherent via kvm_device' needs the RFC's KVM virtio device ` +
+        "(KVM_DEV_TYPE_VIRTIO), which mainline KVM does not have; mainline registers " +
+        "non-coherent DMA only for VFIO devices without snoop control",
+    );
+  }
+
+  /** See {@linkcode KvmVm.registerNoncoherentDma}. */
+  unregisterNoncoherentDma(device: string): void {
+    this.registerNoncoherentDma(device);
+  }
+
+  /**
+   * {@inheritDoc Vm.migrate}
+   * Pages are read through the VMM's mapping and dirty pages come from the
+   * dirty log; the guest's memory types are invisible to the host, so there
+   * are no `hazards` (and `clflush` has nothing to select pages by).
+   */
+  migrate(slots: readonly string[], options: { clflush?: boolean } = {}): MigrationPass {
+    this.#open();
+    return migrationPass(
+      {
+        slot: (name) => slotInfo(this.#slots.get(name, "migrate")),
+        readPage: (gpa) => this.#mem.read(gpa, Number(PAGE_BYTES)),
+        dirtyLog: (name) => this.getDirtyLog(name, true),
+      },
+      slots,
+      options.clflush ?? false,
+    );
+  }
+
   /** Effective memory types are only modelled by the emulator. */
   memtype(_gpa: bigint): { type: string; ipat: boolean } {
     throw new UnsupportedError("memtype is provided by the emu backend only, not by kvm");
@@ -381,6 +428,7 @@ export class KvmVm implements Vm {
     });
     this.#ucallSlots = image.ucallSlots.slice();
     this.#parked.clear();
+    this.#pool.dropHeld();
     this.#loaded = true;
   }
 

@@ -1,9 +1,9 @@
 /**
  * Messages and shared control words between the main thread and a vCPU
  * worker. One worker runs one vCPU: it calls KVM_RUN in a synchronous loop,
- * resumes by itself after exits that RunControl says to continue (unhandled
+ * resumes by itself after exits RunControl says pass through (unhandled
  * `sync` ucalls), and otherwise posts the exit and waits on `ctl[CMD]` for
- * the main thread's decision.
+ * the main thread's decision (resume, end, or stop holding the exit).
  *
  * @module
  */
@@ -20,8 +20,18 @@ export const CTL_WORDS = 2;
 export const CMD_WAIT = 0;
 /** `ctl[CMD]`: resume the vCPU. */
 export const CMD_RESUME = 1;
-/** `ctl[CMD]`: end this run (park or stop). */
+/**
+ * `ctl[CMD]`: stop before the main thread dealt with the exit this worker
+ * holds (a stop request): the worker keeps the exit and presents it again,
+ * before re-entering KVM_RUN, at its next run, so no exit is lost when a
+ * run stops the other vCPUs where they are.
+ */
 export const CMD_STOP = 2;
+/**
+ * `ctl[CMD]`: the exit was dealt with and this vCPU's run ends (it parked,
+ * it waits at the barrier, or the run stopped at this exit).
+ */
+export const CMD_END = 3;
 
 /** main → worker: adopt a vCPU. */
 export interface InitMessage {
@@ -57,6 +67,8 @@ export interface RunMessage {
   handledSyncLabels: string[];
   /** Guest-physical address of the vCPU's ucall slot. */
   ucallSlot: bigint;
+  /** Drop an exit held from an earlier run (a new guest image was loaded since). */
+  dropHeld: boolean;
 }
 
 /** worker → main. */

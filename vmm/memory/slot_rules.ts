@@ -45,8 +45,18 @@ export const MEMSLOT_FLAGS: readonly MemslotFlag[] = [
   "absent_fault",
   "noncoherent_dma",
 ];
-/** Flags that may change on an existing slot: KVM forbids READONLY (and GUEST_MEMFD) changes. */
-export const MUTABLE_FLAGS: readonly MemslotFlag[] = ["dirty_log"];
+/**
+ * Flags that may change on an existing slot (a flags-only update):
+ * `__kvm_set_memory_region` refuses only READONLY (and GUEST_MEMFD)
+ * changes, so every flag `check_memory_region_flags` accepts may be set or
+ * cleared: `absent_fault` in seed 003's kernel (its flag is valid once
+ * KVM_CAP_MEMORY_FAULT_NOWAIT is), `noncoherent_dma` in the CrOS one.
+ */
+export const MUTABLE_FLAGS: readonly MemslotFlag[] = [
+  "dirty_log",
+  "absent_fault",
+  "noncoherent_dma",
+];
 
 const U64_END = 1n << 64n;
 
@@ -136,7 +146,7 @@ export function checkFlagNames(
 
 /**
  * A flags-only update (`KVM_MR_FLAGS_ONLY`): `(new ^ old) & KVM_MEM_READONLY`
- * is EINVAL; only `dirty_log` may change.
+ * is EINVAL; the {@linkcode MUTABLE_FLAGS} may change.
  *
  * @returns the new flag set
  */
@@ -156,7 +166,9 @@ export function checkFlagsChange(
       throw new ErrnoError(
         MEMSLOT_OP,
         EINVAL,
-        `${describeSlot(slot)}: only dirty_log can change on an existing slot, not ${f}`,
+        `${describeSlot(slot)}: ${f} cannot change on an existing slot (only ${
+          MUTABLE_FLAGS.join(", ")
+        } can)`,
       );
     }
   }

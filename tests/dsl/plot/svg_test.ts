@@ -2,6 +2,8 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { type Chart, formatTick, renderSvgChart, SERIES_COLORS } from "../../../dsl/plot/svg.ts";
 import { decodePng } from "../../support/png.ts";
 
+const VMM = new URL("../../../vmm.ts", import.meta.url).pathname;
+
 const CHART: Chart = {
   title: "EPT violations per second <by memory>",
   x: { label: "guest memory", unit: "MiB", log: true },
@@ -64,48 +66,86 @@ if (!CHROMIUM) {
   console.warn("svg_test: skipping the browser rendering: chromium is not installed");
 }
 
+/** Chromium's screenshot of an SVG file, decoded (the page is the chart's size). */
+async function screenshot(svgPath: string, dir: string): Promise<ReturnType<typeof decodePng>> {
+  const out = await new Deno.Command(CHROMIUM!, {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--hide-scrollbars",
+      `--user-data-dir=${dir}/profile`,
+      `--screenshot=${dir}/chart.png`,
+      "--window-size=760,460",
+      `file://${svgPath}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  return decodePng(await Deno.readFile(`${dir}/chart.png`));
+}
+
+/**
+ * Checks a screenshot is drawn on: mostly white, yet with ink (axes, text),
+ * and at least `minPerSeries` pixels in each of the first two series' colours.
+ */
+function assertDrawn(png: ReturnType<typeof decodePng>, minPerSeries: number): void {
+  const seriesRgb = SERIES_COLORS.slice(0, 2).map((c) =>
+    [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16))
+  );
+  let ink = 0;
+  const perSeries = [0, 0];
+  for (let p = 0; p < png.rgba.length; p += 4) {
+    const [r, g, b] = png.rgba.subarray(p, p + 3);
+    if (r < 250 || g < 250 || b < 250) ink++;
+    seriesRgb.forEach(([sr, sg, sb], i) => {
+      if (Math.abs(r - sr) + Math.abs(g - sg) + Math.abs(b - sb) < 30) perSeries[i]++;
+    });
+  }
+  const total = png.width * png.height;
+  assert(ink > total * 0.01 && ink < total * 0.5, `ink ${ink} of ${total}`);
+  for (const n of perSeries) assert(n > minPerSeries, `series pixels: ${perSeries}`);
+}
+
+/** Runs `test` in a fresh temporary directory, removed afterwards. */
+async function inTempDir(test: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await test(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name: "a browser draws the chart: lines in the series' colours on a white page",
   ignore: !CHROMIUM,
-  async fn() {
-    const dir = await Deno.makeTempDir();
-    try {
+  fn: () =>
+    inTempDir(async (dir) => {
       await Deno.writeTextFile(`${dir}/chart.svg`, renderSvgChart(CHART));
-      const out = await new Deno.Command(CHROMIUM!, {
-        args: [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--hide-scrollbars",
-          `--user-data-dir=${dir}/profile`,
-          `--screenshot=${dir}/chart.png`,
-          "--window-size=760,460",
-          `file://${dir}/chart.svg`,
-        ],
+      const png = await screenshot(`${dir}/chart.svg`, dir);
+      assertEquals([png.width, png.height], [760, 460]);
+      // Mostly white, yet drawn on: axes, text, and each series' line.
+      assertDrawn(png, 300);
+    }),
+});
+
+Deno.test({
+  name: "a browser draws the chart the CLI's --plots wrote for a real run (emu)",
+  ignore: !CHROMIUM,
+  fn: () =>
+    inTempDir(async (dir) => {
+      const example = new URL("../../../examples/zap_sweep.kvm", import.meta.url).pathname;
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", VMM, example, "--backend", "emu", "--set", "moves=[1, 2, 4]"]
+          .concat(["--set", "touch=1M", "--plots", `${dir}/plots`]),
         stdout: "piped",
         stderr: "piped",
       }).output();
       assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
-      const png = decodePng(await Deno.readFile(`${dir}/chart.png`));
-      assertEquals([png.width, png.height], [760, 460]);
-      const seriesRgb = SERIES_COLORS.slice(0, 2).map((c) =>
-        [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16))
-      );
-      let ink = 0;
-      const perSeries = [0, 0];
-      for (let p = 0; p < png.rgba.length; p += 4) {
-        const [r, g, b] = png.rgba.subarray(p, p + 3);
-        if (r < 250 || g < 250 || b < 250) ink++;
-        seriesRgb.forEach(([sr, sg, sb], i) => {
-          if (Math.abs(r - sr) + Math.abs(g - sg) + Math.abs(b - sb) < 30) perSeries[i]++;
-        });
-      }
-      const total = png.width * png.height;
-      // Mostly white, yet drawn on: axes, text, and each series' line.
-      assert(ink > total * 0.01 && ink < total * 0.5, `ink ${ink} of ${total}`);
-      for (const n of perSeries) assert(n > 300, `series pixels: ${perSeries}`);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+      const png = await screenshot(`${dir}/plots/cost_of_moving_a_rom_slot_during_boot.svg`, dir);
+      // Not blank: both policies' lines are drawn, each in its own colour.
+      assertDrawn(png, 100);
+    }),
 });

@@ -62,9 +62,15 @@ Deno.test("caps: every word applies on a fresh emulated VM, words and raw values
   for (const name of capNames) {
     for (const [word, arg0] of Object.entries(CAPS[name].values)) {
       using vm = new EmuVm({ name: "w" });
-      vm.enableCap(name, word);
       using raw = new EmuVm({ name: "r" });
-      raw.enableCap(name, arg0);
+      if (CAPS[name].probeOnly) {
+        // Announced, never enabled: every word and value is EINVAL.
+        assertEquals(errno(() => vm.enableCap(name, word)), "EINVAL", `${name} ${word}`);
+        assertEquals(errno(() => raw.enableCap(name, arg0)), "EINVAL", `${name} ${arg0}`);
+      } else {
+        vm.enableCap(name, word);
+        raw.enableCap(name, arg0);
+      }
       assertEquals(capArg(name, word), arg0);
     }
   }
@@ -92,6 +98,22 @@ Deno.test("caps: the proposals' own rules on raw args[0]", () => {
   // The seed's order: unknown bits before EBUSY.
   assertEquals(errno(() => shadow.enableCap("page_write_tracking", 3n)), "EINVAL");
   assertEquals(errno(() => shadow.enableCap("page_write_tracking", 0n)), "EBUSY");
+  // Then any memslot: EINVAL for enabling and disabling alike; EBUSY still first.
+  shadow.addMemslot({ name: "ram", gpa: 1n << 20n, size: 1n << 20n });
+  assertEquals(errno(() => shadow.enableCap("page_write_tracking", 0n)), "EBUSY");
+  assertEquals(errno(() => shadow.enableCap("page_write_tracking", 1n)), "EINVAL");
+  vm.addMemslot({ name: "ram", gpa: 1n << 20n, size: 1n << 20n });
+  assertEquals(errno(() => vm.enableCap("page_write_tracking", 1n)), "EINVAL");
+  assertEquals(errno(() => vm.enableCap("page_write_tracking", 0n)), "EINVAL");
+  vm.enableCap("page_write_tracking", VMM_PRIVATE); // on_demand has no such rule
+  // dirty_log_recovery: 0, 1 and the private bit alone; eager_page_split: 0 and 1.
+  assertEquals(errno(() => vm.enableCap("dirty_log_recovery", 2n)), "EINVAL");
+  assertEquals(errno(() => vm.enableCap("dirty_log_recovery", VMM_PRIVATE | 1n)), "EINVAL");
+  vm.enableCap("dirty_log_recovery", VMM_PRIVATE);
+  assertEquals(vm.memory.caps.recovery, "in_place_6_13");
+  assertEquals(errno(() => vm.enableCap("eager_page_split", 2n)), "EINVAL");
+  vm.enableCap("eager_page_split", 0n);
+  assertEquals(vm.memory.caps.eagerPageSplit, false);
 });
 
 Deno.test("quirks: every quirk has its mainline bit, an emulator hook and a doc", () => {

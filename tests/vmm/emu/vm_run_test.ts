@@ -170,7 +170,6 @@ Deno.test("a guest #PF without an IDT is a shutdown exit with its RIP", async ()
 
 Deno.test("absent_fault slot: memory_fault exits, a handler populates and the vCPU resumes", async () => {
   using vm = emuBackend.createVm({ name: "mf" });
-  vm.enableCap("memory_fault_nowait", "on");
   vm.enableCap("x86_memory_fault_exit", "absent_mapping");
   vm.addMemslot({
     name: "ram",
@@ -199,7 +198,6 @@ Deno.test("absent_fault slot: memory_fault exits, a handler populates and the vC
 
 Deno.test("without x86_memory_fault_exit the run fails with EFAULT", async () => {
   using vm = emuBackend.createVm({ name: "mf" });
-  vm.enableCap("memory_fault_nowait", "on");
   vm.addMemslot({
     name: "ram",
     gpa: 0x100000n,

@@ -178,3 +178,37 @@ Deno.test("run(): EFAULT from the MMU rejects with ErrnoError", async () => {
   assertEquals([e.errno, e.operation], ["EFAULT", "KVM_RUN"]);
   vm.close();
 });
+
+Deno.test("run(): until sync is a barrier; a waiting vCPU is not stepped; the next run resumes all", async () => {
+  const { vm, cpus } = vmWith([
+    [ucall(UcallCmd.SYNC), ucall(UcallCmd.SYNC), ucall(UcallCmd.DONE)],
+    [{ kind: "quantum" }, { kind: "quantum" }, ucall(UcallCmd.SYNC), ucall(UcallCmd.DONE)],
+  ]);
+  const seen: number[] = [];
+  const barrier = {
+    until: { kind: "sync", label: "pass" } as const,
+    handledSyncLabels: new Set(["pass"]),
+    onExit: (e: VcpuExit) => void seen.push(e.vcpu),
+  };
+  assertEquals(await vm.run(barrier), { reason: "sync", vcpu: 1, label: "pass", value: 41n });
+  assertEquals(cpus.map((c) => c.instructions), [10000, 30000], "vCPU 0 waited, not stepped");
+  assertEquals(seen, [0, 1], "the handler ran at every arrival, the stopping one included");
+  // vCPU 1 finishes with done and is not waited for: vCPU 0's arrival is $exit.
+  assertEquals(await vm.run(barrier), { reason: "sync", vcpu: 0, label: "pass", value: 40n });
+  assertEquals(seen, [0, 1, 0]);
+  assertEquals(await vm.run(barrier), { reason: "done", vcpu: 0 }, "nobody arrived");
+  vm.close();
+});
+
+Deno.test("run(): until first sync stops at the first arrival, the others where they are", async () => {
+  const { vm, cpus } = vmWith([
+    [{ kind: "quantum" }, ucall(UcallCmd.SYNC), ucall(UcallCmd.DONE)],
+    [ucall(UcallCmd.SYNC), ucall(UcallCmd.DONE)],
+  ]);
+  const first = { until: { kind: "sync", label: "pass", first: true } as const };
+  assertEquals((await vm.run(first)).vcpu, 1);
+  assertEquals(cpus.map((c) => c.instructions), [10000, 10000]);
+  assertEquals((await vm.run(first)).vcpu, 0);
+  assertEquals((await vm.run()).reason, "done");
+  vm.close();
+});

@@ -209,12 +209,24 @@ Deno.test(
       "not in mainline",
     );
     let accepted = 0;
-    for (const v of ["zap", "in_place"]) {
+    for (const v of ["zap", "in_place", "in_place_6_13"]) {
       try {
         vm.enableCap("dirty_log_recovery", v);
         accepted++;
       } catch (e) {
         assert(e instanceof UnsupportedError);
+      }
+    }
+    assertEquals(accepted, 1);
+    // eager_page_split is the host's module parameter: exactly one value is accepted.
+    accepted = 0;
+    for (const v of ["on", "off"]) {
+      try {
+        vm.enableCap("eager_page_split", v);
+        accepted++;
+      } catch (e) {
+        assert(e instanceof UnsupportedError);
+        assertStringIncludes(e.message, "eager_page_split = ");
       }
     }
     assertEquals(accepted, 1);
@@ -234,6 +246,9 @@ Deno.test({ name: "caps: no proposal capability number ever reaches the kernel",
       ["x86_memory_fault_exit", "absent_mapping"],
       ["dirty_log_recovery", "in_place"],
       ["dirty_log_recovery", "zap"],
+      ["dirty_log_recovery", "in_place_6_13"],
+      ["eager_page_split", "on"],
+      ["eager_page_split", "off"],
     ] as const
   ) {
     try {

@@ -2,8 +2,8 @@
  * Real guests on a real /dev/kvm: ucalls, dirty logging, timeouts, the
  * watchdog, several vCPUs in parallel, and stats by name.
  */
-import { skipKvm } from "../../support/kvm_probe.ts";
 import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
+import { skipKvm } from "../../support/kvm_probe.ts";
 import {
   assert,
   assertEquals,
@@ -181,7 +181,7 @@ Deno.test(
   },
 );
 
-Deno.test({ name: "run: sync until a label stops one vCPU of two", ignore }, async () => {
+Deno.test({ name: "run: sync until a label stops both vCPUs of two there", ignore }, async () => {
   using vm = new KvmVm({ name: "smp-sync", vcpus: 2 });
   vm.loadImage(
     flatLongModeImage({ code: syncLoopGuest(3, labelGpa(0)), labels: ["s"], vcpus: 2 }),
@@ -190,6 +190,8 @@ Deno.test({ name: "run: sync until a label stops one vCPU of two", ignore }, asy
   assertEquals(exit.reason, "sync");
   assertEquals(exit.reason === "sync" && exit.value, 0n);
   assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
+  // A barrier (version 2): both stopped at the first sync; 2 × (3 syncs + done).
+  assertEquals(vm.stat("ucalls"), 8n);
 });
 
 Deno.test({ name: "stats: KVM stats by name, VMM counters, clear errors", ignore }, async () => {

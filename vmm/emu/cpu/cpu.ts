@@ -12,6 +12,7 @@
  */
 import type { GprName, VcpuBootState } from "../../../guest/image.ts";
 import type { CpuStop, EmuCpu, MmuPort } from "../port.ts";
+import { MtrrState } from "../mtrr.ts";
 import { type Block, type CodeCache, codeCacheFor } from "./code_cache.ts";
 import { type BlockInst, compileBlock } from "./compile.ts";
 import { CpuCore } from "./core.ts";
@@ -76,6 +77,7 @@ export class Cpu implements EmuCpu {
         cr4: Number(state.cr4 & 0xffffffffn),
         efer: Number(state.efer & 0xffffffffn),
         pat: state.pat,
+        mtrr: new MtrrState(),
       },
     });
     const c = this.#c;

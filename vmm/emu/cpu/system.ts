@@ -7,14 +7,16 @@
  *
  * @module
  */
+import { MSR_IA32_EFER, MSR_IA32_PAT } from "../../../guest/msr.ts";
+import { isMtrrMsr } from "../mtrr.ts";
 import { CR0_CD, CR0_PG, EFER_NXE } from "../port.ts";
 import { addrNumber, canonicalHi, type CpuCore } from "./core.ts";
 import type { DecodedInst } from "./inst.ts";
 
-/** IA32_PAT. */
-export const MSR_PAT = 0x277;
+/** IA32_PAT (the numbers live in `guest/msr.ts`). */
+export const MSR_PAT = MSR_IA32_PAT;
 /** IA32_EFER. */
-export const MSR_EFER = 0xc0000080;
+export const MSR_EFER = MSR_IA32_EFER;
 
 const EFER_SCE = 1 << 0;
 const EFER_LME = 1 << 8;
@@ -30,7 +32,7 @@ const DF = 0x400;
 
 /**
  * The CPUID leaves the emulated CPU reports: vendor "KVMEmuKVMEmu", leaf 1
- * with FPU PSE TSC MSR PAE CX8 APIC PGE PAT (and the hypervisor bit),
+ * with FPU PSE TSC MSR PAE CX8 APIC MTRR PGE PAT (and the hypervisor bit),
  * 0x80000001 with NX and LM but no pdpe1gb (1 GiB guest pages are refused,
  * as on this project's KVM host), 48-bit linear / 52-bit physical addresses.
  * Unlisted leaves read as zeros.
@@ -44,7 +46,7 @@ export function cpuidLeaf(leaf: number, index: number): [number, number, number,
     case 0:
       return [1, 0x454d564b, 0x756d454d, 0x564b756d];
     case 1:
-      return [0x000306a9, ((index & 0xff) << 24) | 0x00010800, 0x80000000, 0x00012379];
+      return [0x000306a9, ((index & 0xff) << 24) | 0x00010800, 0x80000000, 0x00013379];
     case 0x80000000:
       return [0x80000008, 0, 0, 0];
     case 0x80000001:
@@ -192,18 +194,23 @@ export const runRdtsc: RunFn = (c) => {
   return true;
 };
 
-/** `rdmsr` of IA32_PAT or IA32_EFER (others: #GP). */
+/** `rdmsr` of IA32_PAT, IA32_EFER or an MTRR MSR (others: #GP). */
 export const runRdmsr: RunFn = (c, _d, rip) => {
   const msr = c.r[2] >>> 0;
-  let v: bigint;
+  let v: bigint | undefined;
   if (msr === MSR_PAT) v = c.paging.pat;
   else if (msr === MSR_EFER) v = BigInt(c.paging.efer);
-  else return gp(c, rip, `rdmsr of unsupported MSR 0x${msr.toString(16)}`);
+  else if (isMtrrMsr(msr)) v = c.paging.mtrr?.read(msr);
+  if (v === undefined) return gp(c, rip, `rdmsr of unsupported MSR 0x${msr.toString(16)}`);
   setEdxEax(c, Number(v & 0xffffffffn) | 0, Number(v >> 32n) | 0);
   return true;
 };
 
-/** `wrmsr` of IA32_PAT or IA32_EFER, with their #GP checks; a change flushes the TLB. */
+/**
+ * `wrmsr` of IA32_PAT, IA32_EFER or an MTRR MSR, with their #GP checks; a
+ * PAT or EFER change flushes the TLB (MTRRs only feed the memory-type
+ * policy, which reads them when asked).
+ */
 export const runWrmsr: RunFn = (c, _d, rip) => {
   const r = c.r;
   const msr = r[2] >>> 0;
@@ -230,6 +237,9 @@ export const runWrmsr: RunFn = (c, _d, rip) => {
       c.paging.efer = nefer;
       c.flushTlb();
     }
+  } else if (isMtrrMsr(msr) && c.paging.mtrr !== undefined) {
+    const bad = c.paging.mtrr.write(msr, v);
+    if (bad !== null) return gp(c, rip, bad);
   } else {
     return gp(c, rip, `wrmsr of unsupported MSR 0x${msr.toString(16)}`);
   }

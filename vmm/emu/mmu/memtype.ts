@@ -1,16 +1,29 @@
 /**
  * Effective memory type of a guest-physical page, computed as
- * `vmx_get_mt_mask()` plus the non-coherent-DMA memslot proposal:
- * MMIO → UC; a `noncoherent_dma` slot → the guest's PAT type (MTRRs
- * ignored, no IPAT); with the `ignore_guest_pat` quirk off, or with a
- * VM-wide non-coherent registration, guest PAT for all memory (CR0.CD
- * forces WB+IPAT with `cd_nw_cleared`, else UC+IPAT); otherwise WB+IPAT.
+ * `vmx_get_mt_mask()` of the proposals' era (v6.7) plus the non-coherent-DMA
+ * memslot proposal (seed 002):
+ * - MMIO → UC;
+ * - a `noncoherent_dma` slot → EPT type WB without IPAT, so the guest's PAT
+ *   type applies and its MTRRs are ignored (the memslot-flag variant);
+ * - no VM-wide non-coherent registration: WB+IPAT, unless the
+ *   `ignore_guest_pat` quirk is off (mainline 6.11+: WB without IPAT, guest
+ *   PAT for all memory, MTRRs ignored);
+ * - with a VM-wide registration (the RFC's KVM virtio device, ref-counted
+ *   by each non-coherent device): CR0.CD → WB (no IPAT) with the
+ *   `cd_nw_cleared` quirk, else UC+IPAT; otherwise the guest MTRR type
+ *   (`kvm_mtrr_get_guest_memory_type`, vCPU 0's MTRRs) combined with the
+ *   guest PAT type (SDM table 11-7), for all memory.
+ *
+ * The reported type is the effective one: the EPT type when IPAT is set,
+ * else the EPT type combined with the guest PAT type.
  *
  * The guest's PAT type of a page is the one the last guest page walk that
  * reached it produced (the type depends on the mapping, not the GPA).
  *
  * @module
  */
+import { MEMTYPE } from "../../../guest/msr.ts";
+import { combineMtrrPat, type MtrrState } from "../mtrr.ts";
 import { CR0_CD } from "../port.ts";
 
 /** PAT memory type encodings to names (SDM table 11-10); reserved ones are "UC". */
@@ -31,6 +44,11 @@ export class MemtypePolicy {
   noncoherentDevices = 0;
   /** Last CR0 a vCPU translated with (CR0.CD is per vCPU; vCPU 0's decides here). */
   cr0 = 0;
+  /**
+   * vCPU 0's MTRRs (null until a vCPU with MTRRs translates: then no MTRR
+   * is known and, as KVM does for a guest without MTRRs in CPUID, WB).
+   */
+  mtrr: MtrrState | null = null;
   readonly #guestType = new Map<number, number>();
 
   /** Record the guest PAT type that a walk produced for `gfn`. */
@@ -51,12 +69,19 @@ export class MemtypePolicy {
    */
   effective(gfn: number, inSlot: boolean, noncoherent: boolean): { type: string; ipat: boolean } {
     if (!inSlot) return { type: "UC", ipat: false };
-    if (!noncoherent && !this.honorAll) return { type: "WB", ipat: true };
-    if (!noncoherent && (this.cr0 & CR0_CD) !== 0) {
-      return { type: this.cdNwCleared ? "WB" : "UC", ipat: true };
+    const pat = this.#guestType.get(gfn) ?? MEMTYPE.WB;
+    if (noncoherent) return { type: PAT_TYPE_NAMES[pat], ipat: false };
+    if (this.noncoherentDevices === 0) {
+      if (this.ignoreGuestPat) return { type: "WB", ipat: true };
+      return { type: PAT_TYPE_NAMES[pat], ipat: false };
     }
-    const t = this.#guestType.get(gfn);
-    return { type: t === undefined ? "WB" : PAT_TYPE_NAMES[t], ipat: false };
+    if ((this.cr0 & CR0_CD) !== 0) {
+      return this.cdNwCleared
+        ? { type: PAT_TYPE_NAMES[pat], ipat: false }
+        : { type: "UC", ipat: true };
+    }
+    const mtrr = this.mtrr === null ? MEMTYPE.WB : this.mtrr.typeOf(gfn * 4096);
+    return { type: PAT_TYPE_NAMES[combineMtrrPat(mtrr, pat)], ipat: false };
   }
 
   /** Forget recorded types (VM teardown). */

@@ -34,6 +34,7 @@ import { ShadowMmu } from "./shadow_mmu.ts";
 import { TdpPaging } from "./tdp_paging.ts";
 import { WriteTracking } from "./write_track.ts";
 import { EmuCapState } from "../../caps/cap.ts";
+import { TimeModel } from "../time/model.ts";
 
 /** The memory model of one emulated VM. */
 export class Mmu implements MmuPort, MmuContext {
@@ -53,6 +54,8 @@ export class Mmu implements MmuPort, MmuContext {
   readonly uffdSlots: Set<Memslot> = new Set();
   /** The vCPUs' TLBs, kept coherent with every SPTE change. */
   cpus: CpuTlb[] = [];
+  /** Modelled time: the clocks and shared resources. */
+  readonly time: TimeModel;
 
   /**
    * Creates the instance.
@@ -61,6 +64,7 @@ export class Mmu implements MmuPort, MmuContext {
    */
   constructor(stats: EmuStats, mode: MmuMode = "tdp") {
     this.stats = stats;
+    this.time = new TimeModel(stats.vcpu.length);
     this.tracking = new WriteTracking(this);
     this.paging = mode === "shadow" ? new ShadowMmu(this) : new TdpPaging(this);
   }
@@ -69,6 +73,7 @@ export class Mmu implements MmuPort, MmuContext {
   #countFlush(): void {
     this.stats.vm[M.remote_tlb_flush]++;
     this.stats.vm[M.remote_tlb_flush_requests]++;
+    this.time.flush();
   }
 
   /** Ask every vCPU to drop its TLB (one remote flush request). */
@@ -85,7 +90,10 @@ export class Mmu implements MmuPort, MmuContext {
 
   /** {@inheritDoc MmuPort.translate} */
   translate(vcpu: number, paging: PagingState, gva: number, access: Access): TranslateResult {
-    if (vcpu === 0) this.memtype.cr0 = paging.cr0;
+    if (vcpu === 0) {
+      this.memtype.cr0 = paging.cr0;
+      this.memtype.mtrr = paging.mtrr ?? null;
+    }
     return this.paging.translate(vcpu, paging, gva, access);
   }
 
@@ -116,11 +124,11 @@ export class Mmu implements MmuPort, MmuContext {
   }
 
   /**
-   * The host mapping of slot page `rel` is absent: exit (memory_fault_nowait),
+   * The host mapping of slot page `rel` is absent: exit (an `absent_fault` slot),
    * wait for the modelled userfaultfd handler, or let the host kernel supply it.
    */
   faultInHost(vs: Float64Array, slot: Memslot, rel: number): number {
-    if ((slot.flags & SLOT_ABSENT_FAULT) !== 0 && this.caps.memoryFaultNowait) {
+    if ((slot.flags & SLOT_ABSENT_FAULT) !== 0) {
       if (!this.caps.memoryFaultExit) return RES_EFAULT;
       vs[V.memory_fault_exits]++;
       return RES_MEMORY_FAULT;
@@ -132,9 +140,11 @@ export class Mmu implements MmuPort, MmuContext {
       // In KVM this one EPT violation blocks in the kernel until the page
       // arrives; the retry counts it, so this attempt does not.
       vs[V.pf_taken]--;
+      this.time.faultRefund(this.paging.mode === "shadow");
       return RES_UFFD;
     }
     slot.host.populate(rel, 1); // the host kernel faults the page in
+    this.time.populate(1, false);
     return RES_OK;
   }
 

@@ -19,7 +19,8 @@ import type { Memslot } from "../memory/memslot.ts";
 import type { MemslotTable } from "../memory/memslots.ts";
 import type { MemtypePolicy } from "./memtype.ts";
 import type { GuestWalker } from "./page_walk.ts";
-import type { EmuCapState } from "../../caps/cap.ts";
+import type { DirtyLogRecovery, EmuCapState } from "../../caps/cap.ts";
+import type { Charger } from "../time/model.ts";
 
 /** Resolution outcomes of a guest-physical access (internal codes). */
 export const RES_OK = 0;
@@ -46,6 +47,8 @@ export interface MmuContext {
   readonly stats: EmuStats;
   /** Capability state. */
   readonly caps: EmuCapState;
+  /** Modelled time: every kernel operation is charged here. */
+  readonly time: Charger;
   /** Memory-type policy. */
   readonly memtype: MemtypePolicy;
   /** Page write tracking: count a frame up (write-protect it) or down. */
@@ -93,18 +96,22 @@ export interface PagingModel {
    * MMU-writable); returns the level of the entry that lost W, 0 if none.
    */
   writeProtectGfn(gfn: number, tracking: boolean): number;
-  /** Dirty logging starts on frames `[start, end)`: returns how many entries changed. */
-  startDirtyLog(start: number, end: number): number;
+  /**
+   * Dirty logging starts on frames `[start, end)`: write-protect them, and
+   * with `eagerSplit` split their huge entries first; returns how many
+   * entries changed.
+   */
+  startDirtyLog(start: number, end: number, eagerSplit: boolean): number;
   /**
    * Dirty logging stopped on `[start, end)`: restore huge mappings up to
-   * `maxLevel` (`inPlace`: recover them, else zap the collapsible tables);
-   * returns how many were recovered or zapped.
+   * `maxLevel` as `recovery` says (zap the collapsible tables, or recover
+   * them in place); returns how many were recovered or zapped.
    */
   collapseRange(
     start: number,
     end: number,
     maxLevel: (gfn: number) => number,
-    inPlace: boolean,
+    recovery: DirtyLogRecovery,
   ): number;
   /** Zaps what maps (or was walked through) frames `[start, end)`; returns the entries dropped. */
   zapRange(start: number, end: number): number;

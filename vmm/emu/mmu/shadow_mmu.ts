@@ -30,8 +30,16 @@ import { SLOT_DIRTY_LOG, SLOT_READONLY } from "../memory/memslot.ts";
 import { PageTranslation } from "../memory/host_memory.ts";
 import { GuestWalker, WALK_FAULT, WALK_OK } from "./page_walk.ts";
 import type { MmuMode } from "../../types.ts";
+import type { DirtyLogRecovery } from "../../caps/cap.ts";
 import { SHADOW_GPA_BITS } from "../memory/memslots.ts";
-import { markDirty, type MmuContext, type PagingModel, RES_MMIO, RES_OK } from "./paging_model.ts";
+import {
+  markDirty,
+  type MmuContext,
+  type PagingModel,
+  RES_MMIO,
+  RES_OK,
+  RES_UFFD,
+} from "./paging_model.ts";
 
 /** One shadow entry (a shadow leaf SPTE for one GVA page). */
 class ShadowEntry {
@@ -120,6 +128,7 @@ export class ShadowMmu implements PagingModel {
       return slot.host.translation(ent.gfn - slot.baseGfn, ent.gfn);
     }
     vs[V.pf_taken]++;
+    mmu.time.fault(true);
     if (ent !== undefined && ent.guestWritable) {
       const r = this.#writeFault(vs, ent);
       if (r !== null) return r;
@@ -144,6 +153,8 @@ export class ShadowMmu implements PagingModel {
     const rel = gfn - slot.baseGfn;
     if (slot.host.absent && !slot.host.isPresent(rel)) {
       const r = mmu.faultInHost(vs, slot, rel);
+      // Post-copy: the guest maps the page before UFFDIO_COPY fills it.
+      if (r === RES_UFFD) mmu.noteGuestMemtype(slot, gfn, w, paging);
       if (r !== RES_OK) return mmu.exitFor(r, gpa, false);
     }
     if (ent !== undefined) this.#drop(ent, []);
@@ -155,6 +166,7 @@ export class ShadowMmu implements PagingModel {
       this.#shadowPt(w.ptGfn[l], ent);
     }
     root.set(vpn, ent);
+    mmu.time.install(true); // the shadow MMU takes mmu_lock for write
     let refs = this.#gfnRefs.get(gfn);
     if (refs === undefined) this.#gfnRefs.set(gfn, refs = new Set());
     refs.add(ent);
@@ -286,7 +298,7 @@ export class ShadowMmu implements PagingModel {
   }
 
   /** Write-protect entries mapping frames in `[start, end)`; returns how many lost W. */
-  startDirtyLog(start: number, end: number): number {
+  startDirtyLog(start: number, end: number, _eagerSplit: boolean): number {
     let n = 0;
     for (const [gfn, set] of this.#gfnRefs) {
       if (gfn < start || gfn >= end) continue;
@@ -336,7 +348,7 @@ export class ShadowMmu implements PagingModel {
     _start: number,
     _end: number,
     _maxLevel: (gfn: number) => number,
-    _inPlace: boolean,
+    _recovery: DirtyLogRecovery,
   ): number {
     return 0;
   }

@@ -18,9 +18,17 @@ import {
   slotLabel,
 } from "../../memory/slot_rules.ts";
 import { SIZE_1G, SIZE_2M, SIZE_4K } from "../../memory/layout.ts";
-import { FLAG_BITS, flagNames, Memslot, SLOT_DIRTY_LOG } from "../memory/memslot.ts";
+import {
+  FLAG_BITS,
+  flagNames,
+  Memslot,
+  SLOT_DIRTY_LOG,
+  SLOT_NONCOHERENT,
+} from "../memory/memslot.ts";
 import { startDirtyLog, stopDirtyLog } from "./dirty_log.ts";
 import type { Mmu } from "./mmu.ts";
+import { M } from "../stats.ts";
+import { COSTS } from "../time/costs.ts";
 
 const { EINVAL } = ERRNO_NUMBERS;
 
@@ -65,6 +73,7 @@ export function createSlot(mmu: Mmu, spec: MemslotSpec): Memslot {
   if (mmu.tracking.enabled) slot.allocWriteTrack();
   if (mmu.paging.needsRmap) slot.allocRmap();
   mmu.slots.insert(slot);
+  mmu.time.host(COSTS.memslotCreate.ns);
   if (slot.flags & SLOT_DIRTY_LOG) startDirtyLog(mmu, slot);
   return slot;
 }
@@ -72,10 +81,14 @@ export function createSlot(mmu: Mmu, spec: MemslotSpec): Memslot {
 /** Zap what a delete or move of `slot` invalidates, per the zap policy. */
 function zapSlot(mmu: Mmu, slot: Memslot): void {
   const start = slot.baseGfn, end = start + slot.npages;
+  const zapped0 = mmu.stats.vm[M.sptes_zapped];
   if (mmu.caps.zapOnlyMemslot) {
-    if (mmu.paging.zapRange(start, end) > 0) mmu.flushAll();
+    const n = mmu.paging.zapRange(start, end);
+    mmu.time.zapped(mmu.stats.vm[M.sptes_zapped] - zapped0);
+    if (n > 0) mmu.flushAll();
   } else {
     mmu.paging.zapAll();
+    mmu.time.zapped(mmu.stats.vm[M.sptes_zapped] - zapped0);
     mmu.flushAll();
   }
 }
@@ -83,6 +96,7 @@ function zapSlot(mmu: Mmu, slot: Memslot): void {
 /** KVM_MR_DELETE. */
 export function deleteSlot(mmu: Mmu, slot: Memslot): void {
   slot.invalid = true;
+  mmu.time.host(COSTS.memslotDelete.ns);
   zapSlot(mmu, slot);
   mmu.slots.remove(slot);
   mmu.uffdSlots.delete(slot);
@@ -94,13 +108,18 @@ export function moveSlot(mmu: Mmu, slot: Memslot, gpa: bigint): void {
   const r = checkMove(mmu.slots.index, slot, gpa);
   checkGpaWidth(r, mmu.paging.gpaBits, slotLabel(slot.id, slot.name));
   slot.invalid = true;
+  mmu.time.host(COSTS.memslotMove.ns);
   zapSlot(mmu, slot);
   slot.relocate(r.baseGfn);
   slot.invalid = false;
   mmu.slots.moved(slot);
 }
 
-/** KVM_MR_FLAGS_ONLY: only `dirty_log` may change (the shared rule). */
+/**
+ * KVM_MR_FLAGS_ONLY (the shared rule says which flags may change).
+ * `absent_fault` is read at each fault, so it needs nothing more; a
+ * `noncoherent_dma` change changes the slot's memory types, so its SPTEs go.
+ */
 export function setSlotFlags(
   mmu: Mmu,
   slot: Memslot,
@@ -113,6 +132,12 @@ export function setSlotFlags(
   if (changed & SLOT_DIRTY_LOG) {
     if (next & SLOT_DIRTY_LOG) startDirtyLog(mmu, slot);
     else stopDirtyLog(mmu, slot);
+  }
+  if (
+    (changed & SLOT_NONCOHERENT) &&
+    mmu.paging.zapRange(slot.baseGfn, slot.baseGfn + slot.npages) > 0
+  ) {
+    mmu.flushAll();
   }
   mmu.slots.generation++;
 }

@@ -261,30 +261,58 @@ export class TdpMmu {
   }
 
   /**
-   * Disabling dirty logging with `in_place`: replace each fully mapped table
-   * (512 present leaves) whose range `maxLevel` allows huge by one huge leaf
-   * with the children's common permissions, bottom-up (2M, then 1G).
-   * Returns the number of huge leaves created.
+   * Disabling dirty logging in place: walking top-down (1G before 2M, as the
+   * TDP iterator does), put one huge leaf over each present table whose
+   * range `maxLevel` allows huge; the table need not be fully mapped.
+   * `fresh(gfn)` gives the leaf's flags (seed 004's `try_promote_lpage`
+   * builds a new SPTE for any present table); without it the leaf is the
+   * first present child leaf made huge (6.13's `tdp_mmu_make_huge_spte`),
+   * and a table with none stays. Returns the huge leaves created.
    */
-  recoverRange(start: number, end: number, maxLevel: (gfn: number) => number): number {
+  recoverRange(
+    start: number,
+    end: number,
+    maxLevel: (gfn: number) => number,
+    fresh?: (gfn: number) => number,
+  ): number {
     let n = 0;
-    this.#visit(this.#root, start, end, (t, i, leaf) => {
-      if (leaf || !collapsible(t, i, start, end, maxLevel)) return;
-      const c = t.child![i]!;
-      let and = -1;
-      for (let j = 0; j < 512; j++) {
-        const e = c.spte[j];
-        if ((e & SPTE_R) === 0 || (c.level > 1 && (e & SPTE_HUGE) === 0)) return;
-        and &= e;
+    const walk = (t: SpteTable): void => {
+      const ep = ENTRY_PAGES[t.level];
+      const i0 = Math.max(0, Math.floor((start - t.baseGfn) / ep));
+      const i1 = Math.min(511, Math.floor((end - 1 - t.baseGfn) / ep));
+      for (let i = i0; i <= i1; i++) {
+        const e = t.spte[i];
+        if ((e & SPTE_R) === 0 || t.level === 1 || (e & SPTE_HUGE) !== 0) continue;
+        const c = t.child![i]!;
+        if (collapsible(t, i, start, end, maxLevel)) {
+          const huge = fresh ? fresh(t.baseGfn + i * ep) : firstLeaf(c);
+          if (huge !== 0) {
+            this.#dropSubtree(c); // replaced, not zapped: no sptes_zapped
+            t.child![i] = undefined;
+            t.spte[i] = huge | SPTE_HUGE;
+            this.#vm[PAGES_BY_LEVEL[t.level]]++;
+            n++;
+            continue;
+          }
+        }
+        walk(c);
       }
-      this.#vm[PAGES_BY_LEVEL[c.level]] -= 512;
-      this.#vm[PAGES_BY_LEVEL[t.level]]++;
-      t.child![i] = undefined;
-      t.spte[i] = and | SPTE_HUGE;
-      n++;
-    });
+    };
+    walk(this.#root);
     return n;
   }
+}
+
+/** The flags of the first present leaf under `t` (pre-order), 0 if none. */
+function firstLeaf(t: SpteTable): number {
+  for (let i = 0; i < 512; i++) {
+    const e = t.spte[i];
+    if ((e & SPTE_R) === 0) continue;
+    if (t.level === 1 || (e & SPTE_HUGE) !== 0) return e;
+    const f = firstLeaf(t.child![i]!);
+    if (f !== 0) return f;
+  }
+  return 0;
 }
 
 /**

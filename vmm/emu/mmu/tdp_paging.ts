@@ -34,7 +34,15 @@ import {
   SPTE_X,
 } from "./spte.ts";
 import { TdpMmu } from "./tdp_mmu.ts";
-import { markDirty, type MmuContext, type PagingModel, RES_MMIO, RES_OK } from "./paging_model.ts";
+import type { DirtyLogRecovery } from "../../caps/cap.ts";
+import {
+  markDirty,
+  type MmuContext,
+  type PagingModel,
+  RES_MMIO,
+  RES_OK,
+  RES_UFFD,
+} from "./paging_model.ts";
 
 const WB_IPAT = (6 << SPTE_MT_SHIFT) | SPTE_IPAT;
 const WB = 6 << SPTE_MT_SHIFT;
@@ -94,6 +102,8 @@ export class TdpPaging implements PagingModel {
     const gpa = w.gpa;
     const gfn = Math.floor(gpa / 4096);
     const res = this.resolve(vs, gfn, access);
+    // Post-copy: the guest maps the page before UFFDIO_COPY fills it.
+    if (res === RES_UFFD) mmu.noteGuestMemtype(mmu.slots.find(gfn)!, gfn, w, paging);
     if (res !== RES_OK) return mmu.exitFor(res, gpa, false);
     mmu.noteGuestMemtype(this.slot!, gfn, w, paging);
     // A refill of a mapped page reuses a cached Translation (no allocation);
@@ -167,6 +177,7 @@ export class TdpPaging implements PagingModel {
   #fault(vs: Float64Array, gfn: number, access: number, e: number): number {
     vs[V.pf_taken]++;
     const mmu = this.#mmu;
+    mmu.time.fault(false);
     const slot = mmu.slots.find(gfn);
     if (slot === null || slot.invalid) {
       this.tdp.map(gfn, 1, SPTE_MMIO | ((mmu.slots.generation & SPTE_GEN_MASK) << SPTE_GEN_SHIFT));
@@ -195,11 +206,14 @@ export class TdpPaging implements PagingModel {
     if ((e & SPTE_R) !== 0) {
       // Present but write-protected: dirty logging, a past tracker, recovery.
       const max = mmu.maxLevel(slot, gfn);
-      if (tdp.hitLevel > max) tdp.splitTo(gfn, max);
-      else tdp.lookup(gfn);
+      if (tdp.hitLevel > max) {
+        mmu.time.split(tdp.hitLevel - max);
+        tdp.splitTo(gfn, max);
+      } else tdp.lookup(gfn);
       const t = tdp.hitTable.spte;
       const i = tdp.hitIndex;
       if ((t[i] & SPTE_MMU_WRITABLE) !== 0) vs[V.pf_fast]++;
+      else mmu.time.install(); // the fast path is lockless; the slow one takes mmu_lock
       t[i] |= SPTE_W | SPTE_MMU_WRITABLE | SPTE_D;
       return this.#fixed(vs, slot, rel, (flags & SLOT_DIRTY_LOG) !== 0);
     }
@@ -208,8 +222,7 @@ export class TdpPaging implements PagingModel {
       const r = mmu.faultInHost(vs, slot, rel);
       if (r !== RES_OK) return r;
     }
-    let f = SPTE_R | SPTE_X | SPTE_A |
-      ((flags & SLOT_NONCOHERENT) !== 0 || mmu.memtype.honorAll ? WB : WB_IPAT);
+    let f = SPTE_R | SPTE_X | SPTE_A | this.#memtype(flags);
     if ((flags & SLOT_READONLY) === 0 && !tracked) {
       f |= SPTE_MMU_WRITABLE;
       // Dirty logging maps a read fault read-only so that the bitmap only
@@ -219,7 +232,23 @@ export class TdpPaging implements PagingModel {
     }
     if (write) f |= SPTE_D;
     tdp.mapAfterLookup(gfn, mmu.maxLevel(slot, gfn), f);
+    mmu.time.install();
     return this.#fixed(vs, slot, rel, write && (flags & SLOT_DIRTY_LOG) !== 0);
+  }
+
+  /** The memory-type bits of a leaf in a slot with `flags`. */
+  #memtype(flags: number): number {
+    return (flags & SLOT_NONCOHERENT) !== 0 || this.#mmu.memtype.honorAll ? WB : WB_IPAT;
+  }
+
+  /**
+   * Seed 004's `make_spte(…, ACC_ALL, …, map_writable)` for the huge page at
+   * `gfn`: present, executable, accessed, writable unless the slot is readonly.
+   */
+  #freshHuge(gfn: number): number {
+    const flags = this.#mmu.slots.find(gfn)!.flags;
+    const w = (flags & SLOT_READONLY) === 0 ? SPTE_W | SPTE_MMU_WRITABLE : 0;
+    return SPTE_R | SPTE_X | SPTE_A | w | this.#memtype(flags);
   }
 
   /** No shadowed guest page tables under TDP: nothing to invalidate. */
@@ -236,9 +265,10 @@ export class TdpPaging implements PagingModel {
     return this.tdp.writeProtectGfn(gfn, tracking) ? this.tdp.hitLevel : 0;
   }
 
-  /** Eager split down to 4K, then write-protect (`eager_page_split`). */
-  startDirtyLog(start: number, end: number): number {
-    return this.tdp.splitRange(start, end) + this.tdp.writeProtectRange(start, end, false);
+  /** {@inheritDoc PagingModel.startDirtyLog} */
+  startDirtyLog(start: number, end: number, eagerSplit: boolean): number {
+    const splits = eagerSplit ? this.tdp.splitRange(start, end) : 0;
+    return splits + this.tdp.writeProtectRange(start, end, false);
   }
 
   /** {@inheritDoc PagingModel.collapseRange} */
@@ -246,11 +276,11 @@ export class TdpPaging implements PagingModel {
     start: number,
     end: number,
     maxLevel: (gfn: number) => number,
-    inPlace: boolean,
+    recovery: DirtyLogRecovery,
   ): number {
-    return inPlace
-      ? this.tdp.recoverRange(start, end, maxLevel)
-      : this.tdp.zapCollapsible(start, end, maxLevel);
+    if (recovery === "zap") return this.tdp.zapCollapsible(start, end, maxLevel);
+    const fresh = recovery === "in_place" ? (gfn: number) => this.#freshHuge(gfn) : undefined;
+    return this.tdp.recoverRange(start, end, maxLevel, fresh);
   }
 
   /** Zaps the leaves over `[start, end)` (kvm_tdp_mmu_zap_leafs). */

@@ -4,14 +4,17 @@
  * (the KVMGT-style user that write-protects chosen GFNs and is notified of
  * every guest write to them).
  *
- * Policy changes: `on` and `on_demand` may be set at any time (`on`
- * allocates for existing slots at once; `on_demand` never frees what was
- * allocated, as KVM never frees the array); `off` fails EBUSY under the
- * shadow MMU, and EINVAL once a user memslot exists or a tracker is
- * registered.
+ * Policy changes: the errno rules of `on` and `off` are the capability's
+ * (`vmm/caps/page_write_tracking.ts`, the seed's order), which reads
+ * {@linkcode WriteTracking.mmuNeedsTracking} and
+ * {@linkcode WriteTracking.hasExternalUser}; `on_demand` may be set at any
+ * time and never frees what was allocated, as KVM never frees the array.
  *
  * @module
  */
+import type { Charger } from "../time/model.ts";
+import { COSTS } from "../time/costs.ts";
+import { T } from "../time/clock.ts";
 import { ERRNO_NUMBERS, ErrnoError } from "../../errors.ts";
 import type { Memslot } from "../memory/memslot.ts";
 import type { MemslotTable } from "../memory/memslots.ts";
@@ -29,12 +32,19 @@ export interface TrackingHost {
   flushGfn(gfn: number): void;
   /** Drop cached translations of several frames with one remote flush request. */
   flushGfns(gfns: readonly number[]): void;
+  /** Modelled time (write-protecting is charged to whoever does it). */
+  readonly time: Charger;
+}
+
+/** Write-protecting `n` SPTEs, under mmu_lock for write. */
+function chargeProtect(time: Charger, n: number): void {
+  if (n > 0) time.underWriteLock(n * COSTS.writeProtectSpte.ns, T.zap);
 }
 
 /** The write-tracking allocation policy. */
 export type TrackingPolicy = "on" | "off" | "on_demand";
 
-const { EINVAL, EBUSY, EEXIST } = ERRNO_NUMBERS;
+const { EINVAL, EEXIST } = ERRNO_NUMBERS;
 
 interface Tracker {
   gfn: number;
@@ -62,27 +72,18 @@ export class WriteTracking {
       (this.policy === "on_demand" && this.#trackers.size > 0);
   }
 
-  /** KVM_ENABLE_CAP(PAGE_WRITE_TRACKING, value). */
-  setPolicy(value: string): void {
-    const op = "KVM_ENABLE_CAP";
-    if (value !== "on" && value !== "off" && value !== "on_demand") {
-      throw new ErrnoError(op, EINVAL, `page_write_tracking: unknown value "${value}"`);
-    }
-    if (value === "off") {
-      if (this.#mmu.paging.tracksGuestTables) {
-        throw new ErrnoError(
-          op,
-          EBUSY,
-          "the shadow MMU needs write tracking for guest page tables",
-        );
-      }
-      if (this.#mmu.slots.userCount > 0) {
-        throw new ErrnoError(op, EINVAL, "write tracking cannot be turned off once memslots exist");
-      }
-      if (this.#trackers.size > 0) {
-        throw new ErrnoError(op, EINVAL, "an external write tracker is registered");
-      }
-    }
+  /** The MMU needs tracking itself (shadow paging; the model has no shadow root under TDP). */
+  get mmuNeedsTracking(): boolean {
+    return this.#mmu.paging.tracksGuestTables;
+  }
+
+  /** Whether an external tracker is registered (kvm_page_track_has_external_user). */
+  get hasExternalUser(): boolean {
+    return this.#trackers.size > 0;
+  }
+
+  /** Set the policy once the capability's rules passed; `on` allocates for existing slots. */
+  setPolicy(value: TrackingPolicy): void {
     this.policy = value;
     this.#allocIfEnabled();
   }
@@ -130,6 +131,7 @@ export class WriteTracking {
       if (lvl > 0) flush.push(g);
       if (lvl > 1) huge = true;
     }
+    chargeProtect(this.#mmu.time, flush.length);
     if (huge || flush.length > 64) this.#mmu.flushAll();
     else this.#mmu.flushGfns(flush);
   }
@@ -153,6 +155,7 @@ export class WriteTracking {
    */
   add(slot: Memslot, gfn: number): void {
     const lvl = this.#protect(slot, gfn);
+    if (lvl > 0) chargeProtect(this.#mmu.time, 1);
     // A huge leaf lost W for its whole range: flush all of it, as
     // kvm_flush_remote_tlbs_gfn does with the leaf's level.
     if (lvl > 1) this.#mmu.flushAll();

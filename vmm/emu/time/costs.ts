@@ -16,9 +16,7 @@
  * No constant is fitted to a proposal's headline figure: those are what the
  * model is checked against. Contention (mmu_lock, a userfaultfd's wait queue,
  * handler threads, host CPUs) is not in these constants: the model derives it
- * from resources in modelled time.
- *
- * Nothing in the emulator imports this module yet.
+ * from resources in modelled time (`model.ts`).
  *
  * @module
  */
@@ -49,7 +47,7 @@ const PAGES_PER_GIB = 262_144;
 
 /**
  * The cost table: every modelled kernel operation, in nanoseconds, with its
- * source. Keys are the names the time model will use.
+ * source. Keys are the names the time model uses.
  */
 export const COSTS = {
   guestInsnNative: {

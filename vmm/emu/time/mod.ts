@@ -1,8 +1,7 @@
 /**
- * Modelled time's data: the cost table of the modelled kernel operations and
- * the shape of each constant's source. Nothing in the emulator uses it yet;
- * the time model (clocks per vCPU and for the VMM, resources in modelled
- * time) will.
+ * Modelled time: the cost table of the modelled kernel operations (with each
+ * constant's source), the clocks per vCPU and for the VMM, and the shared
+ * resources in modelled time that the MMU charges through {@linkcode Charger}.
  *
  * @example Read a cost
  * ```ts
@@ -25,3 +24,7 @@ export {
   type MeasuredSource,
   type PublishedSource,
 } from "./source.ts";
+export { ModelClock, T, T_PARTS, T_STATS } from "./clock.ts";
+export { HORIZON_NS, Mutex, Pool, RwLock } from "./resources.ts";
+export { UffdQueue, type UffdService } from "./uffd.ts";
+export { type Charger, TimeModel } from "./model.ts";

@@ -358,6 +358,18 @@ Deno.test("wrmsr of an unknown MSR and a bad CR write are #GP", () => {
   assertEquals(flatMachine({ code: "48b800000000000010000f22d8" }).cpu.run(10).kind, "shutdown");
 });
 
+// mov ecx, 0x2ff; mov eax, 0x806; xor edx, edx; wrmsr; xor eax, eax; rdmsr; mov ebx, eax
+// mov ecx, 0xfe; rdmsr; hlt
+Deno.test("MTRR MSRs: MTRR_DEF_TYPE round-trips, MTRRCAP reads, bad values are #GP", () => {
+  const { cpu } = runToHlt("b9ff020000b80608000031d20f3031c00f3289c3b9fe0000000f32f4");
+  assertEquals(cpu.gpr(RBX), 0x806n, "E | WB");
+  assertEquals(cpu.gpr(RAX), 0x508n, "WC, FIX, 8 variable pairs");
+  // mov ecx, 0x2ff; mov eax, 2 (reserved type); xor edx, edx; wrmsr
+  assertEquals(flatMachine({ code: "b9ff020000b80200000031d20f30" }).cpu.run(10).kind, "shutdown");
+  // mov ecx, 0xfe; wrmsr (MTRRCAP is read-only)
+  assertEquals(flatMachine({ code: "b9fe0000000f30" }).cpu.run(10).kind, "shutdown");
+});
+
 Deno.test("a non-canonical data address or branch target is #GP", () => {
   // mov rax, 0x0000800000000000; mov rbx, [rax]
   const a = flatMachine({ code: "48b80000000000800000488b18" }).cpu.run(10);

@@ -3,6 +3,9 @@ import { EmuVm } from "../../../../vmm/emu/vm.ts";
 import { ACCESS_READ, ACCESS_WRITE } from "../../../../vmm/emu/port.ts";
 import { PAGING_OFF } from "../../../support/emu_tables.ts";
 import { ErrnoError } from "../../../../vmm/errors.ts";
+import { TdpMmu } from "../../../../vmm/emu/mmu/tdp_mmu.ts";
+import { SPTE_R, SPTE_W } from "../../../../vmm/emu/mmu/spte.ts";
+import { VM_COUNTERS } from "../../../../vmm/emu/stats.ts";
 
 const M = 1n << 20n;
 const BASE = 64n * M;
@@ -116,16 +119,46 @@ Deno.test("-dirty_log with in_place recovery rebuilds huge SPTEs without refault
   vm.close();
 });
 
-Deno.test("in_place recovery leaves partially mapped tables split", () => {
-  const vm = new EmuVm({ name: "d" });
-  vm.enableCap("dirty_log_recovery", "in_place");
-  vm.addMemslot({ name: "ram", gpa: BASE, size: 4n * M, flags: ["dirty_log"] });
-  touch(vm, 1);
-  touch(vm, 2);
-  vm.setMemslotFlags("ram", [], ["dirty_log"]);
-  assertEquals([stat(vm, "pages_4k"), stat(vm, "pages_2m")], [2, 0]);
-  assertEquals(stat(vm, "huge_pages_recovered"), 0);
-  vm.close();
+for (const mode of ["in_place", "in_place_6_13"] as const) {
+  Deno.test(`${mode} recovery also recovers partially mapped tables`, () => {
+    const vm = new EmuVm({ name: "d" });
+    vm.enableCap("dirty_log_recovery", mode);
+    vm.addMemslot({ name: "ram", gpa: BASE, size: 4n * M, flags: ["dirty_log"] });
+    touch(vm, 1);
+    touch(vm, 2);
+    vm.setMemslotFlags("ram", [], ["dirty_log"]);
+    // The first 2M had two leaves; the second was never mapped, so there is no table.
+    assertEquals([stat(vm, "pages_4k"), stat(vm, "pages_2m")], [0, 1]);
+    assertEquals(stat(vm, "huge_pages_recovered"), 1);
+    const taken = stat(vm, "pf_taken");
+    touch(vm, 300, ACCESS_READ);
+    assertEquals(stat(vm, "pf_taken"), taken, "the whole 2M is mapped again");
+    vm.close();
+  });
+}
+
+Deno.test("TdpMmu.recoverRange: the seed promotes an empty table, 6.13 needs a present child", () => {
+  const stats = new Float64Array(VM_COUNTERS);
+  for (const fresh of [undefined, () => SPTE_R | SPTE_W]) {
+    const tdp = new TdpMmu(stats);
+    tdp.map(1024 + 3, 1, SPTE_R);
+    tdp.zapRange(1024, 1536); // the 4K leaf goes, its table stays
+    assertEquals(tdp.recoverRange(0, 4096, () => 2, fresh), fresh ? 1 : 0);
+    const e = tdp.lookup(1024 + 7);
+    assertEquals([tdp.hitLevel, e & SPTE_W], fresh ? [2, SPTE_W] : [1, 0]);
+  }
+});
+
+Deno.test("TdpMmu.recoverRange: 6.13 takes the first present child's permissions", () => {
+  const tdp = new TdpMmu(new Float64Array(VM_COUNTERS));
+  tdp.map(512 + 5, 1, SPTE_R); // first present child: read-only
+  tdp.map(512 + 9, 1, SPTE_R | SPTE_W);
+  tdp.map(1024 + 5, 1, SPTE_R | SPTE_W); // first present child: writable
+  tdp.map(1024 + 9, 1, SPTE_R);
+  assertEquals(tdp.recoverRange(0, 2048, () => 2), 2);
+  assertEquals(tdp.lookup(512 + 9) & SPTE_W, 0);
+  assertEquals(tdp.hitLevel, 2);
+  assertEquals(tdp.lookup(1024 + 9) & SPTE_W, SPTE_W);
 });
 
 Deno.test("KVM_GET_DIRTY_LOG on a slot that is not logging fails with ENOENT", () => {

@@ -177,7 +177,6 @@ Deno.test("stat() knows every name the registry gives emu and refuses others", a
 Deno.test("populate() of a large absent slot only marks pages present", async () => {
   const r = await inChild(`
     const vm = new EmuVm({ name: "p" });
-    vm.enableCap("memory_fault_nowait", "on");
     vm.enableCap("x86_memory_fault_exit", "absent_mapping");
     vm.addMemslot({ name: "big", gpa: 1n << 40n, size: 64n * G, backing: "absent", flags: ["absent_fault"] });
     const rss0 = Deno.memoryUsage().rss;

@@ -22,6 +22,10 @@ function tr(vm: EmuVm, gpa: bigint, access: 0 | 1 | 2 = ACCESS_READ): TranslateR
   return vm.memory.translate(0, PAGING_OFF, Number(gpa), access);
 }
 
+function errnoOf(f: () => void): string {
+  return assertThrows(f, ErrnoError).errno;
+}
+
 function stats(vm: EmuVm, ...names: string[]): Record<string, number> {
   return Object.fromEntries(names.map((n) => [n, Number(vm.stat(n))]));
 }
@@ -89,9 +93,8 @@ Deno.test("translate() treats a write to a readonly slot as mmio, reads map", ()
   vm.close();
 });
 
-Deno.test("translate() exits with memory_fault for an absent page under memory_fault_nowait", () => {
+Deno.test("translate() exits with memory_fault for an absent page of an absent_fault slot", () => {
   const vm = new EmuVm({ name: "t" });
-  vm.enableCap("memory_fault_nowait", "on");
   vm.enableCap("x86_memory_fault_exit", "absent_mapping");
   vm.addMemslot({
     name: "lazy",
@@ -117,9 +120,29 @@ Deno.test("translate() exits with memory_fault for an absent page under memory_f
   vm.close();
 });
 
+Deno.test("absent_fault set and cleared on a live slot (a flags-only update)", () => {
+  const vm = new EmuVm({ name: "t" });
+  assertEquals(errnoOf(() => vm.enableCap("memory_fault_nowait", "on")), "EINVAL");
+  vm.enableCap("x86_memory_fault_exit", "absent_mapping");
+  vm.addMemslot({ name: "lazy", gpa: 16n * M, size: 4n * M, backing: "absent" });
+  assert("page" in tr(vm, 16n * M, ACCESS_WRITE), "without the flag the host faults it in");
+  vm.setMemslotFlags("lazy", ["absent_fault"], []);
+  assertEquals(vm.memslots().find((s) => s.name === "lazy")?.flags, ["absent_fault"]);
+  assert("page" in tr(vm, 16n * M, ACCESS_WRITE), "a present page is unaffected");
+  assertEquals(tr(vm, 16n * M + 0x5000n, ACCESS_WRITE), {
+    exit: "memory_fault",
+    gpa: 16 * 2 ** 20 + 0x5000,
+    size: 4096,
+    flags: ["absent_mapping"],
+  });
+  vm.setMemslotFlags("lazy", [], ["absent_fault"]);
+  assert("page" in tr(vm, 16n * M + 0x5000n, ACCESS_WRITE));
+  assertEquals(Number(vm.stat("memory_fault_exits")), 1);
+  vm.close();
+});
+
 Deno.test("translate() fails with EFAULT without x86_memory_fault_exit", () => {
   const vm = new EmuVm({ name: "t" });
-  vm.enableCap("memory_fault_nowait", "on");
   vm.addMemslot({
     name: "l",
     gpa: 16n * M,
@@ -194,13 +217,14 @@ Deno.test("enableCap() rejects unknown values with EINVAL from KVM_ENABLE_CAP", 
 Deno.test("a VM-wide non-coherent registration zaps SPTEs and honours guest PAT", () => {
   const vm = vmWith({ name: "ram", gpa: 16n * M, size: 4n * M });
   tr(vm, 16n * M);
-  vm.registerNoncoherentDma();
+  vm.registerNoncoherentDma("a");
   assertEquals(stats(vm, "pages_2m", "sptes_zapped"), { pages_2m: 0, sptes_zapped: 1 });
   assertEquals(vm.memtype(16n * M), { type: "WB", ipat: false });
-  vm.registerNoncoherentDma();
-  vm.unregisterNoncoherentDma();
+  vm.registerNoncoherentDma("b");
+  vm.registerNoncoherentDma("b"); // once per device, as the RFC's kv->noncoherent
+  vm.unregisterNoncoherentDma("b");
   assertEquals(vm.memtype(16n * M).ipat, false);
-  vm.unregisterNoncoherentDma();
+  vm.unregisterNoncoherentDma("a");
   assertEquals(vm.memtype(16n * M), { type: "WB", ipat: true });
   vm.close();
 });
