@@ -3,13 +3,14 @@
  * thousands of errors, `--json` for a literal that used to crash the lexer.
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { CLI_WATCHDOG } from "../support/wait.ts";
 
 const VMM = new URL("../../vmm.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
 async function vmm(dir: string, ...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", VMM, ...args],
+    args: ["run", "-A", VMM, ...args, ...CLI_WATCHDOG],
     cwd: dir,
     stdout: "piped",
     stderr: "piped",
