@@ -22,7 +22,6 @@
 import { buildBootImage } from "../guest/boot.ts";
 import { deviceShmSlot } from "../guest/payloads/mod.ts";
 import { type BackendChoice, openVm } from "./create.ts";
-import { UnsupportedError } from "./errors.ts";
 import type {
   CapName,
   CapValue,
