@@ -55,6 +55,8 @@ export interface FunctionDef {
   arity: readonly [number, number];
   /** How it is written in messages (`range(N)`, …). */
   usage: string;
+  /** What it gives, for the docs' function table (markdown). */
+  doc: string;
   /** It reads the backend: never a constant, needs a {@linkcode FunctionHost}. */
   dynamic?: true;
   /** Its static type, reporting what is certainly wrong with the arguments. */
@@ -137,6 +139,8 @@ export const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
   hex: {
     arity: [1, 1],
     usage: "hex(X)",
+    doc:
+      "`0x…` in lower case (a negative value in the signed 64-bit range as its two's complement)",
     type(call, t) {
       needs(call, t, "hex", ["int"], "integers");
       return "string";
@@ -146,6 +150,8 @@ export const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
   range: {
     arity: [1, 3],
     usage: "range(N) or range(A, B[, STEP])",
+    doc:
+      "the list A, A+STEP, … before B (A = 0 and STEP = 1 by default, as in Python; STEP may be negative, not 0; at most 2^20 items)",
     type(call, t) {
       needs(call, t, "range", ["int"], "integers");
       const step = call.args[2];
@@ -170,6 +176,7 @@ export const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
   len: {
     arity: [1, 1],
     usage: "len(L)",
+    doc: "items of a list, characters of a string",
     type(call, t) {
       needs(call, t, "len", ["list", "string"], "a list or a string");
       return "int";
@@ -185,18 +192,23 @@ export const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
   min: {
     arity: [1, Infinity],
     usage: "min(A, B, …) or min(L)",
+    doc: "the least number; one list argument: the least of its items (an empty list is an error)",
     type: extremeType("min"),
     evaluate: (args, call) => extreme("min", args, call),
   },
   max: {
     arity: [1, Infinity],
     usage: "max(A, B, …) or max(L)",
+    doc:
+      "the greatest number; one list argument: the greatest of its items (an empty list is an error)",
     type: extremeType("max"),
     evaluate: (args, call) => extreme("max", args, call),
   },
   round: {
     arity: [1, 2],
     usage: "round(X[, DIGITS])",
+    doc:
+      "the nearest integer (halves round up); with DIGITS (0–100), a float with at most that many decimals",
     type(call, t) {
       needs({ ...call, args: call.args.slice(0, 1) }, t, "round", ["int", "float"], "a number");
       needs(
@@ -230,6 +242,8 @@ export const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
   stat: {
     arity: [1, 2],
     usage: "stat(NAME[, VCPU])",
+    doc:
+      "a stat of the current VM, absolute (the sum over vCPUs, or vCPU VCPU), as `let $x = stat NAME [vcpu N]`; needs a vm",
     dynamic: true,
     type(call, t) {
       knownName(call, t, STAT_NAMES, "stat");
@@ -259,6 +273,8 @@ export const FUNCTIONS: Readonly<Record<string, FunctionDef>> = {
   has_cap: {
     arity: [1, 1],
     usage: "has_cap(NAME)",
+    doc:
+      "whether the current VM's backend offers the capability (needs a vm): kvm probes its mainline mechanism with `KVM_CHECK_EXTENSION` and never enables it (false for a proposal mainline never merged and for behaviour the host fixes); the emulator offers every capability it models",
     dynamic: true,
     type(call, t) {
       knownName(call, t, Object.keys(CAP_VALUES), "capability");

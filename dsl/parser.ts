@@ -13,7 +13,13 @@
  *
  * @module
  */
-import { type CstNode, CstParser, type IOrAlt, type IToken } from "npm:chevrotain@^11.2.0";
+import {
+  type CstNode,
+  CstParser,
+  type IOrAlt,
+  type IToken,
+  type TokenType,
+} from "npm:chevrotain@^11.2.0";
 import { PARSE_MESSAGES } from "./parse_messages.ts";
 import { DECLS, STEPS, VM } from "./statements/mod.ts";
 import type { GrammarDsl, GrammarEnv, Rule } from "./statements/statement.ts";
@@ -81,6 +87,23 @@ export class ScriptParser extends CstParser {
     this.OPTION(() => this.CONSUME(T.Semicolon));
   });
 
+  /**
+   * A left-associative binary level: `operand (operator operand)*`, the
+   * operators being `operators` (the AST builder folds it, `visitor.ts`).
+   * `operand` is read when the rule runs: the next level is defined later.
+   */
+  #binary(name: string, operand: () => Rule, operators: readonly TokenType[]): Rule {
+    const alts = operators.map((t) => ({ ALT: () => this.CONSUME(t, { LABEL: "operator" }) }));
+    return this.RULE(name, () => {
+      this.SUBRULE(operand(), { LABEL: "operand" });
+      this.MANY(() => {
+        if (alts.length === 1) alts[0].ALT();
+        else this.OR(alts);
+        this.SUBRULE2(operand(), { LABEL: "operand" });
+      });
+    });
+  }
+
   /** `{ statement* }`: the body of loops, handlers, `if` and `expect error`. */
   block: Rule = this.RULE("block", () => {
     this.CONSUME(T.LBrace);
@@ -98,21 +121,9 @@ export class ScriptParser extends CstParser {
     this.OR(this.#declAlts);
   });
 
-  expression = this.RULE("expression", () => {
-    this.SUBRULE(this.andExpr, { LABEL: "operand" });
-    this.MANY(() => {
-      this.CONSUME(K.or, { LABEL: "operator" });
-      this.SUBRULE2(this.andExpr, { LABEL: "operand" });
-    });
-  });
+  expression: Rule = this.#binary("expression", () => this.andExpr, [K.or]);
 
-  andExpr = this.RULE("andExpr", () => {
-    this.SUBRULE(this.notExpr, { LABEL: "operand" });
-    this.MANY(() => {
-      this.CONSUME(K.and, { LABEL: "operator" });
-      this.SUBRULE2(this.notExpr, { LABEL: "operand" });
-    });
-  });
+  andExpr: Rule = this.#binary("andExpr", () => this.notExpr, [K.and]);
 
   notExpr = this.RULE("notExpr", () => {
     this.OR([
@@ -141,55 +152,19 @@ export class ScriptParser extends CstParser {
     });
   });
 
-  bitOr = this.RULE("bitOr", () => {
-    this.SUBRULE(this.bitAnd, { LABEL: "operand" });
-    this.MANY(() => {
-      this.CONSUME(T.Pipe, { LABEL: "operator" });
-      this.SUBRULE2(this.bitAnd, { LABEL: "operand" });
-    });
-  });
+  bitOr: Rule = this.#binary("bitOr", () => this.bitAnd, [T.Pipe]);
 
-  bitAnd = this.RULE("bitAnd", () => {
-    this.SUBRULE(this.shift, { LABEL: "operand" });
-    this.MANY(() => {
-      this.CONSUME(T.Amp, { LABEL: "operator" });
-      this.SUBRULE2(this.shift, { LABEL: "operand" });
-    });
-  });
+  bitAnd: Rule = this.#binary("bitAnd", () => this.shift, [T.Amp]);
 
-  shift = this.RULE("shift", () => {
-    this.SUBRULE(this.additive, { LABEL: "operand" });
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.Shl, { LABEL: "operator" }) },
-        { ALT: () => this.CONSUME(T.Shr, { LABEL: "operator" }) },
-      ]);
-      this.SUBRULE2(this.additive, { LABEL: "operand" });
-    });
-  });
+  shift: Rule = this.#binary("shift", () => this.additive, [T.Shl, T.Shr]);
 
-  additive = this.RULE("additive", () => {
-    this.SUBRULE(this.multiplicative, { LABEL: "operand" });
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.Plus, { LABEL: "operator" }) },
-        { ALT: () => this.CONSUME(T.Minus, { LABEL: "operator" }) },
-      ]);
-      this.SUBRULE2(this.multiplicative, { LABEL: "operand" });
-    });
-  });
+  additive: Rule = this.#binary("additive", () => this.multiplicative, [T.Plus, T.Minus]);
 
-  multiplicative = this.RULE("multiplicative", () => {
-    this.SUBRULE(this.unary, { LABEL: "operand" });
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.Star, { LABEL: "operator" }) },
-        { ALT: () => this.CONSUME(T.Slash, { LABEL: "operator" }) },
-        { ALT: () => this.CONSUME(T.Percent, { LABEL: "operator" }) },
-      ]);
-      this.SUBRULE2(this.unary, { LABEL: "operand" });
-    });
-  });
+  multiplicative: Rule = this.#binary("multiplicative", () => this.unary, [
+    T.Star,
+    T.Slash,
+    T.Percent,
+  ]);
 
   unary = this.RULE("unary", () => {
     this.OR([

@@ -1,6 +1,7 @@
 /**
- * The docs' capability, quirk and stat tables, generated from the registries
- * (`vmm/caps/mod.ts`, `vmm/stats.ts`). A doc marks each table with
+ * The docs' capability, quirk, stat, function and payload tables, generated
+ * from the registries (`vmm/caps/mod.ts`, `vmm/stats.ts`, `dsl/functions.ts`,
+ * `guest/payloads/mod.ts`). A doc marks each table with
  * `<!-- table:NAME -->` … `<!-- /table -->`; `deno run -A tools/doc_tables.ts`
  * rewrites what is between them, and `tests/tools/doc_tables_test.ts` fails
  * while a doc's rows differ from the registry's.
@@ -9,6 +10,8 @@
  */
 import { type CapDef, CAPS, QUIRKS, VMM_PRIVATE } from "../vmm/caps/mod.ts";
 import { type StatDef, STATS } from "../vmm/stats.ts";
+import { FUNCTIONS } from "../dsl/functions.ts";
+import { type ParamSpec, PAYLOADS } from "../guest/payloads/mod.ts";
 
 /** A markdown table: a header and rows of cells (markdown, unescaped). */
 export interface Table {
@@ -38,8 +41,68 @@ function provided(def: StatDef, backend: "kvm" | "emu"): string {
   return def.scope === "vmm" ? "VMM counter" : "stats fd";
 }
 
+function paramType(spec: ParamSpec): string {
+  if (spec.type === "enum") return (spec.values ?? []).map((v) => `\`${v}\``).join(" | ");
+  const range = [
+    spec.min !== undefined ? `≥ ${spec.min}` : "",
+    spec.multipleOf !== undefined ? `multiple of ${spec.multipleOf}` : "",
+    spec.bits !== undefined ? `< 2^${spec.bits}` : "",
+  ].filter((r) => r).join(", ");
+  return range ? `${spec.type} (${range})` : spec.type;
+}
+
+function paramDefault(spec: ParamSpec): string {
+  if (spec.required) return "required";
+  if (spec.default === undefined) return "—";
+  if (typeof spec.default === "string") return `\`${spec.default}\``;
+  const v = spec.default;
+  if (v > 0xffff_ffffn) return `\`0x${v.toString(16)}\``;
+  return v >= 0x1000n && v % 0x400n === 0n ? `\`${sizeWord(v)}\`` : `\`${v}\``;
+}
+
+/** A size as the language writes it (`4K`, `2M`), or hex when no suffix fits. */
+function sizeWord(v: bigint): string {
+  for (const [suffix, unit] of [["T", 1n << 40n], ["G", 1n << 30n], ["M", 1n << 20n]] as const) {
+    if (v % unit === 0n) return `${v / unit}${suffix}`;
+  }
+  return v % 0x400n === 0n ? `${v / 0x400n}K` : `0x${v.toString(16)}`;
+}
+
+/** One table per payload: its parameters (`params_<payload>`). */
+function payloadParamTables(): Record<string, () => Table> {
+  return Object.fromEntries(
+    Object.entries(PAYLOADS).map(([name, def]) => [
+      `params_${name}`,
+      () => ({
+        header: ["parameter", "type", "default", "meaning"],
+        rows: Object.entries(def.params).map(([key, spec]) => [
+          `\`${key}\``,
+          paramType(spec),
+          paramDefault(spec),
+          spec.doc,
+        ]),
+      }),
+    ]),
+  );
+}
+
 /** Every generated table by marker name. */
 export const TABLES: Readonly<Record<string, () => Table>> = {
+  /** docs/language.md, dsl/README.md: the script's functions. */
+  functions: () => ({
+    header: ["function", "value"],
+    rows: Object.values(FUNCTIONS).map((def) => [`\`${def.usage}\``, def.doc]),
+  }),
+  /** docs/language.md: the built-in payloads. */
+  payloads: () => ({
+    header: ["payload", "sync labels", "what it does"],
+    rows: Object.entries(PAYLOADS).map(([name, def]) => [
+      `[\`${name}\`](#${name})`,
+      def.syncLabels.map((l) => `\`"${l}"\``).join(", ") || "—",
+      def.doc,
+    ]),
+  }),
+  ...payloadParamTables(),
   /** docs/backends.md: what each capability is on each backend. */
   caps: () => ({
     header: ["DSL", "words → args[0]", "proposal", "errno rules (emu)", "emu", "kvm"],
@@ -86,7 +149,15 @@ export const TABLES: Readonly<Record<string, () => Table>> = {
 /** The docs that hold generated tables, with the tables each must hold. */
 export const DOCS: Readonly<Record<string, readonly string[]>> = {
   "docs/backends.md": ["caps", "quirks", "stats"],
-  "dsl/README.md": ["dsl_caps"],
+  "dsl/README.md": ["dsl_caps", "functions"],
+  "docs/language.md": [
+    "functions",
+    "payloads",
+    ...Object.keys(PAYLOADS).map((p) => `params_${p}`),
+    "dsl_caps",
+    "quirks",
+    "stats",
+  ],
 };
 
 function escapeCell(cell: string): string {

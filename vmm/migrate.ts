@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { bitsSet } from "./memory/bitmap.ts";
 import { PAGE_BYTES } from "./memory/layout.ts";
 import type { MemslotInfo } from "./types.ts";
 
@@ -43,17 +44,6 @@ export interface MigrationHost {
   beforeRead?(gpa: bigint, clflush: boolean): "hazard" | "flushed" | "ok";
 }
 
-function popcount(bitmap: Uint8Array): bigint {
-  let n = 0;
-  for (let b of bitmap) {
-    while (b !== 0) {
-      n += b & 1;
-      b >>= 1;
-    }
-  }
-  return BigInt(n);
-}
-
 /**
  * Runs one pass over every page of `slots` (each named once).
  *
@@ -70,7 +60,7 @@ export function migrationPass(
   const infos = [...new Set(slots)].map((name) => host.slot(name));
   let pages = 0n, dirty = 0n, hazards = 0n, flushed = 0n;
   for (const s of infos) {
-    if (s.flags.includes("dirty_log")) dirty += popcount(host.dirtyLog(s.name));
+    if (s.flags.includes("dirty_log")) dirty += BigInt(bitsSet(host.dirtyLog(s.name)));
     for (let gpa = s.gpa; gpa < s.gpa + s.size; gpa += PAGE_BYTES) {
       const seen = host.beforeRead?.(gpa, clflush);
       if (seen === "hazard") hazards++;

@@ -27,6 +27,15 @@ export type MemslotFlag = "dirty_log" | "readonly" | "absent_fault" | "noncohere
 /** Host backing of a memslot. */
 export type Backing = "anon" | "memfd" | "hugetlb" | "absent";
 
+/** Options of {@linkcode Vm.demandUffd}. */
+export interface DemandUffdOptions {
+  /**
+   * MINOR mode (`demand uffd NAME minor`): pages are in the memfd's page
+   * cache already; a first touch waits for a handler's UFFDIO_CONTINUE.
+   */
+  minor?: boolean;
+}
+
 /** A user memory region as declared by a script or a library caller. */
 export interface MemslotSpec {
   /** The script's name for the slot; unique within a VM. */
@@ -262,8 +271,11 @@ export interface Vm {
    * the path the memory-fault-exit proposal wants to bypass. Counted in the
    * `uffd_faults` stat. `handlers` outside 1..64 is a RangeError and a
    * second call for the same slot `UFFDIO_REGISTER` EBUSY, on both backends.
+   * With `minor`, the slot's shared memory (backing `memfd`, else an
+   * UnsupportedError on both backends) is registered in MINOR mode and served
+   * with UFFDIO_CONTINUE.
    */
-  demandUffd(name: string, handlers?: number): void;
+  demandUffd(name: string, handlers?: number, options?: DemandUffdOptions): void;
 
   /** Host-side 8-byte read at `offset` inside a slot (`pread` EFAULT outside it). */
   readSlot(name: string, offset: bigint): bigint;

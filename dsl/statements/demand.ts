@@ -1,6 +1,7 @@
 /**
- * `demand uffd SLOT [handlers N]`: serves the slot's pages on demand
- * (userfaultfd), with N handler threads.
+ * `demand uffd SLOT [minor] [handlers N]`: serves the slot's pages on demand
+ * (userfaultfd), with N handler threads. `minor` registers the slot's shared
+ * memory (backing `memfd`) in MINOR mode, answered with UFFDIO_CONTINUE.
  *
  * @module
  */
@@ -15,6 +16,8 @@ export interface DemandStmt {
   loc: Loc;
   mode: Name;
   slot: Name;
+  /** `minor`: MINOR mode over the slot's memfd (UFFDIO_CONTINUE). */
+  minor: boolean;
   handlers?: Expr;
 }
 
@@ -22,13 +25,14 @@ export interface DemandStmt {
 export const DEMAND: StepDef<DemandStmt> = {
   kinds: { demand: true },
   reserved: ["demand"],
-  words: ["handlers"],
+  words: ["handlers", "minor"],
   needsVm: true,
   grammar: ({ g, K, expression }) =>
     g.RULE("demandStep", () => {
       g.CONSUME(K.demand);
       g.CONSUME(T.AnyWord, { LABEL: "mode" });
       g.CONSUME2(T.AnyWord, { LABEL: "slot" });
+      g.OPTION2(() => g.CONSUME(K.minor));
       g.OPTION(() => {
         g.CONSUME(K.handlers);
         g.SUBRULE(expression, { LABEL: "handlers" });
@@ -41,6 +45,7 @@ export const DEMAND: StepDef<DemandStmt> = {
         loc: tokLoc(tok(ctx, "Kw_demand")),
         mode: name(tok(ctx, "mode")),
         slot: name(tok(ctx, "slot")),
+        minor: ctx.Kw_minor !== undefined,
         handlers: b.optExpr(ctx, "handlers"),
       };
     },
@@ -55,6 +60,7 @@ export const DEMAND: StepDef<DemandStmt> = {
     vm.demandUffd(
       step.slot.text,
       step.handlers ? Number(r.int(step.handlers, "handlers")) : 1,
+      { minor: step.minor },
     );
   },
 };

@@ -6,11 +6,10 @@
  */
 import type { Expr, Loc, Name, Stmt } from "../ast.ts";
 import { TYPE_NAMES } from "../check_expr.ts";
-import { nodes, tok, tokLoc, varName } from "../cst.ts";
 import { ScriptRuntimeError } from "../evaluate.ts";
-import * as T from "../tokens.ts";
 import { typeName } from "../values.ts";
 import type { StepDef } from "./statement.ts";
+import { keywordSyntax } from "./syntax.ts";
 
 /** A `for` step. */
 export interface ForStmt {
@@ -23,29 +22,13 @@ export interface ForStmt {
 
 /** The `for` step. */
 export const FOR: StepDef<ForStmt> = {
-  kinds: { for: true },
-  reserved: ["for"],
-  words: ["in"],
+  ...keywordSyntax("forStep", "for", [
+    { variable: "variable" },
+    { word: "in" },
+    { expr: "list" },
+    { block: "body" },
+  ]),
   needsVm: false,
-  grammar: ({ g, K, block, expression }) =>
-    g.RULE("forStep", () => {
-      g.CONSUME(K.for);
-      g.CONSUME(T.Variable);
-      g.CONSUME(K.in);
-      g.SUBRULE(expression);
-      g.SUBRULE(block);
-    }),
-  build: {
-    forStep(ctx, b): ForStmt {
-      return {
-        kind: "for",
-        loc: tokLoc(tok(ctx, "Kw_for")),
-        variable: varName(tok(ctx, "Variable")),
-        list: b.expr(nodes(ctx, "expression")[0]),
-        body: b.body(nodes(ctx, "block")[0]),
-      };
-    },
-  },
   check(step, c, ctx) {
     const t = c.expr(step.list);
     if (t !== "list" && t !== "unknown") {

@@ -7,8 +7,8 @@
  * @module
  */
 import type { Expr, Loc } from "../ast.ts";
-import { nodes, tok, tokLoc } from "../cst.ts";
 import type { DeclDef } from "./statement.ts";
+import { keywordSyntax } from "./syntax.ts";
 
 /** Upper bound for `host_cpus` (as many as KVM_MAX_VCPUS plus handler threads could want). */
 export const MAX_HOST_CPUS = 8192;
@@ -22,24 +22,8 @@ export interface HostCpusDecl {
 
 /** The `host_cpus` declaration. */
 export const HOST_CPUS: DeclDef<HostCpusDecl> = {
-  kinds: { host_cpus: true },
-  reserved: ["host_cpus"],
-  words: [],
+  ...keywordSyntax("hostCpusDecl", "host_cpus", [{ expr: "count" }]),
   unique: true,
-  grammar: ({ g, K, expression }) =>
-    g.RULE("hostCpusDecl", () => {
-      g.CONSUME(K.host_cpus);
-      g.SUBRULE(expression);
-    }),
-  build: {
-    hostCpusDecl(ctx, b): HostCpusDecl {
-      return {
-        kind: "host_cpus",
-        loc: tokLoc(tok(ctx, "Kw_host_cpus")),
-        count: b.expr(nodes(ctx, "expression")[0]),
-      };
-    },
-  },
   check(decl, c) {
     const n = c.expectInt(decl.count, "host_cpus");
     if (n !== undefined && (n < 1n || n > BigInt(MAX_HOST_CPUS))) {

@@ -5,11 +5,9 @@
  * @module
  */
 import type { Loc } from "../ast.ts";
-import { maybeTok, tok, tokLoc } from "../cst.ts";
-import * as T from "../tokens.ts";
-import { parseStringImage } from "../tokens.ts";
 import type { Vm } from "../../vmm/types.ts";
 import type { StepDef } from "./statement.ts";
+import { keywordSyntax } from "./syntax.ts";
 
 /** A `mark` step. */
 export interface MarkStmt {
@@ -20,25 +18,8 @@ export interface MarkStmt {
 
 /** The `mark` step. */
 export const MARK: StepDef<MarkStmt> = {
-  kinds: { mark: true },
-  reserved: ["mark"],
-  words: [],
+  ...keywordSyntax("markStep", "mark", [{ optional: [{ string: "label" }] }]),
   needsVm: true,
-  grammar: ({ g, K }) =>
-    g.RULE("markStep", () => {
-      g.CONSUME(K.mark);
-      g.OPTION(() => g.CONSUME(T.StringLit));
-    }),
-  build: {
-    markStep(ctx): MarkStmt {
-      const label = maybeTok(ctx, "StringLit");
-      return {
-        kind: "mark",
-        loc: tokLoc(tok(ctx, "Kw_mark")),
-        label: label ? parseStringImage(label.image) : undefined,
-      };
-    },
-  },
   // Nothing to check but that there is a VM (`needsVm`).
   check() {},
   exec(step, r) {

@@ -13,9 +13,9 @@
 import type { Expr, Loc, Name } from "../ast.ts";
 import type { Checker } from "../check.ts";
 import { RESERVED_VARIABLES, variablesOf } from "../check_expr.ts";
-import { nodes, tok, tokLoc, varName } from "../cst.ts";
 import * as T from "../tokens.ts";
 import type { StepDef } from "./statement.ts";
+import { keywordSyntax } from "./syntax.ts";
 
 /** A `param` step. */
 export interface ParamStmt {
@@ -30,27 +30,12 @@ const DECLARED = new WeakMap<Checker, Map<string, ParamStmt>>();
 
 /** The `param` step. */
 export const PARAM: StepDef<ParamStmt> = {
-  kinds: { param: true },
-  reserved: ["param"],
-  words: [],
+  ...keywordSyntax("paramStep", "param", [
+    { variable: "variable" },
+    { token: T.Assign },
+    { expr: "default" },
+  ]),
   needsVm: false,
-  grammar: ({ g, K, expression }) =>
-    g.RULE("paramStep", () => {
-      g.CONSUME(K.param);
-      g.CONSUME(T.Variable);
-      g.CONSUME(T.Assign);
-      g.SUBRULE(expression);
-    }),
-  build: {
-    paramStep(ctx, b): ParamStmt {
-      return {
-        kind: "param",
-        loc: tokLoc(tok(ctx, "Kw_param")),
-        variable: varName(tok(ctx, "Variable")),
-        default: b.expr(nodes(ctx, "expression")[0]),
-      };
-    },
-  },
   check(step, c) {
     let declared = DECLARED.get(c);
     if (!declared) DECLARED.set(c, declared = new Map());

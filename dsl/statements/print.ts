@@ -4,10 +4,10 @@
  * @module
  */
 import type { Expr, Loc } from "../ast.ts";
-import { nodes, tok, tokLoc } from "../cst.ts";
 import * as T from "../tokens.ts";
 import { formatValue } from "../values.ts";
 import type { StepDef } from "./statement.ts";
+import { keywordSyntax } from "./syntax.ts";
 
 /** A `print` step. */
 export interface PrintStmt {
@@ -18,28 +18,8 @@ export interface PrintStmt {
 
 /** The `print` step. */
 export const PRINT: StepDef<PrintStmt> = {
-  kinds: { print: true },
-  reserved: ["print"],
-  words: [],
+  ...keywordSyntax("printStep", "print", [{ exprs: "exprs", separator: T.Comma }]),
   needsVm: false,
-  grammar: ({ g, K, expression }) =>
-    g.RULE("printStep", () => {
-      g.CONSUME(K.print);
-      g.SUBRULE(expression);
-      g.MANY(() => {
-        g.CONSUME(T.Comma);
-        g.SUBRULE2(expression);
-      });
-    }),
-  build: {
-    printStep(ctx, b): PrintStmt {
-      return {
-        kind: "print",
-        loc: tokLoc(tok(ctx, "Kw_print")),
-        exprs: nodes(ctx, "expression").map((n) => b.expr(n)),
-      };
-    },
-  },
   check(step, c) {
     for (const e of step.exprs) c.expr(e);
   },

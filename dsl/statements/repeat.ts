@@ -5,8 +5,8 @@
  * @module
  */
 import type { Expr, Loc, Stmt } from "../ast.ts";
-import { nodes, tok, tokLoc } from "../cst.ts";
 import type { StepDef } from "./statement.ts";
+import { keywordSyntax } from "./syntax.ts";
 
 /** A `repeat` step. */
 export interface RepeatStmt {
@@ -18,26 +18,11 @@ export interface RepeatStmt {
 
 /** The `repeat` step. */
 export const REPEAT: StepDef<RepeatStmt> = {
-  kinds: { repeat: true },
-  reserved: ["repeat"],
-  words: [],
+  ...keywordSyntax("repeatStep", "repeat", [
+    { expr: "count" },
+    { block: "body" },
+  ]),
   needsVm: false,
-  grammar: ({ g, K, block, expression }) =>
-    g.RULE("repeatStep", () => {
-      g.CONSUME(K.repeat);
-      g.SUBRULE(expression);
-      g.SUBRULE(block);
-    }),
-  build: {
-    repeatStep(ctx, b): RepeatStmt {
-      return {
-        kind: "repeat",
-        loc: tokLoc(tok(ctx, "Kw_repeat")),
-        count: b.expr(nodes(ctx, "expression")[0]),
-        body: b.body(nodes(ctx, "block")[0]),
-      };
-    },
-  },
   check(step, c, ctx) {
     c.expectInt(step.count, "repeat count");
     c.loopBody(step.body, ctx);

@@ -6,9 +6,9 @@
  * @module
  */
 import type { Loc, Name } from "../ast.ts";
-import { name, tok, tokLoc, toks } from "../cst.ts";
 import * as T from "../tokens.ts";
 import type { StepDef } from "./statement.ts";
+import { keywordSyntax } from "./syntax.ts";
 
 /** A `stats` step. */
 export interface StatsStmt {
@@ -24,24 +24,8 @@ function nameOnly(loc: Loc): (text: string) => Name {
 
 /** The `stats` step. */
 export const STATS: StepDef<StatsStmt> = {
-  kinds: { stats: true },
-  reserved: ["stats"],
-  words: [],
+  ...keywordSyntax("statsStep", "stats", [{ names: "names", of: T.Ident }]),
   needsVm: true,
-  grammar: ({ g, K }) =>
-    g.RULE("statsStep", () => {
-      g.CONSUME(K.stats);
-      g.MANY(() => g.CONSUME(T.Ident));
-    }),
-  build: {
-    statsStep(ctx): StatsStmt {
-      return {
-        kind: "stats",
-        loc: tokLoc(tok(ctx, "Kw_stats")),
-        names: toks(ctx, "Ident").map(name),
-      };
-    },
-  },
   check(step, c) {
     for (const n of step.names) c.statName(n);
   },

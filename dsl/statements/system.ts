@@ -6,8 +6,8 @@
  * @module
  */
 import type { Expr, Loc } from "../ast.ts";
-import { nodes, tok, tokLoc } from "../cst.ts";
 import type { DeclDef } from "./statement.ts";
+import { keywordSyntax } from "./syntax.ts";
 
 /** A `system` declaration. */
 export interface SystemDecl {
@@ -19,28 +19,13 @@ export interface SystemDecl {
 
 /** The `system` declaration. */
 export const SYSTEM: DeclDef<SystemDecl> = {
-  kinds: { system: true },
-  reserved: ["system"],
-  words: ["gpa", "size"],
+  ...keywordSyntax("systemDecl", "system", [
+    { word: "gpa" },
+    { expr: "gpa" },
+    { word: "size" },
+    { expr: "size" },
+  ]),
   unique: true,
-  grammar: ({ g, K, expression }) =>
-    g.RULE("systemDecl", () => {
-      g.CONSUME(K.system);
-      g.CONSUME(K.gpa);
-      g.SUBRULE(expression, { LABEL: "gpa" });
-      g.CONSUME(K.size);
-      g.SUBRULE2(expression, { LABEL: "size" });
-    }),
-  build: {
-    systemDecl(ctx, b): SystemDecl {
-      return {
-        kind: "system",
-        loc: tokLoc(tok(ctx, "Kw_system")),
-        gpa: b.expr(nodes(ctx, "gpa")[0]),
-        size: b.expr(nodes(ctx, "size")[0]),
-      };
-    },
-  },
   // Its address and size are typed and checked with the layout (`declaredLayout`), once.
   check() {},
   describe(decl, draft) {

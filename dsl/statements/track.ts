@@ -5,10 +5,9 @@
  * @module
  */
 import type { Expr, Loc, Name } from "../ast.ts";
-import { name, nodes, tok, tokLoc } from "../cst.ts";
-import * as T from "../tokens.ts";
 import { SIZE_4K } from "../../guest/page_tables.ts";
 import type { StepDef } from "./statement.ts";
+import { keywordSyntax } from "./syntax.ts";
 
 /** A `track` step. */
 export interface TrackStmt {
@@ -28,32 +27,13 @@ export interface UntrackStmt {
 
 /** The `track` step. */
 export const TRACK: StepDef<TrackStmt> = {
-  kinds: { track: true },
-  reserved: ["track"],
-  words: ["gpa", "size"],
+  ...keywordSyntax("trackStep", "track", [
+    { name: "name" },
+    { word: "gpa" },
+    { expr: "gpa" },
+    { optional: [{ word: "size" }, { expr: "size" }] },
+  ]),
   needsVm: true,
-  grammar: ({ g, K, expression }) =>
-    g.RULE("trackStep", () => {
-      g.CONSUME(K.track);
-      g.CONSUME(T.AnyWord, { LABEL: "name" });
-      g.CONSUME(K.gpa);
-      g.SUBRULE(expression, { LABEL: "gpa" });
-      g.OPTION(() => {
-        g.CONSUME(K.size);
-        g.SUBRULE2(expression, { LABEL: "size" });
-      });
-    }),
-  build: {
-    trackStep(ctx, b): TrackStmt {
-      return {
-        kind: "track",
-        loc: tokLoc(tok(ctx, "Kw_track")),
-        name: name(tok(ctx, "name")),
-        gpa: b.expr(nodes(ctx, "gpa")[0]),
-        size: b.optExpr(ctx, "size"),
-      };
-    },
-  },
   check(step, c, _ctx, vm) {
     c.expectInt(step.gpa, "track gpa");
     if (step.size) c.expectInt(step.size, "track size");
@@ -71,20 +51,10 @@ export const TRACK: StepDef<TrackStmt> = {
 
 /** The `untrack` step. */
 export const UNTRACK: StepDef<UntrackStmt> = {
-  kinds: { untrack: true },
-  reserved: ["untrack"],
-  words: [],
+  ...keywordSyntax("untrackStep", "untrack", [
+    { name: "name" },
+  ]),
   needsVm: true,
-  grammar: ({ g, K }) =>
-    g.RULE("untrackStep", () => {
-      g.CONSUME(K.untrack);
-      g.CONSUME(T.AnyWord, { LABEL: "name" });
-    }),
-  build: {
-    untrackStep(ctx): UntrackStmt {
-      return { kind: "untrack", loc: tokLoc(tok(ctx, "Kw_untrack")), name: name(tok(ctx, "name")) };
-    },
-  },
   check(step, c, _ctx, vm) {
     if (vm && !c.lenient && !vm.trackers.has(step.name.text)) {
       c.error(

@@ -4,8 +4,8 @@
  * @module
  */
 import type { Expr, Loc } from "../ast.ts";
-import { nodes, tok, tokLoc } from "../cst.ts";
 import type { DeclDef } from "./statement.ts";
+import { keywordSyntax } from "./syntax.ts";
 import { KVM_MAX_VCPUS } from "../../vmm/limits.ts";
 
 /** A `vcpus` declaration. */
@@ -17,24 +17,8 @@ export interface VcpusDecl {
 
 /** The `vcpus` declaration. */
 export const VCPUS: DeclDef<VcpusDecl> = {
-  kinds: { vcpus: true },
-  reserved: ["vcpus"],
-  words: [],
+  ...keywordSyntax("vcpusDecl", "vcpus", [{ expr: "count" }]),
   unique: true,
-  grammar: ({ g, K, expression }) =>
-    g.RULE("vcpusDecl", () => {
-      g.CONSUME(K.vcpus);
-      g.SUBRULE(expression);
-    }),
-  build: {
-    vcpusDecl(ctx, b): VcpusDecl {
-      return {
-        kind: "vcpus",
-        loc: tokLoc(tok(ctx, "Kw_vcpus")),
-        count: b.expr(nodes(ctx, "expression")[0]),
-      };
-    },
-  },
   check(decl, c, vm) {
     const n = c.expectInt(decl.count, "vcpus");
     if (n !== undefined && (n < 1n || n > BigInt(KVM_MAX_VCPUS))) {

@@ -8,8 +8,57 @@
  * @module
  */
 
-import { byte, CR, dword, imm, mem, qword, R, word } from "../operands.ts";
+import { byte, CR, dword, imm, mem, type MemOptions, qword, R, word } from "../operands.ts";
 import { form, type IsaForm } from "./form.ts";
+
+/**
+ * `mov rax, qword ptr [m]` in every addressing mode: the form, the memory
+ * operand as Intel syntax writes it, the expected bytes, and the operand.
+ */
+const ADDRESSING: readonly (readonly [string, string, string, MemOptions])[] = [
+  ["[base+disp8]", "[rcx+0x10]", "48 8b 41 10", { base: R.rcx, disp: 0x10 }],
+  ["[base-disp8]", "[rcx-8]", "48 8b 41 f8", { base: R.rcx, disp: -8 }],
+  ["[base+disp32]", "[rdx+0x12345678]", "48 8b 82 78 56 34 12", { base: R.rdx, disp: 0x12345678 }],
+  ["[rsp] needs SIB", "[rsp]", "48 8b 04 24", { base: R.rsp }],
+  ["[rsp+disp8]", "[rsp+8]", "48 8b 44 24 08", { base: R.rsp, disp: 8 }],
+  ["[r12] needs SIB", "[r12]", "49 8b 04 24", { base: R.r12 }],
+  ["[r12+disp32]", "[r12+0x1000]", "49 8b 84 24 00 10 00 00", { base: R.r12, disp: 0x1000 }],
+  ["[rbp] needs disp8 0", "[rbp+0]", "48 8b 45 00", { base: R.rbp }],
+  ["[rbp+disp8]", "[rbp+8]", "48 8b 45 08", { base: R.rbp, disp: 8 }],
+  ["[r13] needs disp8 0", "[r13+0]", "49 8b 45 00", { base: R.r13 }],
+  ["[r13+disp32]", "[r13+0x200]", "49 8b 85 00 02 00 00", { base: R.r13, disp: 0x200 }],
+  ["[base+index*8]", "[rax+rcx*8]", "48 8b 04 c8", { base: R.rax, index: R.rcx, scale: 8 }],
+  ["[base+index*1+disp8]", "[rbx+rdx*1+4]", "48 8b 44 13 04", {
+    base: R.rbx,
+    index: R.rdx,
+    scale: 1,
+    disp: 4,
+  }],
+  ["[rsp+index*2+disp32]", "[rsp+rax*2+0x1000]", "48 8b 84 44 00 10 00 00", {
+    base: R.rsp,
+    index: R.rax,
+    scale: 2,
+    disp: 0x1000,
+  }],
+  ["[r12+r13*4]", "[r12+r13*4]", "4b 8b 04 ac", { base: R.r12, index: R.r13, scale: 4 }],
+  ["[rbp+r12*8] (r12 index)", "[rbp+r12*8+0]", "4a 8b 44 e5 00", {
+    base: R.rbp,
+    index: R.r12,
+    scale: 8,
+  }],
+  ["[r13+index] needs disp8 0", "[r13+rcx*1+0]", "49 8b 44 0d 00", { base: R.r13, index: R.rcx }],
+  ["[index*scale+disp32] (no base)", "[rcx*4+0x100]", "48 8b 04 8d 00 01 00 00", {
+    index: R.rcx,
+    scale: 4,
+    disp: 0x100,
+  }],
+  ["[r9*8+disp32] (no base, REX.X)", "[r9*8+0x2000]", "4a 8b 04 cd 00 20 00 00", {
+    index: R.r9,
+    scale: 8,
+    disp: 0x2000,
+  }],
+  ["[rip+disp32]", "[rip+0x10]", "48 8b 05 10 00 00 00", { rip: true, disp: 0x10 }],
+];
 
 /** The data-movement forms. */
 export const MOVE_FORMS: readonly IsaForm[] = [
@@ -68,107 +117,8 @@ export const MOVE_FORMS: readonly IsaForm[] = [
     "40 8a 38",
     (a) => a.mov(R.dil, mem({ base: R.rax })),
   ),
-  form(
-    "[base+disp8]",
-    "mov rax, qword ptr [rcx+0x10]",
-    "48 8b 41 10",
-    (a) => a.mov(R.rax, mem({ base: R.rcx, disp: 0x10 })),
-  ),
-  form(
-    "[base-disp8]",
-    "mov rax, qword ptr [rcx-8]",
-    "48 8b 41 f8",
-    (a) => a.mov(R.rax, mem({ base: R.rcx, disp: -8 })),
-  ),
-  form(
-    "[base+disp32]",
-    "mov rax, qword ptr [rdx+0x12345678]",
-    "48 8b 82 78 56 34 12",
-    (a) => a.mov(R.rax, mem({ base: R.rdx, disp: 0x12345678 })),
-  ),
-  form(
-    "[rsp] needs SIB",
-    "mov rax, qword ptr [rsp]",
-    "48 8b 04 24",
-    (a) => a.mov(R.rax, mem({ base: R.rsp })),
-  ),
-  form(
-    "[rsp+disp8]",
-    "mov rax, qword ptr [rsp+8]",
-    "48 8b 44 24 08",
-    (a) => a.mov(R.rax, mem({ base: R.rsp, disp: 8 })),
-  ),
-  form(
-    "[r12] needs SIB",
-    "mov rax, qword ptr [r12]",
-    "49 8b 04 24",
-    (a) => a.mov(R.rax, mem({ base: R.r12 })),
-  ),
-  form(
-    "[r12+disp32]",
-    "mov rax, qword ptr [r12+0x1000]",
-    "49 8b 84 24 00 10 00 00",
-    (a) => a.mov(R.rax, mem({ base: R.r12, disp: 0x1000 })),
-  ),
-  form(
-    "[rbp] needs disp8 0",
-    "mov rax, qword ptr [rbp+0]",
-    "48 8b 45 00",
-    (a) => a.mov(R.rax, mem({ base: R.rbp })),
-  ),
-  form(
-    "[rbp+disp8]",
-    "mov rax, qword ptr [rbp+8]",
-    "48 8b 45 08",
-    (a) => a.mov(R.rax, mem({ base: R.rbp, disp: 8 })),
-  ),
-  form(
-    "[r13] needs disp8 0",
-    "mov rax, qword ptr [r13+0]",
-    "49 8b 45 00",
-    (a) => a.mov(R.rax, mem({ base: R.r13 })),
-  ),
-  form(
-    "[r13+disp32]",
-    "mov rax, qword ptr [r13+0x200]",
-    "49 8b 85 00 02 00 00",
-    (a) => a.mov(R.rax, mem({ base: R.r13, disp: 0x200 })),
-  ),
-  form(
-    "[base+index*8]",
-    "mov rax, qword ptr [rax+rcx*8]",
-    "48 8b 04 c8",
-    (a) => a.mov(R.rax, mem({ base: R.rax, index: R.rcx, scale: 8 })),
-  ),
-  form(
-    "[base+index*1+disp8]",
-    "mov rax, qword ptr [rbx+rdx*1+4]",
-    "48 8b 44 13 04",
-    (a) => a.mov(R.rax, mem({ base: R.rbx, index: R.rdx, scale: 1, disp: 4 })),
-  ),
-  form(
-    "[rsp+index*2+disp32]",
-    "mov rax, qword ptr [rsp+rax*2+0x1000]",
-    "48 8b 84 44 00 10 00 00",
-    (a) => a.mov(R.rax, mem({ base: R.rsp, index: R.rax, scale: 2, disp: 0x1000 })),
-  ),
-  form(
-    "[r12+r13*4]",
-    "mov rax, qword ptr [r12+r13*4]",
-    "4b 8b 04 ac",
-    (a) => a.mov(R.rax, mem({ base: R.r12, index: R.r13, scale: 4 })),
-  ),
-  form(
-    "[rbp+r12*8] (r12 index)",
-    "mov rax, qword ptr [rbp+r12*8+0]",
-    "4a 8b 44 e5 00",
-    (a) => a.mov(R.rax, mem({ base: R.rbp, index: R.r12, scale: 8 })),
-  ),
-  form(
-    "[r13+index] needs disp8 0",
-    "mov rax, qword ptr [r13+rcx*1+0]",
-    "49 8b 44 0d 00",
-    (a) => a.mov(R.rax, mem({ base: R.r13, index: R.rcx })),
+  ...ADDRESSING.map(([name, operand, hex, spec]) =>
+    form(name, `mov rax, qword ptr ${operand}`, hex, (a) => a.mov(R.rax, mem(spec)))
   ),
   form(
     "[r8+r9*2-8]",
@@ -177,28 +127,10 @@ export const MOVE_FORMS: readonly IsaForm[] = [
     (a) => a.mov(R.r10, mem({ base: R.r8, index: R.r9, scale: 2, disp: -8 })),
   ),
   form(
-    "[index*scale+disp32] (no base)",
-    "mov rax, qword ptr [rcx*4+0x100]",
-    "48 8b 04 8d 00 01 00 00",
-    (a) => a.mov(R.rax, mem({ index: R.rcx, scale: 4, disp: 0x100 })),
-  ),
-  form(
-    "[r9*8+disp32] (no base, REX.X)",
-    "mov rax, qword ptr [r9*8+0x2000]",
-    "4a 8b 04 cd 00 20 00 00",
-    (a) => a.mov(R.rax, mem({ index: R.r9, scale: 8, disp: 0x2000 })),
-  ),
-  form(
     "[disp32] absolute via SIB",
     "mov rax, qword ptr ds:0x1000",
     "48 8b 04 25 00 10 00 00",
     (a) => a.mov(R.rax, mem({ disp: 0x1000 })),
-  ),
-  form(
-    "[rip+disp32]",
-    "mov rax, qword ptr [rip+0x10]",
-    "48 8b 05 10 00 00 00",
-    (a) => a.mov(R.rax, mem({ rip: true, disp: 0x10 })),
   ),
   form(
     "mov r32, imm32 (B8+r)",

@@ -427,17 +427,18 @@ function boot(
   return { m, cpus, image };
 }
 
+/** The events of a payload that syncs `label` with 1, 2, …, `n`, then reports done. */
+function countedSyncs(label: string, n: number): object[] {
+  const syncs = Array.from({ length: n }, (_, i) => ({ cmd: "sync", label, value: BigInt(i + 1) }));
+  return [...syncs, { cmd: "done" }];
+}
+
 // ------------------------------------------------------------------ runs
 
 Deno.test("write_sweep syncs each pass and writes the pass number per stride", () => {
   const { m, cpus } = boot("write_sweep", { slot: "ram", size: 64n * KiB, passes: 3n });
   cpus[0].run();
-  assertEquals(cpus[0].events, [
-    { cmd: "sync", label: "pass", value: 1n },
-    { cmd: "sync", label: "pass", value: 2n },
-    { cmd: "sync", label: "pass", value: 3n },
-    { cmd: "done" },
-  ]);
+  assertEquals(cpus[0].events, countedSyncs("pass", 3));
   for (let off = 0n; off < 64n * KiB; off += PAGE) assertEquals(m.readPhys(RAM.gpa + off, 8), 3n);
   assertEquals(m.readPhys(RAM.gpa + 64n * KiB, 8), 0n);
   assertEquals(m.readPhys(RAM.gpa + 8n, 8), 0n);
@@ -512,12 +513,7 @@ Deno.test("touch with write off only reads; a lost write fails the readback chec
 Deno.test("boot_sim touches RAM, reads the ROM and syncs remap i", () => {
   const { m, cpus } = boot("boot_sim", { ram: "ram", rom: "rom", remaps: 3n, touch: 256n * KiB });
   cpus[0].run();
-  assertEquals(cpus[0].events, [
-    { cmd: "sync", label: "remap", value: 1n },
-    { cmd: "sync", label: "remap", value: 2n },
-    { cmd: "sync", label: "remap", value: 3n },
-    { cmd: "done" },
-  ]);
+  assertEquals(cpus[0].events, countedSyncs("remap", 3));
   assertEquals(m.readPhys(RAM.gpa + 252n * KiB, 8), 3n);
   assertEquals(m.readPhys(RAM.gpa + 256n * KiB, 8), 0n);
 });
@@ -525,12 +521,7 @@ Deno.test("boot_sim touches RAM, reads the ROM and syncs remap i", () => {
 Deno.test("fw_boot writes each page of RAM once, in stages, and syncs enum i", () => {
   const { m, cpus } = boot("fw_boot", { ram: "ram", stages: 3n, step: 128n * KiB });
   cpus[0].run();
-  assertEquals(cpus[0].events, [
-    { cmd: "sync", label: "enum", value: 1n },
-    { cmd: "sync", label: "enum", value: 2n },
-    { cmd: "sync", label: "enum", value: 3n },
-    { cmd: "done" },
-  ]);
+  assertEquals(cpus[0].events, countedSyncs("enum", 3));
   assertEquals(m.readPhys(RAM.gpa, 8), 1n);
   assertEquals(m.readPhys(RAM.gpa + 128n * KiB, 8), 2n);
   assertEquals(m.readPhys(RAM.gpa + 380n * KiB, 8), 3n);

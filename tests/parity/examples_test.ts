@@ -18,6 +18,9 @@
  * - No example may end a run for a reason it did not ask for (no `warning`
  *   event on either backend).
  * - `memslots`: every print is identical (there is no counter in them).
+ * - `memory_fault_exits`: default rule; the whole script is one
+ *   `if $backend == kvm` (real uffd MISSING/MINOR rates, exits refused) or
+ *   else (the modelled sweep), so no print is comparable.
  * - `noncoherent_dma`: the migration-pass prints (pages, bytes, dirty pages
  *   from the dirty log) are identical; memory types, hazards and the two
  *   non-mainline designs run on emu only (`if $backend …`).

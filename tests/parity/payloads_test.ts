@@ -21,10 +21,10 @@ import { imm, mem, qword, R } from "../../guest/operands.ts";
 import { UCALL_LABEL_OFFSET, UCALL_PORT, UCALL_VALUE_OFFSET, UcallCmd } from "../../guest/ucall.ts";
 import { touchedPages } from "../../guest/payloads/mod.ts";
 import { hostMmu } from "../../vmm/kvm/host.ts";
+import { bitsSet } from "../../vmm/memory/bitmap.ts";
 import { KVM } from "../support/kvm_probe.ts";
 import { createVm, type MmuMode, type Vm } from "../../vmm/mod.ts";
 import {
-  bitCount,
   bitmapRanges,
   COMPARED_STATS,
   exitKey,
@@ -34,6 +34,7 @@ import {
   type Scenario,
   type Trace,
 } from "../support/parity.ts";
+import { payload } from "../support/payload.ts";
 
 const MIB = 1n << 20n;
 const KIB4 = 4096n;
@@ -97,7 +98,7 @@ parity({
   vm: {
     caps: MANUAL,
     memslots: [ram(8n * MIB)],
-    guest: { kind: "payload", name: "write_sweep", params: { slot: "ram", passes: 2n } },
+    guest: payload("write_sweep", { slot: "ram", passes: 2n }),
   },
   dirtyEachSync: true,
 }, (t) => {
@@ -115,11 +116,13 @@ parity({
   name: "write_sweep: offset 4K, size 2M, stride 8K, value 0x1234, no dirty log",
   vm: {
     memslots: [ram(4n * MIB, false)],
-    guest: {
-      kind: "payload",
-      name: "write_sweep",
-      params: { slot: "ram", offset: KIB4, size: 2n * MIB, stride: 2n * KIB4, value: 0x1234n },
-    },
+    guest: payload("write_sweep", {
+      slot: "ram",
+      offset: KIB4,
+      size: 2n * MIB,
+      stride: 2n * KIB4,
+      value: 0x1234n,
+    }),
   },
   onSync: (vm, _e, rec) => {
     rec.trace.values.push(`word@4K=${vm.readSlot("ram", KIB4)} word@0=${vm.readSlot("ram", 0n)}`);
@@ -135,7 +138,7 @@ parity({
   vm: {
     caps: MANUAL,
     memslots: [ram(4n * MIB)],
-    guest: { kind: "payload", name: "read_sweep", params: { slot: "ram", passes: 2n } },
+    guest: payload("read_sweep", { slot: "ram", passes: 2n }),
   },
   drive: async (vm, rec) => {
     for (let i = 0; i < SEEDED; i++) {
@@ -163,11 +166,7 @@ for (const pattern of ["seq", "random"] as const) {
       vm: {
         caps: MANUAL,
         memslots: [ram(8n * MIB)],
-        guest: {
-          kind: "payload",
-          name: "touch",
-          params: { slot: "ram", count, pattern, seed: 7n, write },
-        },
+        guest: payload("touch", { slot: "ram", count, pattern, seed: 7n, write }),
       },
     }, (t) => {
       assertEquals(t.exits, [["done"]]);
@@ -192,11 +191,7 @@ for (const policy of ["zap_all", "zap_only_memslot"] as const) {
         ram(16n * MIB),
         { name: "rom", gpa: 0xc0000000n, size: 64n * 1024n, flags: ["readonly"] },
       ],
-      guest: {
-        kind: "payload",
-        name: "boot_sim",
-        params: { ram: "ram", rom: "rom", remaps: 4n, touch: 4n * MIB },
-      },
+      guest: payload("boot_sim", { ram: "ram", rom: "rom", remaps: 4n, touch: 4n * MIB }),
     },
     dirtyEachSync: true,
     onSync: (vm, e, rec) => {
@@ -228,11 +223,7 @@ parity({
     vcpus: 2,
     caps: MANUAL,
     memslots: [ram(4n * MIB)],
-    guest: {
-      kind: "payload",
-      name: "dirty_writer",
-      params: { slot: "ram", iterations: BigInt(ITER) },
-    },
+    guest: payload("dirty_writer", { slot: "ram", iterations: BigInt(ITER) }),
   },
   drive: async (vm, rec) => {
     for (let i = 1; i <= ITER; i++) {
@@ -265,11 +256,7 @@ parity({
     vcpus: 2,
     caps: MANUAL,
     memslots: [ram(4n * MIB)],
-    guest: {
-      kind: "payload",
-      name: "dirty_writer",
-      params: { slot: "ram", iterations: BigInt(ITER), stride: 2n * KIB4 },
-    },
+    guest: payload("dirty_writer", { slot: "ram", iterations: BigInt(ITER), stride: 2n * KIB4 }),
   },
 }, (t) => {
   assertEquals(t.exits[0], ["sync iter 1", "sync iter 2", "sync iter 3"]);
@@ -286,7 +273,7 @@ parity({
   vm: {
     caps: MANUAL,
     memslots: [ram(4n * MIB)],
-    guest: { kind: "payload", name: "pt_write", params: { count: 16n } },
+    guest: payload("pt_write", { count: 16n }),
   },
 }, (t) => {
   assertEquals(t.exits, [["done"]]);
@@ -307,11 +294,7 @@ for (const [pat, mtrr] of [["wc", "off"], ["uc", "off"], ["wb", "off"], ["wb", "
         ram(2n * MIB),
         { name: "gpu.shm", gpa: 0xe0000000n, size: 4n * MIB, flags: ["dirty_log"] },
       ],
-      guest: {
-        kind: "payload",
-        name: "gpu_fill",
-        params: { slot: "gpu.shm", pat, mtrr, size: 3n * MIB },
-      },
+      guest: payload("gpu_fill", { slot: "gpu.shm", pat, mtrr, size: 3n * MIB }),
     },
   }, (t) => {
     assertEquals(t.exits, [["done"]]);
@@ -323,7 +306,7 @@ for (const [pat, mtrr] of [["wc", "off"], ["uc", "off"], ["wb", "off"], ["wb", "
 
 parity({
   name: "spin: stopped by timeoutMs with a timeout exit",
-  vm: { guest: { kind: "payload", name: "spin", params: {} } },
+  vm: { guest: payload("spin") },
   timeoutMs: 150,
 }, (t) => {
   assertEquals(t.exits, [["timeout"]]);
@@ -402,7 +385,7 @@ parity({
 Deno.test("parity helpers: bitmap ranges and counts", () => {
   const bm = new Uint8Array([0b1011, 0, 0x80]);
   assertEquals(bitmapRanges(bm), "0-1,3,23");
-  assertEquals(bitCount(bm), 4);
+  assertEquals(bitsSet(bm), 4);
   assertEquals(bitmapRanges(new Uint8Array(4)), "none");
 });
 
@@ -475,7 +458,7 @@ parity({
   name: "write_sweep: dirty_log without manual protect, enabled and disabled mid-run",
   vm: {
     memslots: [ram(4n * MIB, false)],
-    guest: { kind: "payload", name: "write_sweep", params: { slot: "ram", passes: 4n } },
+    guest: payload("write_sweep", { slot: "ram", passes: 4n }),
   },
   onSync: (vm, e, rec) => {
     if (e.value === 1n) vm.setMemslotFlags("ram", ["dirty_log"], []);
@@ -496,11 +479,7 @@ parity({
       ram(8n * MIB),
       { name: "rom", gpa: ROM, size: 64n * 1024n, flags: ["readonly"] },
     ],
-    guest: {
-      kind: "payload",
-      name: "boot_sim",
-      params: { ram: "ram", rom: "rom", remaps: 3n, touch: 2n * MIB },
-    },
+    guest: payload("boot_sim", { ram: "ram", rom: "rom", remaps: 3n, touch: 2n * MIB }),
   },
   dirtyEachSync: true,
   onSync: (vm, e, rec) => {
@@ -516,7 +495,7 @@ parity({
 
 parity({
   name: "spin: 2 vCPUs stopped by timeoutMs",
-  vm: { vcpus: 2, guest: { kind: "payload", name: "spin", params: {} } },
+  vm: { vcpus: 2, guest: payload("spin") },
   timeoutMs: 150,
 }, (t) => {
   assertEquals(t.exits, [[], []]);

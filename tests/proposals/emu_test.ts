@@ -2,7 +2,7 @@ import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
 import { TEST_WATCHDOG_MS } from "../support/wait.ts";
 import { emuBackend } from "../../vmm/emu/mod.ts";
 import type { Vm } from "../../vmm/types.ts";
-import { loadGuest } from "../../vmm/builder.ts";
+import { loadPayload } from "../support/payload.ts";
 
 const M = 1n << 20n;
 
@@ -15,11 +15,7 @@ async function bootSim(policy: "zap_all" | "zap_only_memslot"): Promise<Record<s
   vm.enableCap("memslot_zap_control", policy);
   vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 32n * M });
   vm.addMemslot({ name: "rom", gpa: 0xfff00000n, size: M, flags: ["readonly"] });
-  loadGuest(vm, {
-    kind: "payload",
-    name: "boot_sim",
-    params: { ram: "ram", rom: "rom", remaps: 6n, touch: 16n * M },
-  });
+  loadPayload(vm, "boot_sim", { ram: "ram", rom: "rom", remaps: 6n, touch: 16n * M });
   const exit = await vm.run({
     watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["remap"]),
@@ -51,7 +47,7 @@ async function fwBoot(policy: "zap_all" | "zap_only_memslot", hugepage: bigint):
   for (const b of bars) vm.addMemslot({ ...b, size: 0x4000n });
   const rom = { name: "rom", gpa: 0xe0100000n, size: 0x10000n, flags: ["readonly" as const] };
   vm.addMemslot(rom);
-  loadGuest(vm, { kind: "payload", name: "fw_boot", params: { ram: "ram", stages: 8n } });
+  loadPayload(vm, "fw_boot", { ram: "ram", stages: 8n });
   const exit = await vm.run({
     watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["enum"]),
@@ -91,7 +87,7 @@ Deno.test("proposal 4: memory-fault exits replace blocking on absent pages", asy
     flags: ["absent_fault"],
     backing: "absent",
   });
-  loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 64n } });
+  loadPayload(vm, "touch", { slot: "ram", count: 64n });
   const exit = await vm.run({
     watchdogMs: TEST_WATCHDOG_MS,
     handleMemoryFault: true,

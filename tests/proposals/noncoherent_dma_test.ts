@@ -11,6 +11,7 @@ import { UnsupportedError } from "../../vmm/errors.ts";
 import { ErrnoError } from "../../vmm/errors.ts";
 import type { Vm } from "../../vmm/types.ts";
 import { skipKvm } from "../support/kvm_probe.ts";
+import { payload } from "../support/payload.ts";
 
 const KVM = !skipKvm("noncoherent_dma_test");
 const SHM = 0x1_0000_0000n;
@@ -224,7 +225,7 @@ Deno.test("post-copy: UFFDIO_COPY into pages the guest maps WC is a hazard (tdp 
         flags: ["noncoherent_dma"],
         backing: "absent",
       }],
-      guest: { kind: "payload", name: "gpu_fill", params: { slot: "shm", pat: "wc" } },
+      guest: payload("gpu_fill", { slot: "shm", pat: "wc" }),
     });
     vm.demandUffd("shm");
     assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");

@@ -11,7 +11,7 @@
 import { assertEquals, assertGreater, assertGreaterOrEqual } from "@std/assert";
 import { emuBackend } from "../../vmm/emu/mod.ts";
 import type { Vm } from "../../vmm/types.ts";
-import { loadGuest } from "../../vmm/builder.ts";
+import { loadPayload } from "../support/payload.ts";
 
 const M = 1n << 20n;
 
@@ -42,11 +42,7 @@ async function perfFlow(
   vm.enableCap("eager_page_split", eager);
   vm.enableCap("manual_dirty_log_protect", "on");
   vm.addMemslot({ name: "ram", gpa: 0x200000n, size: 8n * M });
-  loadGuest(vm, {
-    kind: "payload",
-    name: "write_sweep",
-    params: { slot: "ram", stride: 4096n, passes: 3n },
-  });
+  loadPayload(vm, "write_sweep", { slot: "ram", stride: 4096n, passes: 3n });
   const out: Record<string, number> = {};
   let pass = 0;
   let before = 0;

@@ -80,13 +80,6 @@ export function bitmapRanges(bitmap: Uint8Array): string {
   return out.join(",") || "none";
 }
 
-/** Number of set bits of a dirty bitmap. */
-export function bitCount(bitmap: Uint8Array): number {
-  let n = 0;
-  for (const b of bitmap) for (let i = 0; i < 8; i++) n += (b >> i) & 1;
-  return n;
-}
-
 const HASH_CHUNK = 1 << 20;
 
 /**

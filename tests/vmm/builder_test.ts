@@ -9,6 +9,7 @@ import { PayloadParamError } from "../../guest/payloads/mod.ts";
 import { type BuildStep, buildVm, loadGuest } from "../../vmm/builder.ts";
 import { openVm } from "../../vmm/create.ts";
 import type { Vm } from "../../vmm/types.ts";
+import { payload } from "../support/payload.ts";
 
 /** Opens an emu VM that records the configuration calls it receives. */
 function recording(calls: string[]): (c: Parameters<typeof openVm>[0]) => Vm {
@@ -34,7 +35,7 @@ Deno.test("buildVm() applies caps, quirks, memslots, devices, then the guest", a
   using vm = buildVm({
     guest: () => {
       calls.push("guest evaluated");
-      return { kind: "payload", name: "write_sweep", params: { slot: "ram", size: 4096n } };
+      return payload("write_sweep", { slot: "ram", size: 4096n });
     },
     devices: [{ name: "gpu", gpa: 0x4000_0000n, size: 0x10000n }],
     memslots: [{ name: "ram", gpa: 0x100000n, size: 1n << 20n }],
@@ -69,7 +70,7 @@ Deno.test("buildVm() checks payload parameters at the guest step and closes the 
     () =>
       buildVm({
         memslots: [{ name: "ram", gpa: 0x100000n, size: 1n << 20n }],
-        guest: { kind: "payload", name: "write_sweep", params: { slot: "rom", passes: 0n } },
+        guest: payload("write_sweep", { slot: "rom", passes: 0n }),
       }, { openVm: recording(calls) }),
     PayloadParamError,
   );
@@ -108,7 +109,7 @@ Deno.test("buildVm() registers a kvm_device non-coherent device VM-wide after it
 Deno.test("loadGuest() builds the image from the VM's memslots and vCPUs", async () => {
   using vm = openVm({ name: "two", vcpus: 2 }, "emu");
   vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 1n << 20n });
-  loadGuest(vm, { kind: "payload", name: "dirty_writer", params: { slot: "ram" } });
+  loadGuest(vm, payload("dirty_writer", { slot: "ram" }));
   const exit = await vm.run({ timeoutMs: TEST_WATCHDOG_MS });
   assertEquals(exit.reason, "done");
   assertEquals(vm.stat("ucalls"), 4n, "two vCPUs, one sync and one done each");

@@ -2,6 +2,7 @@ import { skipKvm } from "../support/kvm_probe.ts";
 import { TEST_WATCHDOG_MS } from "../support/wait.ts";
 import { assertEquals, assertGreater } from "@std/assert";
 import { createVm } from "../../vmm/mod.ts";
+import { payload } from "../support/payload.ts";
 
 for (const backend of ["emu", "kvm"] as const) {
   Deno.test({
@@ -12,7 +13,7 @@ for (const backend of ["emu", "kvm"] as const) {
         backend,
         vcpus: 1,
         memslots: [{ name: "ram", gpa: 0x100000n, size: 4n << 20n }],
-        guest: { kind: "payload", name: "write_sweep", params: { slot: "ram", passes: 2n } },
+        guest: payload("write_sweep", { slot: "ram", passes: 2n }),
       });
       assertEquals(vm.backend, backend);
       const exit = await vm.run({ until: { kind: "done" }, timeoutMs: TEST_WATCHDOG_MS });

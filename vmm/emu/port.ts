@@ -48,6 +48,25 @@ export interface PagingState {
   mtrr?: MtrrState;
 }
 
+/**
+ * The DataView accessors the CPU's slow path uses on a page (a DataView
+ * is one; so is a page without a host frame, see {@linkcode Translation.sparse}).
+ */
+export interface PageAccess {
+  /** As `DataView.getInt32`. */
+  getInt32(off: number, littleEndian?: boolean): number;
+  /** As `DataView.getUint16`. */
+  getUint16(off: number, littleEndian?: boolean): number;
+  /** As `DataView.getUint8`. */
+  getUint8(off: number): number;
+  /** As `DataView.setInt32`. */
+  setInt32(off: number, value: number, littleEndian?: boolean): void;
+  /** As `DataView.setUint16`. */
+  setUint16(off: number, value: number, littleEndian?: boolean): void;
+  /** As `DataView.setUint8`. */
+  setUint8(off: number, value: number): void;
+}
+
 /** A successful translation of one 4 KiB guest-virtual page. */
 export interface Translation {
   /** Host storage of the 4 KiB guest page (shared: writes land in guest memory). */
@@ -66,6 +85,13 @@ export interface Translation {
    * first write, shadowed page tables): the slow path, never cached.
    */
   direct: boolean;
+  /**
+   * Set while the host page has no 4 KiB frame (never written, or a few
+   * words kept small, see `memory/host_memory.ts`): the CPU then reads and
+   * writes through this and caches nothing in its TLB. Reading `page` or
+   * `view` instead gives the page a frame. Absent or null: use `view`.
+   */
+  readonly sparse?: PageAccess | null;
 }
 
 /** Why a translation did not produce a page. The CPU commits nothing of the instruction. */

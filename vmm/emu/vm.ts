@@ -11,6 +11,7 @@ import { VmmError } from "../errors.ts";
 import type {
   CapName,
   CapValue,
+  DemandUffdOptions,
   MemslotFlag,
   MemslotInfo,
   MemslotSpec,
@@ -45,6 +46,7 @@ import { labelFrom } from "../ucall.ts";
 import { checkVcpuCount, KVM_MAX_VCPUS } from "../limits.ts";
 import { PAGE_BYTES, PAGE_SIZE } from "../memory/layout.ts";
 import {
+  checkDemandMinor,
   checkDemandUffd,
   checkHostAccess,
   checkPopulate,
@@ -174,13 +176,29 @@ export class EmuVm implements Vm {
    * modelled handler threads, the queue's lock and its wake-up scan would
    * have let it run again (`vmm/emu/time/uffd.ts`); it retries the access
    * at its next turn (`uffd_faults` counts the events). Emulator extension.
+   *
+   * With `options.minor` (a `memfd` slot) the pages keep their bytes (the
+   * page cache) but lose their host mapping, as KVM's VMM does before
+   * registering MINOR mode; the handler's work is a UFFDIO_CONTINUE.
    */
-  demandUffd(name: string, handlers = 1): void {
+  demandUffd(name: string, handlers = 1, options: DemandUffdOptions = {}): void {
     const s = this.#slot(name, "UFFDIO_REGISTER");
     checkDemandUffd(name, handlers, this.memory.uffdSlots.has(s));
+    if (options.minor) {
+      checkDemandMinor(name, s.backing);
+      // MADV_DONTNEED of the mapping: the MMU notifier zaps the slot's SPTEs.
+      if (this.memory.paging.zapRange(s.baseGfn, s.baseGfn + s.npages) > 0) {
+        this.memory.flushAll();
+      }
+      s.host.unmapAll();
+      this.#minorSlots.add(s);
+    }
     this.memory.uffdSlots.add(s);
-    this.memory.time.registerUffd(s.id, handlers);
+    this.memory.time.registerUffd(s.id, handlers, options.minor === true);
   }
+
+  /** Slots served in MINOR mode: a served page is mapped, not written by the host. */
+  readonly #minorSlots = new Set<Memslot>();
 
   /** {@inheritDoc Vm.memslots} */
   memslots(): readonly MemslotInfo[] {
@@ -352,8 +370,9 @@ export class EmuVm implements Vm {
     const gfn = Number(gpa / PAGE_BYTES);
     const s = this.memory.slots.find(gfn);
     if (s === null) return;
-    // Post-copy: the page arrives while the guest runs and may map it non-WB.
-    noteHostAccess(this.memory, gfn * PAGE_SIZE, PAGE_SIZE);
+    // Post-copy: the page arrives while the guest runs and may map it non-WB
+    // (UFFDIO_CONTINUE writes nothing: it maps the page cache's page).
+    if (!this.#minorSlots.has(s)) noteHostAccess(this.memory, gfn * PAGE_SIZE, PAGE_SIZE);
     s.host.populate(gfn - s.baseGfn, 1);
     this.memory.time.uffdFault(v, s.id);
   }

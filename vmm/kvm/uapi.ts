@@ -178,32 +178,72 @@ export const KVM_EXIT_IO_OUT = 1;
 /** KVM_MEMORY_EXIT_FLAG_* (memory_fault.flags) by bit. */
 export const MEMORY_EXIT_FLAG_PRIVATE = 1n << 3n;
 
-/** `struct kvm_run` offsets. */
+/**
+ * One C field: its name, its size in bytes, and its alignment when that is
+ * not its size (arrays and nested structs; a scalar aligns to its size). A
+ * name starting with `_` is padding: laid out, not returned.
+ */
+type Field = readonly [name: string, size: number, align?: number];
+
+/** The offsets {@linkcode layout} returns: one per field not named `_…`, prefixed. */
+type Offsets<F extends readonly Field[], P extends string> = {
+  readonly [K in F[number][0] as K extends `_${string}` ? never : `${P}${K}`]: number;
+};
+
+/**
+ * Field offsets of a C struct on x86-64 from its fields in order: each
+ * starts at the next multiple of its alignment, as the C compiler lays it out.
+ *
+ * @param fields the fields in declaration order
+ * @param at the offset of the struct (a union member inside a larger struct)
+ * @param prefix prepended to each name (union members share one object)
+ * @returns each field's offset by (prefixed) name
+ */
+function layout<const F extends readonly Field[], const P extends string = "">(
+  fields: F,
+  at = 0,
+  prefix = "" as P,
+): Offsets<F, P> {
+  const offsets: Record<string, number> = {};
+  let next = at;
+  for (const [name, size, align = size] of fields) {
+    if (![1, 2, 4, 8].includes(align)) throw new Error(`uapi: field ${name} needs its alignment`);
+    next = Math.ceil(next / align) * align;
+    if (!name.startsWith("_")) offsets[prefix + name] = next;
+    next += size;
+  }
+  return offsets as Offsets<F, P>;
+}
+
+/** Where `kvm_run`'s exit union starts. */
+const RUN_EXIT_UNION = 32;
+
+/** `struct kvm_run` offsets: the header, then the union members the backend reads (`io_port`, …). */
 export const RUN = {
-  request_interrupt_window: 0,
-  immediate_exit: 1,
-  exit_reason: 8,
-  flags: 14,
-  // The exit union starts at 32.
-  io_direction: 32,
-  io_size: 33,
-  io_port: 34,
-  io_count: 36,
-  io_data_offset: 40,
-  mmio_phys_addr: 32,
-  mmio_data: 40,
-  mmio_len: 48,
-  mmio_is_write: 52,
-  fail_entry_reason: 32,
-  fail_entry_cpu: 40,
-  internal_suberror: 32,
-  internal_ndata: 36,
-  internal_data: 40,
-  system_event_type: 32,
-  memory_fault_flags: 32,
-  memory_fault_gpa: 40,
-  memory_fault_size: 48,
-} as const;
+  ...layout([
+    ["request_interrupt_window", 1],
+    ["immediate_exit", 1],
+    ["_padding1", 6, 1],
+    ["exit_reason", 4],
+    ["ready_for_interrupt_injection", 1],
+    ["if_flag", 1],
+    ["flags", 2],
+  ]),
+  ...layout(
+    [["direction", 1], ["size", 1], ["port", 2], ["count", 4], ["data_offset", 8]],
+    RUN_EXIT_UNION,
+    "io_",
+  ),
+  ...layout(
+    [["phys_addr", 8], ["data", 8, 1], ["len", 4], ["is_write", 1]],
+    RUN_EXIT_UNION,
+    "mmio_",
+  ),
+  ...layout([["reason", 8], ["cpu", 4]], RUN_EXIT_UNION, "fail_entry_"),
+  ...layout([["suberror", 4], ["ndata", 4], ["data", 0, 8]], RUN_EXIT_UNION, "internal_"),
+  ...layout([["type", 4]], RUN_EXIT_UNION, "system_event_"),
+  ...layout([["flags", 8], ["gpa", 8], ["size", 8]], RUN_EXIT_UNION, "memory_fault_"),
+};
 
 /** `struct kvm_regs` offsets: the 16 GPRs in this order at 8-byte steps, then rip, rflags. */
 export const REGS_ORDER = [
@@ -230,91 +270,95 @@ export const REGS_RIP = 128;
 export const REGS_RFLAGS = 136;
 
 /** `struct kvm_segment` field offsets. */
-export const SEG = {
-  base: 0,
-  limit: 8,
-  selector: 12,
-  type: 14,
-  present: 15,
-  dpl: 16,
-  db: 17,
-  s: 18,
-  l: 19,
-  g: 20,
-  avl: 21,
-  unusable: 22,
-} as const;
+export const SEG = layout([
+  ["base", 8],
+  ["limit", 4],
+  ["selector", 2],
+  ["type", 1],
+  ["present", 1],
+  ["dpl", 1],
+  ["db", 1],
+  ["s", 1],
+  ["l", 1],
+  ["g", 1],
+  ["avl", 1],
+  ["unusable", 1],
+]);
 
 /** `struct kvm_sregs` offsets. */
-export const SREGS = {
-  cs: 0,
-  ds: 24,
-  es: 48,
-  fs: 72,
-  gs: 96,
-  ss: 120,
-  tr: 144,
-  ldt: 168,
-  gdt: 192,
-  idt: 208,
-  cr0: 224,
-  cr2: 232,
-  cr3: 240,
-  cr4: 248,
-  cr8: 256,
-  efer: 264,
-  apic_base: 272,
-} as const;
+export const SREGS = layout([
+  ...(["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] as const).map((n) =>
+    [n, SIZEOF.kvm_segment, 8] as const
+  ),
+  ["gdt", SIZEOF.kvm_dtable, 8],
+  ["idt", SIZEOF.kvm_dtable, 8],
+  ["cr0", 8],
+  ["cr2", 8],
+  ["cr3", 8],
+  ["cr4", 8],
+  ["cr8", 8],
+  ["efer", 8],
+  ["apic_base", 8],
+]);
 /** `struct kvm_dtable`: base u64 @0, limit u16 @8. */
-export const DTABLE_LIMIT = 8;
+export const DTABLE_LIMIT = layout([["base", 8], ["limit", 2]]).limit;
 
 /** `struct kvm_userspace_memory_region`. */
-export const REGION = {
-  slot: 0,
-  flags: 4,
-  guest_phys_addr: 8,
-  memory_size: 16,
-  userspace_addr: 24,
-} as const;
-/** `struct kvm_dirty_log`: slot u32 @0, bitmap pointer @8. */
-export const DIRTY_LOG = { slot: 0, bitmap: 8 } as const;
+export const REGION = layout([
+  ["slot", 4],
+  ["flags", 4],
+  ["guest_phys_addr", 8],
+  ["memory_size", 8],
+  ["userspace_addr", 8],
+]);
+/** `struct kvm_dirty_log`: slot u32, then the bitmap pointer. */
+export const DIRTY_LOG = layout([["slot", 4], ["bitmap", 8]]);
 /** `struct kvm_clear_dirty_log`. */
-export const CLEAR_DIRTY_LOG = { slot: 0, num_pages: 4, first_page: 8, bitmap: 16 } as const;
-/** `struct kvm_enable_cap`: cap u32 @0, flags u32 @4, args[4] u64 @8. */
-export const ENABLE_CAP = { cap: 0, flags: 4, args: 8 } as const;
-/** `struct kvm_cpuid2` header and `kvm_cpuid_entry2` fields. */
+export const CLEAR_DIRTY_LOG = layout([
+  ["slot", 4],
+  ["num_pages", 4],
+  ["first_page", 8],
+  ["bitmap", 8],
+]);
+/** `struct kvm_enable_cap`: cap u32, flags u32, args[4] u64. */
+export const ENABLE_CAP = layout([["cap", 4], ["flags", 4], ["args", 32, 8]]);
+/** `struct kvm_cpuid2` header (nent u32, entries 8-aligned) and `kvm_cpuid_entry2` fields. */
 export const CPUID = {
-  nent: 0,
-  entries: 8,
-  function: 0,
-  index: 4,
-  flags: 8,
-  eax: 12,
-  ebx: 16,
-  ecx: 20,
-  edx: 24,
-} as const;
-/** `struct kvm_msrs` header (nmsrs u32) and `kvm_msr_entry` (index u32 @0, data u64 @8). */
-export const MSRS = { nmsrs: 0, entries: 8, index: 0, data: 8 } as const;
+  ...layout([["nent", 4], ["entries", 0, 8]]),
+  ...layout([
+    ["function", 4],
+    ["index", 4],
+    ["flags", 4],
+    ["eax", 4],
+    ["ebx", 4],
+    ["ecx", 4],
+    ["edx", 4],
+  ]),
+};
+/** `struct kvm_msrs` header (nmsrs u32, entries 8-aligned) and `kvm_msr_entry` (index u32, data u64). */
+export const MSRS = {
+  ...layout([["nmsrs", 4], ["entries", 0, 8]]),
+  ...layout([["index", 4], ["data", 8]]),
+};
 
 /** `struct kvm_stats_header` offsets. */
-export const STATS_HEADER = {
-  flags: 0,
-  name_size: 4,
-  num_desc: 8,
-  id_offset: 12,
-  desc_offset: 16,
-  data_offset: 20,
-} as const;
-/** `struct kvm_stats_desc` offsets (the name follows at 16, `name_size` bytes). */
-export const STATS_DESC = {
-  flags: 0,
-  exponent: 4,
-  size: 6,
-  offset: 8,
-  bucket_size: 12,
-  name: 16,
-} as const;
+export const STATS_HEADER = layout([
+  ["flags", 4],
+  ["name_size", 4],
+  ["num_desc", 4],
+  ["id_offset", 4],
+  ["desc_offset", 4],
+  ["data_offset", 4],
+]);
+/** `struct kvm_stats_desc` offsets (the name follows, `name_size` bytes). */
+export const STATS_DESC = layout([
+  ["flags", 4],
+  ["exponent", 2],
+  ["size", 2],
+  ["offset", 4],
+  ["bucket_size", 4],
+  ["name", 0, 1],
+]);
 /** KVM_STATS_TYPE_* (`flags & 0xf`). */
 export const STATS_TYPE_MASK = 0xf;
 
@@ -356,6 +400,8 @@ export const MAP_HUGETLB = 0x40000;
 export const MAP_HUGE_SHIFT = 26;
 /** madvise(2): populate (prefault) page tables writable (Linux 5.14). */
 export const MADV_POPULATE_WRITE = 23;
+/** madvise(2): drop the range's page-table entries (shmem keeps its page cache). */
+export const MADV_DONTNEED = 4;
 /** memfd_create(2): close on exec. */
 export const MFD_CLOEXEC = 1;
 
@@ -414,6 +460,7 @@ export const UFFD_SIZEOF = {
   uffdio_register: 32,
   uffdio_copy: 40,
   uffdio_zeropage: 32,
+  uffdio_continue: 32,
   uffd_msg: 32,
   pollfd: 8,
 } as const;
@@ -428,6 +475,8 @@ export const UFFDIO = {
   UFFDIO_WAKE: ior(UFFDIO_TYPE, 0x02, UFFD_SIZEOF.uffdio_range),
   UFFDIO_COPY: iowr(UFFDIO_TYPE, 0x03, UFFD_SIZEOF.uffdio_copy),
   UFFDIO_ZEROPAGE: iowr(UFFDIO_TYPE, 0x04, UFFD_SIZEOF.uffdio_zeropage),
+  /** _IOWR(UFFDIO, _UFFDIO_CONTINUE = 0x07, struct uffdio_continue) (Linux 5.13). */
+  UFFDIO_CONTINUE: iowr(UFFDIO_TYPE, 0x07, UFFD_SIZEOF.uffdio_continue),
 } as const;
 
 /** The name of a userfaultfd ioctl. */
@@ -435,10 +484,19 @@ export type UffdioName = keyof typeof UFFDIO;
 
 /** `uffdio_register.mode`: report missing pages. */
 export const UFFDIO_REGISTER_MODE_MISSING = 1n;
+/**
+ * `uffdio_register.mode`: report minor faults, pages present in the page
+ * cache but not mapped in this mapping (1 << 2; 1 << 1 is MODE_WP).
+ */
+export const UFFDIO_REGISTER_MODE_MINOR = 1n << 2n;
+/** `uffdio_api.features`: MINOR mode on shmem (and memfd) mappings (1 << 10, Linux 5.14). */
+export const UFFD_FEATURE_MINOR_SHMEM = 1n << 10n;
 /** `uffdio_register.ioctls` (out) bit of UFFDIO_COPY (1 << _UFFDIO_COPY). */
 export const UFFDIO_IOCTL_BIT_COPY = 1n << 3n;
 /** `uffdio_register.ioctls` (out) bit of UFFDIO_ZEROPAGE. */
 export const UFFDIO_IOCTL_BIT_ZEROPAGE = 1n << 4n;
+/** `uffdio_register.ioctls` (out) bit of UFFDIO_CONTINUE (1 << _UFFDIO_CONTINUE). */
+export const UFFDIO_IOCTL_BIT_CONTINUE = 1n << 7n;
 
 /** `struct uffdio_api`: api u64 @0, features u64 @8, ioctls u64 @16 (out). */
 export const UFFDIO_API_OFF = { api: 0, features: 8, ioctls: 16 } as const;
@@ -454,6 +512,11 @@ export const UFFDIO_COPY_OFF = { dst: 0, src: 8, len: 16, mode: 24, copy: 32 } a
 /** `struct uffdio_zeropage`: range {start, len}, mode u64 @16, zeropage s64 @24 (out). */
 export const UFFDIO_ZEROPAGE_OFF = { start: 0, len: 8, mode: 16, zeropage: 24 } as const;
 /**
+ * `struct uffdio_continue`: range {start, len}, mode u64 @16, mapped s64 @24
+ * (out): bytes mapped, or a negative errno when nothing was.
+ */
+export const UFFDIO_CONTINUE_OFF = { start: 0, len: 8, mode: 16, mapped: 24 } as const;
+/**
  * `struct uffd_msg` (32 B, packed): event u8 @0, then the union at 8; for a
  * page fault: flags u64 @8, address u64 @16, ptid u32 @24.
  */
@@ -462,6 +525,8 @@ export const UFFD_MSG_OFF = { event: 0, pf_flags: 8, pf_address: 16, pf_ptid: 24
 export const UFFD_EVENT_PAGEFAULT = 0x12;
 /** `uffd_msg.pagefault.flags`: the access was a write. */
 export const UFFD_PAGEFAULT_FLAG_WRITE = 1n;
+/** `uffd_msg.pagefault.flags`: a minor fault (the range is registered MODE_MINOR). */
+export const UFFD_PAGEFAULT_FLAG_MINOR = 1n << 2n;
 
 /** `struct pollfd`: fd i32 @0, events i16 @4, revents i16 @6. */
 export const POLLFD_OFF = { fd: 0, events: 4, revents: 6 } as const;

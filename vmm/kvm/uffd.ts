@@ -13,6 +13,13 @@
  * {@linkcode UffdPager.start} returns, and the main thread waits (Atomics)
  * until every handler is polling.
  *
+ * With `minor`, the slot's shared memory (a memfd) is registered in MINOR
+ * mode instead, as `demand_paging_test -u MINOR -s shmem` does: every page is
+ * put in the memfd's page cache first through a second mapping, the slot's
+ * own page-table entries are dropped, and a handler answers each first touch
+ * with UFFDIO_CONTINUE (map the page that is already there): the
+ * configuration of the memory-fault series' reference table.
+ *
  * This is the path that the memory-fault-exit proposals
  * (KVM_CAP_MEMORY_FAULT_NOWAIT) want to bypass: every first touch sleeps in
  * the kernel until a userspace thread answers.
@@ -22,17 +29,26 @@
 import type { Availability } from "../backend.ts";
 import { ERRNO_NUMBERS, ErrnoError, errnoName, UnsupportedError, VmmError } from "../errors.ts";
 import { checkedIoctl, closeFd, type ErrnoHints } from "./ioctl.ts";
-import { addressOf, cString, errno, libc } from "./libc.ts";
+import { addressOf, cString, errno, isMapFailed, libc } from "./libc.ts";
 import {
+  MADV_DONTNEED,
+  MADV_POPULATE_WRITE,
+  MAP_SHARED,
   O_RDWR,
+  PROT_READ,
+  PROT_WRITE,
   SYS_USERFAULTFD,
   UFFD_API,
+  UFFD_FEATURE_MINOR_SHMEM,
   UFFD_OPEN_FLAGS,
   UFFD_SIZEOF,
   UFFDIO,
   UFFDIO_API_OFF,
+  UFFDIO_CONTINUE_OFF,
   UFFDIO_COPY_OFF,
+  UFFDIO_IOCTL_BIT_CONTINUE,
   UFFDIO_IOCTL_BIT_COPY,
+  UFFDIO_REGISTER_MODE_MINOR,
   UFFDIO_REGISTER_MODE_MISSING,
   UFFDIO_REGISTER_OFF,
   type UffdioName,
@@ -102,10 +118,12 @@ function hintOf(e: number): string {
  * permission is the device file's). Kernel-mode faults (KVM's
  * get_user_pages) must be reported, so UFFD_USER_MODE_ONLY is never set.
  *
+ * @param features `uffdio_api.features` to ask for (the kernel refuses one it lacks: EINVAL)
+ * @param offered when given, receives the features the kernel reported
  * @returns the fd, after the UFFDIO_API handshake
  * @throws {ErrnoError} naming the call that failed
  */
-export function openUserfaultfd(): number {
+export function openUserfaultfd(features = 0n, offered?: { features: bigint }): number {
   const c = libc();
   let fd = Number(c.syscall(BigInt(SYS_USERFAULTFD), BigInt(UFFD_OPEN_FLAGS), 0n, 0n, 0n));
   if (fd < 0) {
@@ -130,8 +148,9 @@ export function openUserfaultfd(): number {
     const api = new Uint8Array(UFFD_SIZEOF.uffdio_api);
     const dv = new DataView(api.buffer);
     set64(dv, UFFDIO_API_OFF.api, UFFD_API);
-    set64(dv, UFFDIO_API_OFF.features, 0);
+    set64(dv, UFFDIO_API_OFF.features, features);
     uffdIoctl(fd, "UFFDIO_API", api);
+    if (offered) offered.features = dv.getBigUint64(UFFDIO_API_OFF.features, true);
   } catch (e) {
     closeFd(fd);
     throw e;
@@ -153,6 +172,31 @@ export function probeUserfaultfd(): Availability {
   }
 }
 
+/**
+ * Whether this kernel's userfaultfd offers MINOR faults on shmem
+ * (UFFD_FEATURE_MINOR_SHMEM in the UFFDIO_API handshake), for `demand uffd
+ * NAME minor` and tests that skip with a reason.
+ *
+ * @returns ok, or why not
+ */
+export function probeUffdMinor(): Availability {
+  const offered = { features: 0n };
+  try {
+    closeFd(openUserfaultfd(0n, offered));
+  } catch (e) {
+    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+  if ((offered.features & UFFD_FEATURE_MINOR_SHMEM) === 0n) {
+    return {
+      ok: false,
+      reason: `this kernel's userfaultfd offers no UFFD_FEATURE_MINOR_SHMEM (features 0x${
+        offered.features.toString(16)
+      }; needs Linux 5.14)`,
+    };
+  }
+  return { ok: true };
+}
+
 /** What {@linkcode UffdPager.start} needs. */
 export interface UffdPagerOptions {
   /** The slot's name (messages). */
@@ -165,6 +209,12 @@ export interface UffdPagerOptions {
   handlers: number;
   /** Bytes served for the first pages of the slot; pages past it are zero. */
   source?: Uint8Array;
+  /**
+   * MINOR mode over the slot's memfd (its fd): the page cache is filled
+   * first and faults are answered with UFFDIO_CONTINUE. No `source`: the
+   * pages keep what the memfd holds.
+   */
+  minorMemfd?: number;
 }
 
 let zeroChunk: Uint8Array<SharedArrayBuffer> | undefined;
@@ -191,6 +241,8 @@ export class UffdPager {
   #size: bigint;
   #ctl: Int32Array<SharedArrayBuffer>;
   #source: Uint8Array<SharedArrayBuffer> | null;
+  /** The memfd in MINOR mode, else -1. */
+  #memfd: number;
   #workers: Worker[] = [];
   #workerError: string | undefined;
   #closed = false;
@@ -203,6 +255,7 @@ export class UffdPager {
     this.#size = o.size;
     this.#ctl = new Int32Array(new SharedArrayBuffer((CTL.COUNTS + o.handlers) * 4));
     this.#source = null;
+    this.#memfd = o.minorMemfd ?? -1;
     if (o.source && o.source.length > 0) {
       const len = Math.ceil(o.source.length / UFFD_PAGE) * UFFD_PAGE;
       const s = new Uint8Array(new SharedArrayBuffer(len));
@@ -211,24 +264,42 @@ export class UffdPager {
     }
   }
 
+  /** Whether faults are MINOR ones answered with UFFDIO_CONTINUE. */
+  get minor(): boolean {
+    return this.#memfd >= 0;
+  }
+
   /**
-   * Open a userfaultfd, register `[hva, hva + size)` in MISSING mode, start
-   * the handlers and wait until every one is polling.
+   * Open a userfaultfd, register `[hva, hva + size)` in MISSING mode (or
+   * MINOR, after filling the page cache), start the handlers and wait until
+   * every one is polling.
    *
    * @param o the range, handler count and optional source bytes
    * @returns the running pager
    * @throws {ErrnoError} when userfaultfd or UFFDIO_REGISTER fails
+   * @throws {UnsupportedError} MINOR mode on a kernel without UFFD_FEATURE_MINOR_SHMEM
    * @throws {VmmError} when the handlers do not start
    */
   static start(o: UffdPagerOptions): UffdPager {
+    const minor = o.minorMemfd !== undefined;
+    if (minor && o.source) {
+      throw new RangeError(
+        `demand uffd ${o.slot} minor: the pages keep the memfd's bytes (no source)`,
+      );
+    }
+    if (minor) {
+      const p = probeUffdMinor();
+      if (!p.ok) throw new UnsupportedError(`demand uffd ${o.slot} minor: ${p.reason}`);
+    }
     // The handler count was checked by `checkDemandUffd` (vmm/memory/slot_rules.ts).
     if (o.source && BigInt(o.source.length) > o.size) {
       throw new RangeError(
         `demand uffd ${o.slot}: source (${o.source.length} B) is larger than the slot (${o.size} B)`,
       );
     }
-    const p = new UffdPager(o, openUserfaultfd());
+    const p = new UffdPager(o, openUserfaultfd(minor ? UFFD_FEATURE_MINOR_SHMEM : 0n));
     try {
+      if (minor) p.#fillPageCache();
       p.#register();
       p.#startHandlers();
     } catch (e) {
@@ -238,17 +309,51 @@ export class UffdPager {
     return p;
   }
 
+  /**
+   * MINOR mode's precondition, as demand_paging_test does it: every page of
+   * the memfd in the page cache (MADV_POPULATE_WRITE through a second shared
+   * mapping, which keeps bytes already there), and no page-table entry in the
+   * slot's own mapping (MADV_DONTNEED, which on shmem drops only the entries
+   * and zaps KVM's SPTEs through the MMU notifier), so that every first touch
+   * by the guest or the host is a minor fault.
+   */
+  #fillPageCache(): void {
+    const c = libc();
+    const alias = c.mmap(null, this.#size, PROT_READ | PROT_WRITE, MAP_SHARED, this.#memfd, 0n);
+    if (isMapFailed(alias)) {
+      throw new ErrnoError("mmap", errno(), `second mapping of the memfd of slot "${this.slot}"`);
+    }
+    try {
+      if (c.madvise(alias, this.#size, MADV_POPULATE_WRITE) < 0) {
+        throw new ErrnoError(
+          "madvise(MADV_POPULATE_WRITE)",
+          errno(),
+          `filling the page cache of slot "${this.slot}"`,
+        );
+      }
+    } finally {
+      c.munmap(alias, this.#size);
+    }
+    const own = Deno.UnsafePointer.create(this.#hva);
+    if (c.madvise(own, this.#size, MADV_DONTNEED) < 0) {
+      throw new ErrnoError("madvise(MADV_DONTNEED)", errno(), `slot "${this.slot}"`);
+    }
+  }
+
   #register(): void {
     const reg = new Uint8Array(UFFD_SIZEOF.uffdio_register);
     const dv = new DataView(reg.buffer);
     set64(dv, UFFDIO_REGISTER_OFF.start, this.#hva);
     set64(dv, UFFDIO_REGISTER_OFF.len, this.#size);
-    set64(dv, UFFDIO_REGISTER_OFF.mode, UFFDIO_REGISTER_MODE_MISSING);
+    const [mode, bit, name] = this.minor
+      ? [UFFDIO_REGISTER_MODE_MINOR, UFFDIO_IOCTL_BIT_CONTINUE, "UFFDIO_CONTINUE"]
+      : [UFFDIO_REGISTER_MODE_MISSING, UFFDIO_IOCTL_BIT_COPY, "UFFDIO_COPY"];
+    set64(dv, UFFDIO_REGISTER_OFF.mode, mode);
     uffdIoctl(this.#fd, "UFFDIO_REGISTER", reg);
     const ioctls = dv.getBigUint64(UFFDIO_REGISTER_OFF.ioctls, true);
-    if ((ioctls & UFFDIO_IOCTL_BIT_COPY) === 0n) {
+    if ((ioctls & bit) === 0n) {
       throw new UnsupportedError(
-        `demand uffd ${this.slot}: the kernel offers no UFFDIO_COPY on this mapping (ioctls 0x${
+        `demand uffd ${this.slot}: the kernel offers no ${name} on this mapping (ioctls 0x${
           ioctls.toString(16)
         })`,
       );
@@ -270,6 +375,7 @@ export class UffdPager {
         fd: this.#fd,
         base: Number(this.#hva),
         size: Number(this.#size),
+        minor: this.minor,
         source: this.#source?.buffer ?? null,
         ctl: this.#ctl.buffer,
         pollMs: POLL_MS,
@@ -342,6 +448,7 @@ export class UffdPager {
     if (this.#closed) throw new VmmError(`demand uffd ${this.slot}: closed`);
     const page = BigInt(UFFD_PAGE);
     const end = offset + ((size + page - 1n) / page) * page;
+    if (this.minor) return this.#continueRange(offset, end);
     const zero = zeroSource();
     const zeroAddr = addressOf(zero);
     const srcLen = BigInt(this.#source?.length ?? 0);
@@ -382,6 +489,32 @@ export class UffdPager {
       } else {
         throw new ErrnoError("UFFDIO_COPY", e, `populate of slot "${this.slot}": ${hintOf(e)}`);
       }
+    }
+  }
+
+  /** MINOR mode's populate: UFFDIO_CONTINUE over `[offset, end)`, page by page past mapped ones. */
+  #continueRange(offset: bigint, end: bigint): void {
+    const page = BigInt(UFFD_PAGE);
+    const arg = new Uint8Array(UFFD_SIZEOF.uffdio_continue);
+    const dv = new DataView(arg.buffer);
+    let off = offset;
+    let retries = 0;
+    while (off < end) {
+      set64(dv, UFFDIO_CONTINUE_OFF.start, this.#hva + off);
+      set64(dv, UFFDIO_CONTINUE_OFF.len, end - off);
+      set64(dv, UFFDIO_CONTINUE_OFF.mode, 0);
+      set64(dv, UFFDIO_CONTINUE_OFF.mapped, 0);
+      if (libc().ioctl_buf(this.#fd, BigInt(UFFDIO.UFFDIO_CONTINUE), arg) === 0) return;
+      const e = errno();
+      const mapped = dv.getBigInt64(UFFDIO_CONTINUE_OFF.mapped, true);
+      if (e === EAGAIN && mapped > 0n) off += mapped;
+      else if (e === EEXIST) off += (mapped > 0n ? mapped : 0n) + page;
+      else if ((e === EAGAIN || e === EINTR) && retries++ < 1000) continue;
+      else {throw new ErrnoError(
+          "UFFDIO_CONTINUE",
+          e,
+          `populate of slot "${this.slot}": ${hintOf(e)}`,
+        );}
     }
   }
 

@@ -29,7 +29,14 @@ export const CTL = {
 } as const;
 
 /** Calls a handler can fail in, by the code stored in `ctl[ERR_OP]` (0: none). */
-export const HANDLER_OPS = ["", "poll", "read", "UFFDIO_COPY", "UFFDIO_WAKE"] as const;
+export const HANDLER_OPS = [
+  "",
+  "poll",
+  "read",
+  "UFFDIO_COPY",
+  "UFFDIO_WAKE",
+  "UFFDIO_CONTINUE",
+] as const;
 
 /** main → handler worker: everything it needs, sent once. */
 export interface UffdWorkerInit {
@@ -43,6 +50,11 @@ export interface UffdWorkerInit {
   base: number;
   /** Bytes of the registered range. */
   size: number;
+  /**
+   * MINOR mode: map the page already in the page cache (UFFDIO_CONTINUE)
+   * instead of copying one in (UFFDIO_COPY).
+   */
+  minor: boolean;
   /** Bytes served for the first pages (page-rounded copy of the caller's source), or null. */
   source: SharedArrayBuffer | null;
   /** `CTL.COUNTS + handlers` Int32 control words. */

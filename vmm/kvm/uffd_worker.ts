@@ -4,7 +4,8 @@
  * stop flag is set: poll(2) with a short timeout, a non-blocking read(2) of
  * as many `uffd_msg`s as are queued (another handler may have taken them:
  * EAGAIN), and one UFFDIO_COPY of a zero page (or the slot's source bytes)
- * per page fault. It never waits for the main thread, which may itself be
+ * per page fault, or in MINOR mode one UFFDIO_CONTINUE (the page is in the
+ * page cache already; the handler only maps it). It never waits for the main thread, which may itself be
  * the vCPU waiting for the page.
  *
  * @module
@@ -19,6 +20,7 @@ import {
   UFFD_MSG_OFF,
   UFFD_SIZEOF,
   UFFDIO,
+  UFFDIO_CONTINUE_OFF,
   UFFDIO_COPY_OFF,
 } from "./uapi.ts";
 import {
@@ -37,6 +39,7 @@ const OP_POLL = HANDLER_OPS.indexOf("poll");
 const OP_READ = HANDLER_OPS.indexOf("read");
 const OP_COPY = HANDLER_OPS.indexOf("UFFDIO_COPY");
 const OP_WAKE = HANDLER_OPS.indexOf("UFFDIO_WAKE");
+const OP_CONTINUE = HANDLER_OPS.indexOf("UFFDIO_CONTINUE");
 const { EAGAIN, EEXIST, EINTR } = ERRNO_NUMBERS;
 
 function serve(m: UffdWorkerInit): void {
@@ -74,20 +77,30 @@ function serve(m: UffdWorkerInit): void {
   setU64(cdv, UFFDIO_COPY_OFF.len, UFFD_PAGE);
   const wk = new Uint8Array(UFFD_SIZEOF.uffdio_range);
   const wdv = new DataView(wk.buffer);
+  const ct = new Uint8Array(UFFD_SIZEOF.uffdio_continue);
+  const ctdv = new DataView(ct.buffer);
+  setU64(ctdv, UFFDIO_CONTINUE_OFF.len, UFFD_PAGE);
   const COPY = UFFDIO.UFFDIO_COPY;
+  const CONTINUE = UFFDIO.UFFDIO_CONTINUE;
   const WAKE = UFFDIO.UFFDIO_WAKE;
   const end = m.base + m.size;
   const count = CTL.COUNTS + m.index;
 
-  const copy = (addr: number): void => {
-    const off = addr - m.base;
-    setU64(cdv, UFFDIO_COPY_OFF.dst, addr);
-    setU64(cdv, UFFDIO_COPY_OFF.src, off < srcLen ? srcAddr + off : zeroAddr);
-    // Counted before the copy: the copy wakes the vCPU, which may finish the
+  // One page: UFFDIO_COPY of the source or zeros, or (MINOR) UFFDIO_CONTINUE.
+  const [req, arg, op] = m.minor ? [CONTINUE, ct, OP_CONTINUE] : [COPY, cp, OP_COPY];
+  const resolve = (addr: number): void => {
+    if (m.minor) {
+      setU64(ctdv, UFFDIO_CONTINUE_OFF.start, addr);
+    } else {
+      const off = addr - m.base;
+      setU64(cdv, UFFDIO_COPY_OFF.dst, addr);
+      setU64(cdv, UFFDIO_COPY_OFF.src, off < srcLen ? srcAddr + off : zeroAddr);
+    }
+    // Counted before the ioctl: it wakes the vCPU, which may finish the
     // guest and have its stats read before this thread runs again.
     Atomics.add(ctl, count, 1);
     for (let tries = 0;; tries++) {
-      if (c.ioctl_fast(m.fd, COPY, cp) === 0) return;
+      if (c.ioctl_fast(m.fd, req, arg) === 0) return;
       const e = errno();
       Atomics.sub(ctl, count, 1);
       if (e === EEXIST) {
@@ -101,7 +114,7 @@ function serve(m: UffdWorkerInit): void {
         Atomics.add(ctl, count, 1);
         continue;
       }
-      return fail(OP_COPY, e);
+      return fail(op, e);
     }
   };
 
@@ -138,7 +151,7 @@ function serve(m: UffdWorkerInit): void {
           if (mdv.getUint8(o + UFFD_MSG_OFF.event) !== UFFD_EVENT_PAGEFAULT) continue;
           const a = getU64(mdv, o + UFFD_MSG_OFF.pf_address);
           const page = a - (a % UFFD_PAGE);
-          if (page >= m.base && page < end) copy(page);
+          if (page >= m.base && page < end) resolve(page);
         }
         if (m.spinMs <= 0) break;
         last = performance.now();

@@ -17,6 +17,7 @@ import type {
   BackendKind,
   CapName,
   CapValue,
+  DemandUffdOptions,
   MemslotFlag,
   MemslotInfo,
   MemslotSpec,
@@ -46,16 +47,22 @@ import type { VcpuFd } from "./vcpu_fd.ts";
 import type { VmFd } from "./vm_fd.ts";
 import { VmmStats } from "./vmm_stats.ts";
 import { checkVcpuCount } from "../limits.ts";
+import { bitsSet } from "../memory/bitmap.ts";
 import { PAGE_BYTES } from "../memory/layout.ts";
 import { migrationPass } from "../migrate.ts";
-import { checkDemandUffd, checkHostAccess, checkPopulate } from "../memory/slot_rules.ts";
+import {
+  checkDemandMinor,
+  checkDemandUffd,
+  checkHostAccess,
+  checkPopulate,
+} from "../memory/slot_rules.ts";
 
 /** Where KVM_SET_TSS_ADDR puts its three pages on Intel (as QEMU does). */
 const TSS_ADDR = 0xfffb_d000n;
 const MIB = 1024n * 1024n;
 
 /** Options of {@linkcode KvmVm.demandUffd}. */
-export interface DemandPagingOptions {
+export interface DemandPagingOptions extends DemandUffdOptions {
   /**
    * Bytes the handlers serve for the first pages of the slot (copied when
    * the call is made); pages past them are served as zeros.
@@ -270,9 +277,13 @@ export class KvmVm implements Vm {
    * whose mapping starts empty; on `anon`/`memfd` only untouched pages
    * fault. The handlers stop on `close()` or when the slot is deleted.
    *
+   * With `options.minor` (a `memfd` slot), the memfd's page cache is filled
+   * first, the slot is registered in MINOR mode and every first touch waits
+   * for a handler's UFFDIO_CONTINUE (`demand_paging_test -u MINOR -s shmem`).
+   *
    * @param name the slot
    * @param handlers handler threads, 1..`MAX_UFFD_HANDLERS` (default 1)
-   * @param options source bytes for the first pages
+   * @param options MINOR mode; source bytes for the first pages (MISSING mode)
    * @throws {UnsupportedError} for a hugetlb slot (copies would have to be huge pages)
    * @throws {ErrnoError} when userfaultfd cannot be opened or registered
    */
@@ -280,6 +291,7 @@ export class KvmVm implements Vm {
     this.#open();
     const s = this.#slots.get(name, "UFFDIO_REGISTER");
     checkDemandUffd(name, handlers, this.#pagers.get(name) !== undefined);
+    if (options.minor) checkDemandMinor(name, s.mapping.backing);
     if (s.mapping.backing === "hugetlb") {
       throw new UnsupportedError(
         `demand uffd ${name}: hugetlb slots are not supported on kvm (UFFDIO_COPY would need whole huge pages)`,
@@ -291,6 +303,7 @@ export class KvmVm implements Vm {
       size: s.size,
       handlers,
       source: options.source,
+      minorMemfd: options.minor ? s.mapping.memfd : undefined,
     });
   }
 
@@ -339,9 +352,7 @@ export class KvmVm implements Vm {
     const pages = s.size / PAGE_BYTES;
     const bitmap = new Uint8Array(Number((pages + 63n) / 64n) * 8);
     this.#vm.getDirtyLog(s.id, bitmap);
-    let n = 0;
-    for (const b of bitmap) n += popcount8(b);
-    this.#dirtyPages += BigInt(n);
+    this.#dirtyPages += BigInt(bitsSet(bitmap));
     if (clear && this.#caps.manualProtect) {
       this.#vm.clearDirtyLog(s.id, 0n, Number(pages), bitmap);
     }
@@ -528,10 +539,4 @@ export class KvmVm implements Vm {
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-function popcount8(b: number): number {
-  b = b - ((b >> 1) & 0x55);
-  b = (b & 0x33) + ((b >> 2) & 0x33);
-  return (b + (b >> 4)) & 0x0f;
 }

@@ -8,4 +8,5 @@ export * from "./layout.ts";
 export * from "./slot_index.ts";
 export * from "./slot_rules.ts";
 export * from "./guest_range.ts";
+export * from "./bitmap.ts";
 export type { Backing, MemslotFlag, MemslotSpec } from "../types.ts";

@@ -11,7 +11,7 @@
  * @module
  */
 import { hexRange } from "../../guest/page_tables.ts";
-import { ERRNO_NUMBERS, ErrnoError } from "../errors.ts";
+import { ERRNO_NUMBERS, ErrnoError, UnsupportedError } from "../errors.ts";
 import type { MemslotFlag, MemslotSpec } from "../types.ts";
 import { HUGEPAGE_SIZES, PAGE_BYTES, PAGE_SHIFT } from "./layout.ts";
 import type { IndexedSlot, SlotIndex } from "./slot_index.ts";
@@ -325,6 +325,23 @@ export function checkPopulate(
     );
   }
   return len;
+}
+
+/**
+ * `demand uffd NAME minor` needs the slot's memory to be shared (a memfd),
+ * where pages can be in the page cache and yet absent from the mapping.
+ *
+ * @param name the slot
+ * @param backing its backing
+ * @throws {UnsupportedError} for any other backing
+ */
+export function checkDemandMinor(name: string, backing: string): void {
+  if (backing !== "memfd") {
+    throw new UnsupportedError(
+      `demand uffd ${name} minor: MINOR mode needs shared memory: give the slot \`backing memfd\` ` +
+        `(it is ${backing})`,
+    );
+  }
 }
 
 /** Handler threads `demand uffd` may start per slot. */

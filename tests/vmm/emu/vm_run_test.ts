@@ -10,6 +10,8 @@ import { emuBackend } from "../../../vmm/emu/mod.ts";
 import { ErrnoError, GuestError, WatchdogError } from "../../../vmm/errors.ts";
 import type { Vm } from "../../../vmm/types.ts";
 import { loadGuest } from "../../../vmm/builder.ts";
+import { loadPayload } from "../../support/payload.ts";
+import { bitsSet } from "../../../vmm/memory/bitmap.ts";
 
 const M = 1n << 20n;
 
@@ -20,11 +22,7 @@ function stat(vm: Vm, name: string, vcpu?: number): number {
 Deno.test("emu runs write_sweep to done with the expected faults and memory", async () => {
   using vm = emuBackend.createVm({ name: "sweep" });
   vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 8n * M, hugepage: 4096n });
-  loadGuest(vm, {
-    kind: "payload",
-    name: "write_sweep",
-    params: { slot: "ram", stride: 4096n, passes: 2n, value: 0x55n },
-  });
+  loadPayload(vm, "write_sweep", { slot: "ram", stride: 4096n, passes: 2n, value: 0x55n });
   const syncs: bigint[] = [];
   const exit = await vm.run({
     watchdogMs: TEST_WATCHDOG_MS,
@@ -46,10 +44,12 @@ Deno.test("emu gives the same counts on every run (fixed quantum, round-robin)",
   for (let i = 0; i < 2; i++) {
     using vm = emuBackend.createVm({ name: "det", vcpus: 2 });
     vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 4n * M });
-    loadGuest(vm, {
-      kind: "payload",
-      name: "touch",
-      params: { slot: "ram", count: 500n, pattern: "random", seed: 7n, write: "on" },
+    loadPayload(vm, "touch", {
+      slot: "ram",
+      count: 500n,
+      pattern: "random",
+      seed: 7n,
+      write: "on",
     });
     await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
     counts.push(
@@ -65,11 +65,7 @@ for (const policy of ["zap_all", "zap_only_memslot"] as const) {
     vm.enableCap("memslot_zap_control", policy);
     vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 16n * M, hugepage: 4096n });
     vm.addMemslot({ name: "rom", gpa: 0xfff00000n, size: M, flags: ["readonly"] });
-    loadGuest(vm, {
-      kind: "payload",
-      name: "boot_sim",
-      params: { ram: "ram", rom: "rom", remaps: 4n, touch: 2n * M },
-    });
+    loadPayload(vm, "boot_sim", { ram: "ram", rom: "rom", remaps: 4n, touch: 2n * M });
     const exit = await vm.run({
       watchdogMs: TEST_WATCHDOG_MS,
       handledSyncLabels: new Set(["remap"]),
@@ -92,18 +88,14 @@ Deno.test("dirty_writer on 2 vCPUs: each vCPU's share shows up in the dirty log"
   using vm = emuBackend.createVm({ name: "dirty", vcpus: 2 });
   vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 2n * M });
   vm.setMemslotFlags("ram", ["dirty_log"], []);
-  loadGuest(vm, {
-    kind: "payload",
-    name: "dirty_writer",
-    params: { slot: "ram", iterations: 2n, stride: 4096n },
-  });
+  loadPayload(vm, "dirty_writer", { slot: "ram", iterations: 2n, stride: 4096n });
   const logs: number[] = [];
   const exit = await vm.run({
     watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["iter"]),
     onExit: () => {
       const log = vm.getDirtyLog("ram", false);
-      logs.push(log.reduce((n, b) => n + popcount(b), 0));
+      logs.push(bitsSet(log));
     },
   });
   assertEquals(exit.reason, "done");
@@ -113,15 +105,9 @@ Deno.test("dirty_writer on 2 vCPUs: each vCPU's share shows up in the dirty log"
   assertEquals(vm.readSlot("ram", 0n), 2n);
 });
 
-function popcount(b: number): number {
-  let n = 0;
-  for (; b; b &= b - 1) n++;
-  return n;
-}
-
 Deno.test("spin: timeout is an exit, the watchdog an error naming vCPU and RIP", async () => {
   using vm = emuBackend.createVm({ name: "spin" });
-  loadGuest(vm, { kind: "payload", name: "spin", params: {} });
+  loadPayload(vm, "spin");
   // A timer due during the run fires before the run ends: the loop yields.
   let fired = false;
   setTimeout(() => fired = true, 0);
@@ -178,11 +164,7 @@ Deno.test("absent_fault slot: memory_fault exits, a handler populates and the vC
     flags: ["absent_fault"],
     backing: "absent",
   });
-  loadGuest(vm, {
-    kind: "payload",
-    name: "touch",
-    params: { slot: "ram", count: 16n, pattern: "seq", write: "on" },
-  });
+  loadPayload(vm, "touch", { slot: "ram", count: 16n, pattern: "seq", write: "on" });
   const first = await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
   assertEquals(first.reason, "memory_fault");
   const exit = await vm.run({
@@ -205,7 +187,7 @@ Deno.test("without x86_memory_fault_exit the run fails with EFAULT", async () =>
     flags: ["absent_fault"],
     backing: "absent",
   });
-  loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 4n } });
+  loadPayload(vm, "touch", { slot: "ram", count: 4n });
   const e = await assertRejects(() => vm.run({ watchdogMs: TEST_WATCHDOG_MS }), ErrnoError);
   assertEquals(e.errno, "EFAULT");
 });
@@ -219,7 +201,7 @@ Deno.test("gpu_fill: a noncoherent_dma slot takes the guest's PAT type", async (
       size: 16n * M,
       flags: ["noncoherent_dma"],
     });
-    loadGuest(vm, { kind: "payload", name: "gpu_fill", params: { device: "gpu", pat, size: M } });
+    loadPayload(vm, "gpu_fill", { device: "gpu", pat, size: M });
     assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     assertEquals(vm.memtype(0x40000000n), { type, ipat: false });
     assertEquals(vm.memtype(0x100000n), { type: "UC", ipat: false }, "unbacked: MMIO");
@@ -233,7 +215,7 @@ Deno.test("pt_write under mmu shadow: page-table writes are emulated and counted
   for (const mmu of ["tdp", "shadow"] as const) {
     using vm = emuBackend.createVm({ name: "pt", mmu });
     vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 4n * M });
-    loadGuest(vm, { kind: "payload", name: "pt_write", params: { count: 50n } });
+    loadPayload(vm, "pt_write", { count: 50n });
     assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     counts[mmu] = ["mmu_pte_write", "pf_emulate", "pf_taken"].map((n) => stat(vm, n));
   }
@@ -247,11 +229,7 @@ Deno.test("demand uffd: vCPUs wait on the modelled queue and the run completes",
   using vm = emuBackend.createVm({ name: "uffd", vcpus: 2 });
   vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 2n * M, backing: "absent" });
   vm.demandUffd("ram");
-  loadGuest(vm, {
-    kind: "payload",
-    name: "dirty_writer",
-    params: { slot: "ram", iterations: 1n, stride: 4096n },
-  });
+  loadPayload(vm, "dirty_writer", { slot: "ram", iterations: 1n, stride: 4096n });
   assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
   assertEquals(stat(vm, "uffd_faults"), 512);
   assertEquals(vm.readSlot("ram", 2n * M - 4096n), 1n);

@@ -5,26 +5,17 @@ import { skipKvm } from "../../support/kvm_probe.ts";
 import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
 import { assertEquals, assertGreater } from "@std/assert";
 import { KvmVm } from "../../../vmm/kvm/mod.ts";
-import { loadGuest } from "../../../vmm/builder.ts";
+import { loadPayload } from "../../support/payload.ts";
+import { bitsSet } from "../../../vmm/memory/bitmap.ts";
 
 const ignore = skipKvm("kvm payload tests");
 
 const MIB = 1n << 20n;
 
-function bits(bitmap: Uint8Array): number {
-  let n = 0;
-  for (const b of bitmap) for (let i = 0; i < 8; i++) n += (b >> i) & 1;
-  return n;
-}
-
 Deno.test({ name: "payload: write_sweep dirties every page it writes", ignore }, async () => {
   using vm = new KvmVm({ name: "sweep" });
   vm.addMemslot({ name: "ram", gpa: MIB, size: 8n * MIB, flags: ["dirty_log"] });
-  loadGuest(vm, {
-    kind: "payload",
-    name: "write_sweep",
-    params: { slot: "ram", stride: 4096n, passes: 2n, value: 7n },
-  });
+  loadPayload(vm, "write_sweep", { slot: "ram", stride: 4096n, passes: 2n, value: 7n });
   const passes: bigint[] = [];
   const exit = await vm.run({
     watchdogMs: TEST_WATCHDOG_MS,
@@ -35,24 +26,20 @@ Deno.test({ name: "payload: write_sweep dirties every page it writes", ignore },
   });
   assertEquals(exit.reason, "done");
   assertEquals(passes.length, 2);
-  assertEquals(bits(vm.getDirtyLog("ram", false)), 2048);
+  assertEquals(bitsSet(vm.getDirtyLog("ram", false)), 2048);
   assertEquals(vm.readSlot("ram", 4096n * 5n), 7n);
 });
 
 Deno.test({ name: "payload: spin is stopped by a timeout", ignore }, async () => {
   using vm = new KvmVm({ name: "spin" });
-  loadGuest(vm, { kind: "payload", name: "spin", params: {} });
+  loadPayload(vm, "spin");
   assertEquals((await vm.run({ timeoutMs: 100 })).reason, "timeout");
 });
 
 Deno.test({ name: "payload: dirty_writer on two vCPUs", ignore }, async () => {
   using vm = new KvmVm({ name: "dw", vcpus: 2 });
   vm.addMemslot({ name: "ram", gpa: MIB, size: 4n * MIB, flags: ["dirty_log"] });
-  loadGuest(vm, {
-    kind: "payload",
-    name: "dirty_writer",
-    params: { slot: "ram", iterations: 3n },
-  });
+  loadPayload(vm, "dirty_writer", { slot: "ram", iterations: 3n });
   let iters = 0;
   const exit = await vm.run({
     watchdogMs: TEST_WATCHDOG_MS,
@@ -63,6 +50,6 @@ Deno.test({ name: "payload: dirty_writer on two vCPUs", ignore }, async () => {
   });
   assertEquals(exit.reason, "done");
   assertEquals(iters, 6);
-  assertEquals(bits(vm.getDirtyLog("ram", true)), 1024);
+  assertEquals(bitsSet(vm.getDirtyLog("ram", true)), 1024);
   assertGreater(vm.stat("exits"), 0n);
 });

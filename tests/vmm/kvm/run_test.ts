@@ -24,16 +24,11 @@ import {
   syncLoopGuest,
 } from "../../support/kvm_guests.ts";
 import type { VcpuExit } from "../../../vmm/types.ts";
+import { bitsSet } from "../../../vmm/memory/bitmap.ts";
 
 const ignore = skipKvm("kvm run tests");
 
 const GIB = 1n << 30n;
-
-function bits(bitmap: Uint8Array): number {
-  let n = 0;
-  for (const b of bitmap) for (let i = 0; i < 8; i++) n += (b >> i) & 1;
-  return n;
-}
 
 Deno.test({ name: "run: a guest reports done", ignore }, async () => {
   using vm = new KvmVm({ name: "done" });
@@ -83,13 +78,13 @@ Deno.test(
     vm.loadImage(image);
     assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     const bm = vm.getDirtyLog("ram", false);
-    assertEquals(bits(bm), 37);
+    assertEquals(bitsSet(bm), 37);
     assertEquals(bm[0], 0b1111_1000); // pages 3.. are the first set bits
     // Without manual protection GET has already reset and re-protected.
-    assertEquals(bits(vm.getDirtyLog("ram", true)), 0);
+    assertEquals(bitsSet(vm.getDirtyLog("ram", true)), 0);
     vm.loadImage(image);
     await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
-    assertEquals(bits(vm.getDirtyLog("ram", false)), 37);
+    assertEquals(bitsSet(vm.getDirtyLog("ram", false)), 37);
     assertEquals(vm.stat("dirty_pages"), 74n);
     assertEquals(vm.readSlot("ram", 0x3000n), 37n);
   },
@@ -102,13 +97,13 @@ Deno.test({ name: "run: manual protect keeps bits until CLEAR_DIRTY_LOG", ignore
   const image = flatLongModeImage({ code: pageWriterGuest(GIB, 100) });
   vm.loadImage(image);
   await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
-  assertEquals(bits(vm.getDirtyLog("ram", false)), 100);
-  assertEquals(bits(vm.getDirtyLog("ram", false)), 100); // still there: nothing cleared
-  assertEquals(bits(vm.getDirtyLog("ram", true)), 100); // returned, then cleared
-  assertEquals(bits(vm.getDirtyLog("ram", false)), 0);
+  assertEquals(bitsSet(vm.getDirtyLog("ram", false)), 100);
+  assertEquals(bitsSet(vm.getDirtyLog("ram", false)), 100); // still there: nothing cleared
+  assertEquals(bitsSet(vm.getDirtyLog("ram", true)), 100); // returned, then cleared
+  assertEquals(bitsSet(vm.getDirtyLog("ram", false)), 0);
   vm.loadImage(image);
   await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
-  assertEquals(bits(vm.getDirtyLog("ram", true)), 100); // re-protected pages fault again
+  assertEquals(bitsSet(vm.getDirtyLog("ram", true)), 100); // re-protected pages fault again
   assert(vm.ioctlLog.some((l) => l.name === "KVM_CLEAR_DIRTY_LOG"));
 });
 

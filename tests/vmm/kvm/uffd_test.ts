@@ -4,11 +4,12 @@
  * handlers and fds on close. Skipped (with the reason printed) when
  * /dev/kvm or userfaultfd cannot be opened.
  */
+import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
 import { assertEquals, assertGreater, assertLess, assertThrows } from "@std/assert";
 import { MemoryOutput, parseScript, runScript } from "../../../dsl/mod.ts";
 import { touchedPages } from "../../../guest/payloads/touch.ts";
 import { skipKvm } from "../../support/kvm_probe.ts";
-import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
+import { vmWithRam } from "../../support/kvm_slot_vm.ts";
 import { ErrnoError, VmmError } from "../../../vmm/errors.ts";
 import { KvmVm } from "../../../vmm/kvm/mod.ts";
 import { probeUserfaultfd } from "../../../vmm/kvm/uffd.ts";
@@ -34,14 +35,7 @@ Deno.test("uffd: ioctl numbers match linux/userfaultfd.h", () => {
 
 /** A VM with an `absent` slot `ram` at 1 GiB. */
 function vmWithAbsent(name: string, size: bigint, vcpus = 1): KvmVm {
-  const vm = new KvmVm({ name, vcpus });
-  try {
-    vm.addMemslot({ name: "ram", gpa: GIB, size, backing: "absent" });
-  } catch (e) {
-    vm.close();
-    throw e;
-  }
-  return vm;
+  return vmWithRam(name, size, "absent", vcpus);
 }
 
 for (const handlers of [1, 2]) {

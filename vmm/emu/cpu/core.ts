@@ -20,6 +20,7 @@ import {
   type CpuStop,
   type MmuExit,
   type MmuPort,
+  type PageAccess,
   type PagingState,
 } from "../port.ts";
 import { divWide, imulTrunc, mulWide, shiftOp } from "./alu.ts";
@@ -107,12 +108,12 @@ export class CpuCore {
   // The translation of the last probeW, for the write of the same instruction.
   #memoPn = NaN;
   #memoSt = 0;
-  #memoView: DataView = new DataView(new ArrayBuffer(8));
+  #memoView: PageAccess = new DataView(new ArrayBuffer(8));
   #memoGfn = 0;
   #memoDirect = true;
   #memoGpa = 0;
   // Results of #xlate.
-  #xv: DataView = new DataView(new ArrayBuffer(8));
+  #xv: PageAccess = new DataView(new ArrayBuffer(8));
   #xgfn = 0;
   #xdirect = true;
   #xgpa = 0;
@@ -293,10 +294,16 @@ export class CpuCore {
       this.#mmuStop(res);
       return 1;
     }
-    const view = res.view;
-    this.#xv = view;
     this.#xgfn = res.gfn;
     this.#xdirect = res.direct;
+    const sparse = res.sparse;
+    if (sparse !== undefined && sparse !== null) {
+      // No host frame yet: access it through the page map, cache nothing.
+      this.#xv = sparse;
+      return 0;
+    }
+    const view = res.view;
+    this.#xv = view;
     if (access === ACCESS_READ) {
       t.fillR(i, pn, view, res.gfn);
     } else if (res.direct) {

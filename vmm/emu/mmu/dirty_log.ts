@@ -14,6 +14,7 @@ import { ERRNO_NUMBERS, ErrnoError } from "../../errors.ts";
 import { type Memslot, SLOT_DIRTY_LOG } from "../memory/memslot.ts";
 import { M } from "../stats.ts";
 import type { Mmu } from "./mmu.ts";
+import { popcount32 } from "../../memory/bitmap.ts";
 import { COSTS } from "../time/costs.ts";
 import { T } from "../time/clock.ts";
 
@@ -68,12 +69,6 @@ function protectMask(mmu: Mmu, slot: Memslot, rel0: number, mask: number): numbe
   return n;
 }
 
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
-
 /**
  * KVM_GET_DIRTY_LOG, then KVM_CLEAR_DIRTY_LOG of the same bits when `clear`.
  * Returns the bitmap as KVM lays it out (little-endian longs, one bit per page).
@@ -92,7 +87,7 @@ export function getDirtyLog(mmu: Mmu, slot: Memslot, clear: boolean): Uint8Array
   for (let w = 0; w < words; w++) {
     const bits = out[w];
     if (bits === 0) continue;
-    pages += popcount(bits);
+    pages += popcount32(bits);
     if (!mmu.caps.manualProtect || clear) {
       live[w] &= ~bits;
       changed += protectMask(mmu, slot, w * 32, bits);

@@ -356,7 +356,8 @@ export const COSTS = {
     per: "4 KiB page",
     what: "UFFDIO_CONTINUE of one 4 KiB page (map a page already in the page cache)",
     source: flagged(
-      "No per-call figure, and the project's backend serves MISSING faults only. CONTINUE skips " +
+      "No per-call figure (the kvm backend's `demand uffd minor` times whole faults, not the " +
+        "ioctl alone). CONTINUE skips " +
         "COPY's allocation and 4 KiB copy and keeps the ioctl entry, range checks, mmap_lock and " +
         "PTE install: half of uffdioCopy4k (2.38 µs / 2).",
     ),

@@ -138,9 +138,12 @@ export class TimeModel implements Charger {
     this.clock.charge(T.modelled, ns);
   }
 
-  /** `demand uffd SLOT handlers N`: the slot's userfaultfd gets `handlers` threads. */
-  registerUffd(slotId: number, handlers: number): void {
-    this.uffds.set(slotId, new UffdQueue(handlers, this.clock.vcpus));
+  /**
+   * `demand uffd SLOT [minor] handlers N`: the slot's userfaultfd gets
+   * `handlers` threads (that CONTINUE rather than copy, with `minor`).
+   */
+  registerUffd(slotId: number, handlers: number, minor = false): void {
+    this.uffds.set(slotId, new UffdQueue(handlers, this.clock.vcpus, minor));
   }
 
   /**

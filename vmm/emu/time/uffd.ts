@@ -6,7 +6,8 @@
  * range: under the queue's lock it visits every waiter, so the wake-up of one
  * page costs more the more vCPUs wait, and every fault and wake-up of the
  * queue takes turns on that one lock. Neither effect is a constant: they come
- * from the waiters present at each wake-up.
+ * from the waiters present at each wake-up. In MINOR mode the handler maps
+ * the page already in the page cache (UFFDIO_CONTINUE) instead of copying one.
  *
  * @module
  */
@@ -19,7 +20,7 @@ export interface UffdService {
   queued: number;
   /** The handler started on the message (after waiting for a free handler and CPU). */
   handled: number;
-  /** The wake-up scan started (after the copy and waiting for the queue's lock). */
+  /** The wake-up scan started (after the copy or CONTINUE and waiting for the queue's lock). */
   wakeScan: number;
   /** Waiters the wake-up visited. */
   waiters: number;
@@ -36,14 +37,18 @@ export class UffdQueue {
   // Per vCPU: when it joined the queue and when the wake-up took it off (-1: never).
   readonly #from: Float64Array;
   readonly #until: Float64Array;
+  /** The handler's work per page: UFFDIO_COPY, or UFFDIO_CONTINUE in MINOR mode. */
+  readonly resolveNs: number;
 
   /**
    * Creates the instance.
    * @param handlers number of handler threads
    * @param vcpus number of vCPUs that may wait on it
+   * @param minor MINOR mode: faults are answered with UFFDIO_CONTINUE
    */
-  constructor(handlers: number, vcpus: number) {
+  constructor(handlers: number, vcpus: number, minor = false) {
     this.handlers = new Pool(handlers);
+    this.resolveNs = minor ? COSTS.uffdioContinue4k.ns : COSTS.uffdioCopy4k.ns;
     this.#from = new Float64Array(vcpus).fill(-1);
     this.#until = new Float64Array(vcpus).fill(-1);
   }
@@ -68,7 +73,7 @@ export class UffdQueue {
     this.#from[v] = t;
     this.#until[v] = Infinity;
     const arrival = queued + COSTS.uffdFaultToHandlerWake.ns;
-    const copy = COSTS.uffdioCopy4k.ns;
+    const copy = this.resolveNs;
     // The handler (and, when they are scarce, a host CPU) free soonest for at least the copy.
     const k = this.handlers.pick(arrival, copy);
     let handled = this.handlers.servers[k].peek(arrival, copy);
