@@ -2,7 +2,7 @@
  * The command line: run a `.kvm` script.
  *
  * ```
- * deno run -A vmm.ts SCRIPT.kvm [--backend auto|kvm|emu] [--json] [--debug]
+ * deno run -A vmm.ts SCRIPT.kvm [--backend auto|kvm|emu] [--watchdog 10s] [--json] [--debug]
  *     [--set NAME=VALUE]… [--plots DIR]
  * deno run -A vmm.ts --help-params SCRIPT.kvm
  * ```
@@ -34,6 +34,7 @@ import {
   type Value,
   writePlotFiles,
 } from "../dsl/mod.ts";
+import { parseDurationImage } from "../dsl/tokens.ts";
 import { exitCodeFor, type InterruptSignal } from "./exit_codes.ts";
 import { metaEvent, VERSION } from "./meta.ts";
 import { ProgressLine } from "./progress.ts";
@@ -46,6 +47,8 @@ Runs a .kvm experiment script on real KVM or the built-in emulator.
 Options:
   --backend auto|kvm|emu  override every vm block's backend (auto: kvm when
                           /dev/kvm opens, else emu; kvm never falls back)
+  --watchdog DURATION     bound of runs without a timeout, e.g. 120s
+                          (default 10s; durations as in the script: ms, s, m)
   --json                  one JSON object per line (meta, print, stats,
                           expect, plot, error, summary events)
   --debug                 show stack traces of errors
@@ -86,6 +89,11 @@ function stdout(line: string): void {
 
 function stderr(line: string): void {
   writeAll(Deno.stderr, line);
+}
+
+/** A duration written as in scripts (`500ms`, `120s`, `2m`) in ms; 0 when it is not one. */
+function durationMs(text: string): number {
+  return /^[0-9][0-9_]*(?:ms|s|m)$/.test(text) ? parseDurationImage(text) : 0;
 }
 
 /** How a run is stopped from outside (see `signals.ts`). */
@@ -133,6 +141,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
       allowPositionals: true,
       options: {
         backend: { type: "string" },
+        watchdog: { type: "string" },
         json: { type: "boolean", default: false },
         debug: { type: "boolean", default: false },
         "allow-path": { type: "string", multiple: true, default: [] },
@@ -163,6 +172,12 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
   const backend = values.backend;
   if (backend !== undefined && backend !== "auto" && backend !== "kvm" && backend !== "emu") {
     stderr(`vmm: --backend must be auto, kvm or emu, not '${backend}'`);
+    return 2;
+  }
+  const watchdog = values.watchdog;
+  const watchdogMs = watchdog === undefined ? undefined : durationMs(watchdog);
+  if (watchdogMs === 0) {
+    stderr(`vmm: --watchdog must be a duration above 0 such as 120s, not '${watchdog}'`);
     return 2;
   }
   const file = positionals[0];
@@ -252,6 +267,7 @@ export async function main(args: string[], options: MainOptions = {}): Promise<n
       output,
       backend,
       debug: values.debug,
+      watchdogMs,
       allowPaths: values["allow-path"],
       signal: options.signal,
       onProgress: progress && ((p) => progress.update(p)),

@@ -6,6 +6,7 @@
  */
 import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { skipKvm } from "../support/kvm_probe.ts";
+import { CLI_WATCHDOG } from "../support/wait.ts";
 
 const VMM = new URL("../../vmm.ts", import.meta.url).pathname;
 const KVM = !skipKvm("bad_input_test");
@@ -45,7 +46,7 @@ function script(binary: string, until: "done" | "exit"): string {
   memslot ram gpa 0x200000 size 2M
   guest file "${binary}" { load 0x200000 entry 0x200000 mode long }
 }
-run until ${until} timeout 5s
+run until ${until} timeout 120s
 print $exit.reason, hex($exit.rip)
 `;
 }
@@ -57,7 +58,7 @@ async function cli(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   await Deno.writeTextFile(`${dir}/t.kvm`, text);
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", VMM, "t.kvm", "--backend", backend],
+    args: ["run", "-A", VMM, "t.kvm", "--backend", backend, ...CLI_WATCHDOG],
     cwd: dir,
   }).output();
   const dec = new TextDecoder();
@@ -85,7 +86,7 @@ for (const backend of BACKENDS) {
         r.stderr,
         "t.kvm:5:1: error: vCPU 0 at RIP 0x400000000000: guest crashed: triple fault",
       );
-      assertStringIncludes(r.stderr, "run until done timeout 5s\n^~~");
+      assertStringIncludes(r.stderr, "run until done timeout 120s\n^~~");
       assertEquals(r.stderr.includes("    at "), false, "no stack trace without --debug");
     }));
 

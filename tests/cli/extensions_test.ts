@@ -1,5 +1,6 @@
 /** The CLI side of the extensions in dsl/README.md: the invalid summary and output order. */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { CLI_WATCHDOG } from "../support/wait.ts";
 
 const VMM = new URL("../../vmm.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -9,7 +10,7 @@ async function merged(script: string, ...flags: string[]): Promise<{ code: numbe
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/t.kvm`, script);
-    const quoted = [Deno.execPath(), "run", "-A", VMM, "t.kvm", ...flags]
+    const quoted = [Deno.execPath(), "run", "-A", VMM, "t.kvm", ...CLI_WATCHDOG, ...flags]
       .map((a) => `'${a.replaceAll("'", `'\\''`)}'`)
       .join(" ");
     const out = await new Deno.Command("sh", {

@@ -3,13 +3,14 @@
  * thousands of errors, `--json` for a literal that used to crash the lexer.
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { CLI_WATCHDOG } from "../support/wait.ts";
 
 const VMM = new URL("../../vmm.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
 async function vmm(dir: string, ...args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", VMM, ...args],
+    args: ["run", "-A", VMM, ...args, ...CLI_WATCHDOG],
     cwd: dir,
     stdout: "piped",
     stderr: "piped",
@@ -37,7 +38,7 @@ Deno.test("cli: --allow-path lets a guest file outside the script's directory lo
   memslot ram gpa 0x200000 size 2M
   guest file "../bins/hlt.bin" { load 0x200000 }
 }
-run until exit timeout 5s
+run until exit timeout 120s
 expect $exit.reason == hlt
 `,
     );

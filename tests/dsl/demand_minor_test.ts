@@ -42,7 +42,7 @@ Deno.test("demand uffd minor on the emulator: one minor fault per page, bytes ke
 }
 memslot ram write offset 0x200008 value 0x1234
 demand uffd ram minor handlers 2
-run until done timeout 5s
+run until done timeout 120s
 expect $exit.reason == done
 let $u = stat uffd_faults
 expect $u == 16

@@ -15,7 +15,7 @@ function script(path: string): string {
   memslot ram gpa 0x200000 size 2M
   guest file "${path}" { load 0x200000 }
 }
-run until exit timeout 5s
+run until exit timeout 120s
 print $exit.reason
 `;
 }

@@ -1,3 +1,4 @@
+import { TEST_WATCHDOG_MS } from "../support/wait.ts";
 import { skipKvm } from "../support/kvm_probe.ts";
 import {
   assert,
@@ -30,7 +31,7 @@ async function run(backend: BackendKind, text: string, watchdogMs?: number): Pro
   const summary = await runScript(parseScript(text, { file: "run.kvm" }), {
     output,
     backend,
-    watchdogMs,
+    watchdogMs: watchdogMs ?? TEST_WATCHDOG_MS,
     openVm: (config, choice) => {
       const vm: Vm = openVm(config, choice);
       opened++;
@@ -56,7 +57,7 @@ const QUICKSTART = `vm hello {
   memslot ram gpa 0x100000 size 64M
   guest write_sweep { slot ram  stride 4K  passes 2 }
 }
-run until done timeout 10s
+run until done timeout 120s
 expect $exit.reason == done
 let $d = stat pf_taken
 print "faults taken:", $d
@@ -87,11 +88,11 @@ for (const backend of ["emu", "kvm"] as const) {
   memslot ram gpa 1M size 1M
   guest write_sweep { slot ram  passes 3 }
 }
-run until sync "pass" timeout 5s
+run until sync "pass" timeout 120s
 expect $exit.reason == sync and $exit.label == "pass"
 let $n = 0
 on sync "pass" { let $n = $n + 1 }
-run until done timeout 5s
+run until done timeout 120s
 expect $exit.reason == done
 expect $n == 2 else "the handler stays in effect and sees each later pass"
 `,
@@ -128,7 +129,7 @@ for $size in [64K, 128K] {
     memslot ram gpa 1M size $size
     guest write_sweep { slot ram  size $size }
   }
-  run until done timeout 5s
+  run until done timeout 120s
   expect $exit.reason == done
   let $runs = $runs + 1
 }
@@ -170,11 +171,11 @@ print "still running"
   memslot ram gpa 1M size 1M dirty_log
   guest write_sweep { slot ram  passes 2 }
 }
-run until sync "pass" timeout 5s
+run until sync "pass" timeout 120s
 let $d = dirty_log ram clear
 expect $d.pages == 256 and $d.first == 0 and $d.last == 255
 mark "second pass"
-run until done timeout 5s
+run until done timeout 120s
 stats ucalls
 let $w = memslot ram read offset 0
 memslot ram write offset 0 value -1
@@ -222,7 +223,7 @@ on memory_fault {
   expect $fault.reason == memory_fault and $fault.len == 4096
   memslot ram populate offset $fault.gpa - 1G size 4K
 }
-run until done timeout 5s
+run until done timeout 120s
 expect $exit.reason == done
 let $m = stat memory_fault_exits
 expect $faults == 16 and $m == 16
@@ -239,7 +240,7 @@ Deno.test("runScript() gives a virtio_gpu its shm memslot and reads memory types
   device virtio_gpu gpu { mmio 0xd000_0000  shm gpa 0x1_0000_0000 size 16M  noncoherent }
   guest gpu_fill { device gpu  pat wc  size 1M }
 }
-run until done timeout 5s
+run until done timeout 120s
 let $t = memtype gpa 0x1_0000_0000
 expect $t.type == WC and not $t.ipat
 print $t
@@ -271,7 +272,7 @@ Deno.test("runScript() serves missing pages through 'demand uffd' (emu)", async 
   guest touch { slot ram  count 16  write on }
 }
 demand uffd ram handlers 2
-run until done timeout 5s
+run until done timeout 120s
 expect $exit.reason == done
 let $u = stat uffd_faults
 expect $u == 16

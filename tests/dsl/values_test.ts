@@ -110,7 +110,7 @@ Deno.test("values: gpu.shm is a slot name everywhere (emu)", async () => {
   device virtio_gpu gpu { mmio 0xd000_0000  shm gpa 0x1_0000_0000 size 16M  noncoherent }
   guest gpu_fill { slot gpu.shm  pat wc  size 1M  value 0x1122 }
 }
-run until done timeout 5s
+run until done timeout 120s
 let $v = memslot gpu.shm read offset 0
 expect $v == 0x1122
 memslot gpu.shm write offset 8 value 7
@@ -207,7 +207,7 @@ Deno.test("functions: range, len, min, max, round, hex, stat, has_cap (emu)", as
 print len([1, 2]), len("abc"), min(3, 1, 2), max([4, 9]), min(1.5, 2)
 print round(2.567, 2), round(2.4), round(7), hex(255)
 vm a { ${SLOT}; guest write_sweep { slot ram } }
-run until done timeout 5s
+run until done timeout 120s
 let $e = stat(exits)
 let $e0 = stat(exits, 0)
 expect $e > 0 and $e0 == $e and $e == stat("exits")
@@ -299,7 +299,7 @@ for (const backend of ["emu", "kvm"] as const) {
   device virtio_gpu gpu { mmio 0xd000_0000  shm gpa 0x1_0000_0000 size 16M }
   guest gpu_fill { slot gpu.shm  size 1M  value 0x1122 }
 }
-run until done timeout 5s
+run until done timeout 120s
 let $v = memslot gpu.shm read offset 0
 expect $v == 0x1122
 memslot gpu.shm flags +dirty_log

@@ -43,6 +43,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { NO_KVM } from "../support/parity.ts";
+import { CLI_WATCHDOG } from "../support/wait.ts";
 
 const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname);
 
@@ -111,7 +112,7 @@ function hostDependentLines(source: string, conds: readonly string[]): Set<numbe
 
 async function runExample(file: string, backend: "emu" | "kvm") {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "vmm.ts", file, "--backend", backend, "--json"],
+    args: ["run", "-A", "vmm.ts", file, "--backend", backend, "--json", ...CLI_WATCHDOG],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",

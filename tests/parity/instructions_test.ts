@@ -7,6 +7,7 @@
  * the guest natively `insn_emulation` stays near 0 and the comparison is
  * skipped with a note.
  */
+import { TEST_WATCHDOG_MS } from "../support/wait.ts";
 import { assertEquals } from "@std/assert";
 import { createVm } from "../../vmm/mod.ts";
 import type { GuestSpec } from "../../vmm/types.ts";
@@ -33,7 +34,7 @@ async function instructions(
     memslots: [{ name: "ram", gpa: 2n * MIB, size: 16n * MIB }],
     guest,
   });
-  const exit = await vm.run({ until: { kind: "done" }, timeoutMs: 20_000 });
+  const exit = await vm.run({ until: { kind: "done" }, timeoutMs: TEST_WATCHDOG_MS });
   return {
     count: vm.stat(backend === "kvm" ? "insn_emulation" : "instructions"),
     exit: exit.reason,

@@ -14,6 +14,7 @@
  * `exits`, `io_exits` and `pf_*` are not compared; emu `pf_taken` > 0 is
  * asserted, and kvm `pf_taken` == 0 on kvm_pvm, which does not maintain it.
  */
+import { TEST_WATCHDOG_MS } from "../support/wait.ts";
 import { assert, assertEquals, assertGreater } from "@std/assert";
 import { Assembler } from "../../guest/assembler.ts";
 import { imm, mem, qword, R } from "../../guest/operands.ts";
@@ -230,14 +231,14 @@ parity({
         const e = await vm.run({
           vcpu: k,
           until: { kind: "sync", label: "iter" },
-          timeoutMs: 20_000,
+          timeoutMs: TEST_WATCHDOG_MS,
         });
         rec.exit(e);
         rec.dirty(`iter ${i} vcpu ${k}`, true);
       }
     }
     for (let k = 0; k < 2; k++) {
-      const e = await vm.run({ vcpu: k, until: { kind: "done" }, timeoutMs: 20_000 });
+      const e = await vm.run({ vcpu: k, until: { kind: "done" }, timeoutMs: TEST_WATCHDOG_MS });
       rec.exit(e);
     }
     rec.trace.final = "done";
@@ -433,7 +434,7 @@ parity({
     vm.writeSlot("rom", 16n, 0x77n);
     vm.deleteMemslot("hole");
     for (let i = 0; i < 8; i++) {
-      const e = await vm.run({ until: { kind: "exit" }, timeoutMs: 20_000 });
+      const e = await vm.run({ until: { kind: "exit" }, timeoutMs: TEST_WATCHDOG_MS });
       rec.exit(e);
       rec.trace.final = exitKey(e);
       if (e.reason !== "mmio" && e.reason !== "sync") break;

@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertGreater, assertLess } from "@std/assert";
+import { TEST_WATCHDOG_MS } from "../support/wait.ts";
 import { emuBackend } from "../../vmm/emu/mod.ts";
 import type { Vm } from "../../vmm/types.ts";
 import { loadPayload } from "../support/payload.ts";
@@ -16,6 +17,7 @@ async function bootSim(policy: "zap_all" | "zap_only_memslot"): Promise<Record<s
   vm.addMemslot({ name: "rom", gpa: 0xfff00000n, size: M, flags: ["readonly"] });
   loadPayload(vm, "boot_sim", { ram: "ram", rom: "rom", remaps: 6n, touch: 16n * M });
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["remap"]),
     onExit: () => {
       vm.moveMemslot("rom", 0xc0000000n);
@@ -47,6 +49,7 @@ async function fwBoot(policy: "zap_all" | "zap_only_memslot", hugepage: bigint):
   vm.addMemslot(rom);
   loadPayload(vm, "fw_boot", { ram: "ram", stages: 8n });
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["enum"]),
     onExit: () => {
       for (const b of bars) {
@@ -86,6 +89,7 @@ Deno.test("proposal 4: memory-fault exits replace blocking on absent pages", asy
   });
   loadPayload(vm, "touch", { slot: "ram", count: 64n });
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handleMemoryFault: true,
     onExit: (e) => {
       assert(e.reason === "memory_fault");

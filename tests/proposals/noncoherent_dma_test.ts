@@ -3,6 +3,7 @@
  * flag or by the RFC's ref-counted KVM virtio device, and the page aliasing
  * it causes when the VMM reads guest memory in a live migration.
  */
+import { TEST_WATCHDOG_MS } from "../support/wait.ts";
 import { assertEquals, assertGreater, assertStringIncludes, assertThrows } from "@std/assert";
 import { checkScript, MemoryOutput, parseScript, runScript } from "../../dsl/mod.ts";
 import { buildVm, type DeviceMemory } from "../../vmm/builder.ts";
@@ -42,7 +43,7 @@ async function gpuVm(
         : { slot: "ram", pat: fill.pat, mtrr: fill.mtrr },
     },
   });
-  const exit = await vm.run();
+  const exit = await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
   assertEquals(exit.reason, "done");
   return vm;
 }
@@ -227,7 +228,7 @@ Deno.test("post-copy: UFFDIO_COPY into pages the guest maps WC is a hazard (tdp 
       guest: payload("gpu_fill", { slot: "shm", pat: "wc" }),
     });
     vm.demandUffd("shm");
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     assertEquals([vm.stat("uffd_faults"), vm.stat("aliasing_hazards")], [PAGES, PAGES], mmu);
   }
 });

@@ -4,6 +4,7 @@
  * The rules are the emulator's (the proposals never reached mainline); on
  * kvm the same requests are refused with a message naming the host's state.
  */
+import { TEST_WATCHDOG_MS } from "../support/wait.ts";
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { MemoryOutput, parseScript, runScript } from "../../dsl/mod.ts";
 import { skipKvm } from "../support/kvm_probe.ts";
@@ -12,7 +13,11 @@ const KVM = !skipKvm("proposals_scripts_test");
 
 async function run(text: string, backend: "emu" | "kvm") {
   const output = new MemoryOutput();
-  const summary = await runScript(parseScript(text, { file: "p.kvm" }), { output, backend });
+  const summary = await runScript(parseScript(text, { file: "p.kvm" }), {
+    output,
+    backend,
+    watchdogMs: TEST_WATCHDOG_MS,
+  });
   const errors = output.events.flatMap((e) =>
     e.event === "error" ? [(e as { message: string }).message] : []
   );

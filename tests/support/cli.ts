@@ -5,6 +5,8 @@
  * @module
  */
 
+import { CLI_WATCHDOG } from "./wait.ts";
+
 const VMM = new URL("../../vmm.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
@@ -16,7 +18,8 @@ export interface CliResult {
 }
 
 /**
- * Runs `vmm.ts t.kvm FLAGS…` on `script` with the given Deno permission flags.
+ * Runs `vmm.ts t.kvm FLAGS…` on `script` with the given Deno permission flags,
+ * with the test watchdog (`--watchdog 120s`): a failure bound, not a deadline.
  *
  * @param permissions e.g. `["-A"]`
  * @param script the script's text (written as `t.kvm` in a fresh folder, the cwd)
@@ -32,7 +35,7 @@ export async function runVmm(
   try {
     await Deno.writeTextFile(`${dir}/t.kvm`, script);
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...permissions, VMM, "t.kvm", ...flags],
+      args: ["run", ...permissions, VMM, "t.kvm", ...CLI_WATCHDOG, ...flags],
       cwd: dir,
       stdout: "piped",
       stderr: "piped",

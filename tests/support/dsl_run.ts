@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { TEST_WATCHDOG_MS } from "./wait.ts";
 import { checkScript } from "../../dsl/check.ts";
 import { parseScript } from "../../dsl/parse.ts";
 import {
@@ -41,6 +42,7 @@ export async function run(
   const summary = await runScript(parseScript(text, { file: "x.kvm" }), {
     output,
     backend,
+    watchdogMs: TEST_WATCHDOG_MS,
     openVm: (config, choice) => {
       const vm = openVm(config, choice);
       patch?.(vm);

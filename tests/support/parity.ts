@@ -11,6 +11,7 @@
  */
 import { createVm, type CreateVmOptions, type VcpuExit, type Vm } from "../../vmm/mod.ts";
 import { skipKvm } from "./kvm_probe.ts";
+import { TEST_WATCHDOG_MS } from "./wait.ts";
 
 /** `ignore` for the kvm half of a parity test. */
 export const NO_KVM: boolean = skipKvm("parity: kvm half");
@@ -167,7 +168,7 @@ export interface Scenario {
 export async function runDefault(vm: Vm, rec: Recorder, s: Omit<Scenario, "name" | "vm">) {
   const exit = await vm.run({
     handledSyncLabels: SYNC_LABELS,
-    timeoutMs: s.timeoutMs ?? 20_000,
+    timeoutMs: s.timeoutMs ?? TEST_WATCHDOG_MS,
     onExit: async (e) => {
       rec.exit(e);
       if (e.reason !== "sync") return;

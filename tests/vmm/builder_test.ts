@@ -3,6 +3,7 @@
  * guest, payload parameters checked once at the guest step, and a failing
  * step closing the VM.
  */
+import { TEST_WATCHDOG_MS } from "../support/wait.ts";
 import { assertEquals, assertThrows } from "@std/assert";
 import { PayloadParamError } from "../../guest/payloads/mod.ts";
 import { type BuildStep, buildVm, loadGuest } from "../../vmm/builder.ts";
@@ -60,7 +61,7 @@ Deno.test("buildVm() applies caps, quirks, memslots, devices, then the guest", a
     { kind: "device", index: 0 },
     { kind: "guest" },
   ]);
-  assertEquals((await vm.run({ timeoutMs: 10_000 })).reason, "done");
+  assertEquals((await vm.run({ timeoutMs: TEST_WATCHDOG_MS })).reason, "done");
 });
 
 Deno.test("buildVm() checks payload parameters at the guest step and closes the VM", () => {
@@ -109,7 +110,7 @@ Deno.test("loadGuest() builds the image from the VM's memslots and vCPUs", async
   using vm = openVm({ name: "two", vcpus: 2 }, "emu");
   vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 1n << 20n });
   loadGuest(vm, payload("dirty_writer", { slot: "ram" }));
-  const exit = await vm.run({ timeoutMs: 10_000 });
+  const exit = await vm.run({ timeoutMs: TEST_WATCHDOG_MS });
   assertEquals(exit.reason, "done");
   assertEquals(vm.stat("ucalls"), 4n, "two vCPUs, one sync and one done each");
 });

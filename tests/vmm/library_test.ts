@@ -1,4 +1,5 @@
 import { skipKvm } from "../support/kvm_probe.ts";
+import { TEST_WATCHDOG_MS } from "../support/wait.ts";
 import { assertEquals, assertGreater } from "@std/assert";
 import { createVm } from "../../vmm/mod.ts";
 import { payload } from "../support/payload.ts";
@@ -15,7 +16,7 @@ for (const backend of ["emu", "kvm"] as const) {
         guest: payload("write_sweep", { slot: "ram", passes: 2n }),
       });
       assertEquals(vm.backend, backend);
-      const exit = await vm.run({ until: { kind: "done" }, timeoutMs: 10_000 });
+      const exit = await vm.run({ until: { kind: "done" }, timeoutMs: TEST_WATCHDOG_MS });
       assertEquals(exit.reason, "done");
       assertEquals(vm.stat("ucalls"), 3n);
       assertGreater(vm.stat("exits"), 0n);

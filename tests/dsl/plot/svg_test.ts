@@ -1,4 +1,5 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { CLI_WATCHDOG } from "../../support/wait.ts";
 import { type Chart, formatTick, renderSvgChart, SERIES_COLORS } from "../../../dsl/plot/svg.ts";
 import { decodePng } from "../../support/png.ts";
 
@@ -139,7 +140,7 @@ Deno.test({
       const example = new URL("../../../examples/zap_sweep.kvm", import.meta.url).pathname;
       const out = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", VMM, example, "--backend", "emu", "--set", "moves=[1, 2, 4]"]
-          .concat(["--set", "touch=1M", "--plots", `${dir}/plots`]),
+          .concat(["--set", "touch=1M", "--plots", `${dir}/plots`], CLI_WATCHDOG),
         stdout: "piped",
         stderr: "piped",
       }).output();

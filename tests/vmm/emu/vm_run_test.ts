@@ -5,6 +5,7 @@ import {
   assertRejects,
   assertStringIncludes,
 } from "@std/assert";
+import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
 import { emuBackend } from "../../../vmm/emu/mod.ts";
 import { ErrnoError, GuestError, WatchdogError } from "../../../vmm/errors.ts";
 import type { Vm } from "../../../vmm/types.ts";
@@ -24,6 +25,7 @@ Deno.test("emu runs write_sweep to done with the expected faults and memory", as
   loadPayload(vm, "write_sweep", { slot: "ram", stride: 4096n, passes: 2n, value: 0x55n });
   const syncs: bigint[] = [];
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["pass"]),
     onExit: (e) => void (e.reason === "sync" && syncs.push(e.value)),
   });
@@ -49,7 +51,7 @@ Deno.test("emu gives the same counts on every run (fixed quantum, round-robin)",
       seed: 7n,
       write: "on",
     });
-    await vm.run();
+    await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
     counts.push(
       ["instructions", "pf_taken", "pages_4k", "pages_2m", "exits"].map((n) => stat(vm, n)),
     );
@@ -65,6 +67,7 @@ for (const policy of ["zap_all", "zap_only_memslot"] as const) {
     vm.addMemslot({ name: "rom", gpa: 0xfff00000n, size: M, flags: ["readonly"] });
     loadPayload(vm, "boot_sim", { ram: "ram", rom: "rom", remaps: 4n, touch: 2n * M });
     const exit = await vm.run({
+      watchdogMs: TEST_WATCHDOG_MS,
       handledSyncLabels: new Set(["remap"]),
       onExit: () => {
         vm.moveMemslot("rom", 0xe0000000n); // BAR sizing
@@ -88,6 +91,7 @@ Deno.test("dirty_writer on 2 vCPUs: each vCPU's share shows up in the dirty log"
   loadPayload(vm, "dirty_writer", { slot: "ram", iterations: 2n, stride: 4096n });
   const logs: number[] = [];
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["iter"]),
     onExit: () => {
       const log = vm.getDirtyLog("ram", false);
@@ -125,7 +129,7 @@ Deno.test("an unsupported instruction is a GuestError with its bytes and RIP", a
     entry: 0x100000n,
     mode: "long",
   });
-  const e = await assertRejects(() => vm.run(), GuestError);
+  const e = await assertRejects(() => vm.run({ watchdogMs: TEST_WATCHDOG_MS }), GuestError);
   assertEquals(e.rip, 0x100001n);
   assertStringIncludes(e.message, "0f 0b");
   assertEquals(e.kind, "backend");
@@ -143,7 +147,11 @@ Deno.test("a guest #PF without an IDT is a shutdown exit with its RIP", async ()
     entry: 0x100000n,
     mode: "long",
   });
-  assertEquals(await vm.run(), { reason: "shutdown", vcpu: 0, rip: 0x10000an });
+  assertEquals(await vm.run({ watchdogMs: TEST_WATCHDOG_MS }), {
+    reason: "shutdown",
+    vcpu: 0,
+    rip: 0x10000an,
+  });
 });
 
 Deno.test("absent_fault slot: memory_fault exits, a handler populates and the vCPU resumes", async () => {
@@ -157,9 +165,10 @@ Deno.test("absent_fault slot: memory_fault exits, a handler populates and the vC
     backing: "absent",
   });
   loadPayload(vm, "touch", { slot: "ram", count: 16n, pattern: "seq", write: "on" });
-  const first = await vm.run();
+  const first = await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
   assertEquals(first.reason, "memory_fault");
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handleMemoryFault: true,
     onExit: (e) => {
       if (e.reason === "memory_fault") vm.populate("ram", e.gpa - 0x100000n, e.len);
@@ -179,7 +188,7 @@ Deno.test("without x86_memory_fault_exit the run fails with EFAULT", async () =>
     backing: "absent",
   });
   loadPayload(vm, "touch", { slot: "ram", count: 4n });
-  const e = await assertRejects(() => vm.run(), ErrnoError);
+  const e = await assertRejects(() => vm.run({ watchdogMs: TEST_WATCHDOG_MS }), ErrnoError);
   assertEquals(e.errno, "EFAULT");
 });
 
@@ -193,7 +202,7 @@ Deno.test("gpu_fill: a noncoherent_dma slot takes the guest's PAT type", async (
       flags: ["noncoherent_dma"],
     });
     loadPayload(vm, "gpu_fill", { device: "gpu", pat, size: M });
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     assertEquals(vm.memtype(0x40000000n), { type, ipat: false });
     assertEquals(vm.memtype(0x100000n), { type: "UC", ipat: false }, "unbacked: MMIO");
     vm.readGuest(0x40000000n, 8192);
@@ -207,7 +216,7 @@ Deno.test("pt_write under mmu shadow: page-table writes are emulated and counted
     using vm = emuBackend.createVm({ name: "pt", mmu });
     vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 4n * M });
     loadPayload(vm, "pt_write", { count: 50n });
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     counts[mmu] = ["mmu_pte_write", "pf_emulate", "pf_taken"].map((n) => stat(vm, n));
   }
   assertEquals(counts.tdp.slice(0, 2), [0, 0]);
@@ -221,7 +230,7 @@ Deno.test("demand uffd: vCPUs wait on the modelled queue and the run completes",
   vm.addMemslot({ name: "ram", gpa: 0x100000n, size: 2n * M, backing: "absent" });
   vm.demandUffd("ram");
   loadPayload(vm, "dirty_writer", { slot: "ram", iterations: 1n, stride: 4096n });
-  assertEquals((await vm.run()).reason, "done");
+  assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
   assertEquals(stat(vm, "uffd_faults"), 512);
   assertEquals(vm.readSlot("ram", 2n * M - 4096n), 1n);
 });

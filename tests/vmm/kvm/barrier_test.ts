@@ -5,6 +5,7 @@
  * here depends on timing: the concurrency test hangs (and the watchdog
  * fails it) unless the vCPUs run at the same time.
  */
+import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
 import { skipKvm } from "../../support/kvm_probe.ts";
 import { assertEquals } from "@std/assert";
 import { KvmVm } from "../../../vmm/kvm/mod.ts";
@@ -29,6 +30,7 @@ Deno.test({ name: "barrier: every vCPU of four stops at each sync", ignore }, as
   for (let i = 0n; i < 3n; i++) {
     const seen: VcpuExit[] = [];
     const exit = await vm.run({
+      watchdogMs: TEST_WATCHDOG_MS,
       until: { kind: "sync", label: "s" },
       handledSyncLabels: new Set(["s"]),
       onExit: (e) => void seen.push(e),
@@ -39,7 +41,10 @@ Deno.test({ name: "barrier: every vCPU of four stops at each sync", ignore }, as
     assertEquals(seen.map((e) => e.reason === "sync" && e.value), [i, i, i, i]);
   }
   // Nobody reaches "s" again: the barrier run ends in done.
-  assertEquals((await vm.run({ until: { kind: "sync", label: "s" } })).reason, "done");
+  assertEquals(
+    (await vm.run({ watchdogMs: TEST_WATCHDOG_MS, until: { kind: "sync", label: "s" } })).reason,
+    "done",
+  );
   assertEquals(vm.stat("ucalls"), 16n, "3 syncs and a done per vCPU, none lost or repeated");
 });
 
@@ -50,7 +55,7 @@ Deno.test({ name: "barrier: until first sync holds the others' exits", ignore },
   );
   const seen: string[] = [];
   const onExit = (e: VcpuExit) => void seen.push(`${e.vcpu}:${e.reason === "sync" && e.value}`);
-  const sync = { handledSyncLabels: new Set(["s"]), onExit };
+  const sync = { handledSyncLabels: new Set(["s"]), onExit, watchdogMs: TEST_WATCHDOG_MS };
   const first = await vm.run({ ...sync, until: { kind: "sync", label: "s", first: true } });
   assertEquals(first.reason, "sync");
   assertEquals(await vm.run(sync).then((e) => e.reason), "done");
@@ -97,8 +102,8 @@ Deno.test({ name: "barrier: vCPUs run concurrently between barriers", ignore }, 
   vm.loadImage(
     flatLongModeImage({ code: handshakeGuest(0x9800n), labels: ["s"], vcpus: 2 }),
   );
-  const exit = await vm.run({ until: { kind: "sync", label: "s" }, watchdogMs: 5_000 });
+  const exit = await vm.run({ until: { kind: "sync", label: "s" }, watchdogMs: TEST_WATCHDOG_MS });
   assertEquals(exit.reason, "sync");
-  assertEquals((await vm.run()).reason, "done");
+  assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
   assertEquals(vm.stat("ucalls"), 4n);
 });

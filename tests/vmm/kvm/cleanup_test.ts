@@ -14,6 +14,7 @@ const ignore = skipKvm("kvm cleanup tests");
 
 const VM_URL = new URL("../../../vmm/kvm/vm.ts", import.meta.url).href;
 const TESTING_URL = new URL("../../support/kvm_guests.ts", import.meta.url).href;
+const WAIT_URL = new URL("../../support/wait.ts", import.meta.url).href;
 
 /** Counters the subprocess reports before and after its scenario. */
 interface Counts {
@@ -27,6 +28,7 @@ interface Counts {
 const PRELUDE = `
 import { KvmVm } from "${VM_URL}";
 import { flatLongModeImage, spinGuest } from "${TESTING_URL}";
+import { releasedThreadsExited } from "${WAIT_URL}";
 const OURS = /kvm|memfd:kvm-slot/;
 function counts() {
   let fds = 0, kvmFds = 0;
@@ -46,12 +48,12 @@ function counts() {
   await w.run({ timeoutMs: 10 });
 }
 new KvmVm({ name: "warm1" }).close();
-await new Promise((r) => setTimeout(r, 200));
+await releasedThreadsExited();
 const before = counts();
 `;
 
 async function scenario(body: string): Promise<{ before: Counts; after: Counts }> {
-  const code = `${PRELUDE}\n${body}\nawait new Promise((r) => setTimeout(r, 200));\n` +
+  const code = `${PRELUDE}\n${body}\nawait releasedThreadsExited();\n` +
     `console.log(JSON.stringify({ before, after: counts() }));\n`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--no-check", code],
@@ -59,7 +61,13 @@ async function scenario(body: string): Promise<{ before: Counts; after: Counts }
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  if (!out.success) {
+    const how = out.signal ? `signal ${out.signal}` : `exit code ${out.code}`;
+    const dec = new TextDecoder();
+    throw new Error(
+      `scenario failed (${how}):\n${dec.decode(out.stdout)}\n${dec.decode(out.stderr)}`,
+    );
+  }
   return JSON.parse(text);
 }
 

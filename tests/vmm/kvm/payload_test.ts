@@ -2,6 +2,7 @@
  * The built-in payloads (guest/boot.ts's boot images) on a real /dev/kvm.
  */
 import { skipKvm } from "../../support/kvm_probe.ts";
+import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
 import { assertEquals, assertGreater } from "@std/assert";
 import { KvmVm } from "../../../vmm/kvm/mod.ts";
 import { loadPayload } from "../../support/payload.ts";
@@ -17,6 +18,7 @@ Deno.test({ name: "payload: write_sweep dirties every page it writes", ignore },
   loadPayload(vm, "write_sweep", { slot: "ram", stride: 4096n, passes: 2n, value: 7n });
   const passes: bigint[] = [];
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["pass"]),
     onExit: (e) => {
       if (e.reason === "sync") passes.push(e.value);
@@ -40,6 +42,7 @@ Deno.test({ name: "payload: dirty_writer on two vCPUs", ignore }, async () => {
   loadPayload(vm, "dirty_writer", { slot: "ram", iterations: 3n });
   let iters = 0;
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["iter"]),
     onExit: () => {
       iters++;

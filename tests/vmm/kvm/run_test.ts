@@ -2,6 +2,7 @@
  * Real guests on a real /dev/kvm: ucalls, dirty logging, timeouts, the
  * watchdog, several vCPUs in parallel, and stats by name.
  */
+import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
 import { skipKvm } from "../../support/kvm_probe.ts";
 import {
   assert,
@@ -32,21 +33,24 @@ const GIB = 1n << 30n;
 Deno.test({ name: "run: a guest reports done", ignore }, async () => {
   using vm = new KvmVm({ name: "done" });
   vm.loadImage(flatLongModeImage({ code: doneGuest() }));
-  assertEquals(await vm.run(), { reason: "done", vcpu: 0 });
+  assertEquals(await vm.run({ watchdogMs: TEST_WATCHDOG_MS }), { reason: "done", vcpu: 0 });
   // A parked vCPU stays parked.
-  assertEquals(await vm.run(), { reason: "done", vcpu: 0 });
+  assertEquals(await vm.run({ watchdogMs: TEST_WATCHDOG_MS }), { reason: "done", vcpu: 0 });
 });
 
 Deno.test({ name: "run: sync ucalls carry label and value", ignore }, async () => {
   using vm = new KvmVm({ name: "sync" });
   vm.loadImage(flatLongModeImage({ code: syncLoopGuest(5, labelGpa(0)), labels: ["pass"] }));
-  assertEquals(await vm.run({ until: { kind: "sync", label: "pass" } }), {
-    reason: "sync",
-    vcpu: 0,
-    label: "pass",
-    value: 0n,
-  });
-  assertEquals(await vm.run({ until: { kind: "exit" } }), {
+  assertEquals(
+    await vm.run({ watchdogMs: TEST_WATCHDOG_MS, until: { kind: "sync", label: "pass" } }),
+    {
+      reason: "sync",
+      vcpu: 0,
+      label: "pass",
+      value: 0n,
+    },
+  );
+  assertEquals(await vm.run({ watchdogMs: TEST_WATCHDOG_MS, until: { kind: "exit" } }), {
     reason: "sync",
     vcpu: 0,
     label: "pass",
@@ -54,6 +58,7 @@ Deno.test({ name: "run: sync ucalls carry label and value", ignore }, async () =
   });
   const seen: bigint[] = [];
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["pass"]),
     onExit: (e) => {
       if (e.reason === "sync") seen.push(e.value);
@@ -71,14 +76,14 @@ Deno.test(
     vm.addMemslot({ name: "ram", gpa: GIB, size: 64n << 20n, flags: ["dirty_log"] });
     const image = flatLongModeImage({ code: pageWriterGuest(GIB + 0x3000n, 37) });
     vm.loadImage(image);
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     const bm = vm.getDirtyLog("ram", false);
     assertEquals(bitsSet(bm), 37);
     assertEquals(bm[0], 0b1111_1000); // pages 3.. are the first set bits
     // Without manual protection GET has already reset and re-protected.
     assertEquals(bitsSet(vm.getDirtyLog("ram", true)), 0);
     vm.loadImage(image);
-    await vm.run();
+    await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
     assertEquals(bitsSet(vm.getDirtyLog("ram", false)), 37);
     assertEquals(vm.stat("dirty_pages"), 74n);
     assertEquals(vm.readSlot("ram", 0x3000n), 37n);
@@ -91,13 +96,13 @@ Deno.test({ name: "run: manual protect keeps bits until CLEAR_DIRTY_LOG", ignore
   vm.addMemslot({ name: "ram", gpa: GIB, size: 8n << 20n, flags: ["dirty_log"] });
   const image = flatLongModeImage({ code: pageWriterGuest(GIB, 100) });
   vm.loadImage(image);
-  await vm.run();
+  await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
   assertEquals(bitsSet(vm.getDirtyLog("ram", false)), 100);
   assertEquals(bitsSet(vm.getDirtyLog("ram", false)), 100); // still there: nothing cleared
   assertEquals(bitsSet(vm.getDirtyLog("ram", true)), 100); // returned, then cleared
   assertEquals(bitsSet(vm.getDirtyLog("ram", false)), 0);
   vm.loadImage(image);
-  await vm.run();
+  await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
   assertEquals(bitsSet(vm.getDirtyLog("ram", true)), 100); // re-protected pages fault again
   assert(vm.ioctlLog.some((l) => l.name === "KVM_CLEAR_DIRTY_LOG"));
 });
@@ -110,7 +115,7 @@ Deno.test({ name: "run: an explicit timeout stops a spinning guest", ignore }, a
   const ms = performance.now() - t0;
   assertEquals(exit, { reason: "timeout", vcpu: 0, rip: CODE_OFFSET });
   // Functional, not a speed figure: the bound is honoured, not cut short, and not ignored.
-  assert(ms >= 140 && ms < 5000, `took ${ms} ms`);
+  assert(ms >= 140 && ms < TEST_WATCHDOG_MS, `took ${ms} ms`);
   // Resumable: the next run starts where it stopped.
   assertEquals((await vm.run({ timeoutMs: 50 })).reason, "timeout");
 });
@@ -131,6 +136,7 @@ Deno.test({ name: "run: two vCPUs run in parallel and both report done", ignore 
   );
   const handled: VcpuExit[] = [];
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["it"]),
     onExit: async (e) => {
       handled.push(e);
@@ -145,12 +151,12 @@ Deno.test({ name: "run: two vCPUs run in parallel and both report done", ignore 
   assertGreater(vm.stat("exits", 1), 0n);
   assertEquals(vm.stat("exits"), vm.stat("exits", 0) + vm.stat("exits", 1));
   // Both parked: the next run has nothing to do.
-  assertEquals((await vm.run()).reason, "done");
+  assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
   // Unhandled syncs are continued inside the workers.
   vm.loadImage(
     flatLongModeImage({ code: syncLoopGuest(50, labelGpa(0)), labels: ["it"], vcpus: 2 }),
   );
-  assertEquals((await vm.run()).reason, "done");
+  assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
   assertEquals(vm.stat("ucalls"), 204n);
 });
 
@@ -175,10 +181,10 @@ Deno.test({ name: "run: sync until a label stops both vCPUs of two there", ignor
   vm.loadImage(
     flatLongModeImage({ code: syncLoopGuest(3, labelGpa(0)), labels: ["s"], vcpus: 2 }),
   );
-  const exit = await vm.run({ until: { kind: "sync", label: "s" } });
+  const exit = await vm.run({ watchdogMs: TEST_WATCHDOG_MS, until: { kind: "sync", label: "s" } });
   assertEquals(exit.reason, "sync");
   assertEquals(exit.reason === "sync" && exit.value, 0n);
-  assertEquals((await vm.run()).reason, "done");
+  assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
   // A barrier (version 2): both stopped at the first sync; 2 × (3 syncs + done).
   assertEquals(vm.stat("ucalls"), 8n);
 });
@@ -187,7 +193,7 @@ Deno.test({ name: "stats: KVM stats by name, VMM counters, clear errors", ignore
   using vm = new KvmVm({ name: "stats" });
   vm.addMemslot({ name: "ram", gpa: GIB, size: 4n << 20n });
   vm.loadImage(flatLongModeImage({ code: pageWriterGuest(GIB, 64) }));
-  await vm.run();
+  await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
   assertGreater(vm.stat("exits"), 0n);
   for (const name of ["io_exits", "pf_taken", "pf_fixed", "tlb_flush", "halt_exits"]) {
     assertGreater(vm.stat(name) + 1n, 0n); // readable (this kvm_pvm host leaves some at 0)
@@ -216,6 +222,7 @@ Deno.test({ name: "run: closing the VM from a handler ends the run cleanly", ign
     await assertRejects(
       () =>
         vm.run({
+          watchdogMs: TEST_WATCHDOG_MS,
           handledSyncLabels: new Set(["h"]),
           onExit: () => vm.close(),
         }),

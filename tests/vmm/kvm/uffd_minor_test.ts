@@ -6,6 +6,7 @@
  */
 import { assertEquals, assertThrows } from "@std/assert";
 import { skipKvm } from "../../support/kvm_probe.ts";
+import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
 import { vmWithRam } from "../../support/kvm_slot_vm.ts";
 import { UnsupportedError } from "../../../vmm/errors.ts";
 import { KvmVm } from "../../../vmm/kvm/mod.ts";
@@ -51,7 +52,7 @@ for (const handlers of [1, 2]) {
     vm.demandUffd("ram", handlers, { minor: true });
     loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 256n } });
     assertEquals(vm.stat("uffd_faults"), 0n);
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     assertEquals(vm.stat("uffd_faults"), 256n);
     // The guest's writes went to the memfd's pages; the earlier byte is still there.
     assertEquals(vm.readSlot("ram", 0n), GIB);
@@ -67,7 +68,11 @@ Deno.test({ name: "uffd minor: two vCPUs fault concurrently", ignore }, async ()
   using vm = vmWithMemfd("minor-dw", 4n * MIB, 2);
   vm.demandUffd("ram", 2, { minor: true });
   loadGuest(vm, { kind: "payload", name: "dirty_writer", params: { slot: "ram", iterations: 2n } });
-  const exit = await vm.run({ handledSyncLabels: new Set(["iter"]), onExit: () => {} });
+  const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
+    handledSyncLabels: new Set(["iter"]),
+    onExit: () => {},
+  });
   assertEquals(exit.reason, "done");
   assertEquals(vm.stat("uffd_faults"), 1024n);
 });
@@ -78,7 +83,7 @@ Deno.test({ name: "uffd minor: populate maps pages with UFFDIO_CONTINUE", ignore
   vm.populate("ram", 0n, 100n * 4096n);
   vm.populate("ram", 0n, 200n * 4096n); // the first 100 are mapped already (EEXIST)
   loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 300n } });
-  assertEquals((await vm.run()).reason, "done");
+  assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
   assertEquals(vm.stat("uffd_faults"), 100n);
 });
 

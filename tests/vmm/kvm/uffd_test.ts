@@ -4,6 +4,7 @@
  * handlers and fds on close. Skipped (with the reason printed) when
  * /dev/kvm or userfaultfd cannot be opened.
  */
+import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
 import { assertEquals, assertGreater, assertLess, assertThrows } from "@std/assert";
 import { MemoryOutput, parseScript, runScript } from "../../../dsl/mod.ts";
 import { touchedPages } from "../../../guest/payloads/touch.ts";
@@ -51,7 +52,7 @@ for (const handlers of [1, 2]) {
     );
     assertEquals(vm.stat("uffd_faults"), 0n);
     // `done` also means the guest's own readback of its first page held.
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     assertEquals(vm.stat("uffd_faults"), BigInt(pages.size));
     // The guest stored each page's GPA in its first word.
     for (const gpa of [...pages].slice(0, 50)) assertEquals(vm.readSlot("ram", gpa - GIB), gpa);
@@ -70,7 +71,7 @@ Deno.test(
   async () => {
     using vm = vmWithAbsent("plain", 4n * MIB);
     loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 512n } });
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     assertEquals(vm.stat("uffd_faults"), 0n);
     assertEquals(vm.readSlot("ram", 7n * PAGE), GIB + 7n * PAGE);
     assertEquals(vm.readSlot("ram", 600n * PAGE), 0n);
@@ -86,7 +87,7 @@ Deno.test(
     vm.populate("ram", 0n, 300n * PAGE);
     vm.populate("ram", 256n * PAGE, 256n * PAGE);
     loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 512n } });
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     assertEquals(vm.stat("uffd_faults"), 0n);
     assertEquals(vm.readSlot("ram", 511n * PAGE), GIB + 511n * PAGE);
   },
@@ -99,7 +100,7 @@ Deno.test(
     vm.demandUffd("ram", 2);
     vm.populate("ram", 0n, 100n * PAGE);
     loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 400n } });
-    assertEquals((await vm.run()).reason, "done");
+    assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
     assertEquals(vm.stat("uffd_faults"), 300n);
     // populate over pages that are already present is a no-op (EEXIST skipped).
     vm.populate("ram");
@@ -124,6 +125,7 @@ Deno.test({ name: "uffd: pages are served from a source buffer", ignore }, async
   });
   let sum = -1n;
   const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
     handledSyncLabels: new Set(["sum"]),
     onExit: (e) => {
       if (e.reason === "sync") sum = e.value;
@@ -147,7 +149,11 @@ Deno.test({ name: "uffd: two vCPUs fault concurrently", ignore }, async () => {
   using vm = vmWithAbsent("dw", 4n * MIB, 2);
   vm.demandUffd("ram", 2);
   loadGuest(vm, { kind: "payload", name: "dirty_writer", params: { slot: "ram", iterations: 2n } });
-  const exit = await vm.run({ handledSyncLabels: new Set(["iter"]), onExit: () => {} });
+  const exit = await vm.run({
+    watchdogMs: TEST_WATCHDOG_MS,
+    handledSyncLabels: new Set(["iter"]),
+    onExit: () => {},
+  });
   assertEquals(exit.reason, "done");
   assertEquals(vm.stat("uffd_faults"), 1024n);
 });
@@ -156,7 +162,7 @@ Deno.test({ name: "uffd: delete stops the handlers and keeps the count", ignore 
   using vm = vmWithAbsent("del", 2n * MIB);
   vm.demandUffd("ram", 1);
   loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 10n } });
-  assertEquals((await vm.run()).reason, "done");
+  assertEquals((await vm.run({ watchdogMs: TEST_WATCHDOG_MS })).reason, "done");
   vm.deleteMemslot("ram");
   assertEquals(vm.stat("uffd_faults"), 10n);
   // The name is free again; a new slot can be demand paged.
@@ -200,7 +206,11 @@ print $f
   const printed: Record<string, string[]> = {};
   for (const backend of ["kvm", "emu"] as const) {
     const output = new MemoryOutput();
-    const summary = await runScript(parseScript(text, { file: "uffd.kvm" }), { output, backend });
+    const summary = await runScript(parseScript(text, { file: "uffd.kvm" }), {
+      output,
+      backend,
+      watchdogMs: TEST_WATCHDOG_MS,
+    });
     assertEquals(
       summary.outcome,
       "passed",
@@ -218,6 +228,7 @@ print $f
 const VM_URL = new URL("../../../vmm/kvm/vm.ts", import.meta.url).href;
 const TESTING_URL = new URL("../../support/kvm_guests.ts", import.meta.url).href;
 const BUILDER_URL = new URL("../../../vmm/builder.ts", import.meta.url).href;
+const WAIT_URL = new URL("../../support/wait.ts", import.meta.url).href;
 
 interface Counts {
   fds: number;
@@ -229,15 +240,14 @@ const PRELUDE = `
 import { KvmVm } from "${VM_URL}";
 import { flatLongModeImage, spinGuest } from "${TESTING_URL}";
 import { loadGuest } from "${BUILDER_URL}";
+import { ownThreadCount, releasedThreadsExited, TEST_WATCHDOG_MS } from "${WAIT_URL}";
 function counts() {
   let fds = 0, uffds = 0;
   for (const e of Deno.readDirSync("/proc/self/fd")) {
     fds++;
     try { if (Deno.readLinkSync("/proc/self/fd/" + e.name).includes("userfaultfd")) uffds++; } catch {}
   }
-  let threads = 0;
-  for (const _ of Deno.readDirSync("/proc/self/task")) threads++;
-  return { fds, uffds, threads };
+  return { fds, uffds, threads: ownThreadCount() };
 }
 const GIB = 1n << 30n;
 // Warm up what exists once per process: libc, the signal listener, a worker.
@@ -248,20 +258,26 @@ const GIB = 1n << 30n;
   w.addMemslot({ name: "ram", gpa: GIB, size: 1n << 20n, backing: "absent" });
   w.demandUffd("ram", 1);
 }
-await new Promise((r) => setTimeout(r, 300));
+await releasedThreadsExited();
 const before = counts();
 `;
 
 async function scenario(body: string): Promise<{ before: Counts; during: Counts; after: Counts }> {
   const code = `${PRELUDE}\nlet during = counts();\n${body}\n` +
-    `await new Promise((r) => setTimeout(r, 300));\n` +
+    `await releasedThreadsExited();\n` +
     `console.log(JSON.stringify({ before, during, after: counts() }));\n`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--no-check", code],
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  if (!out.success) {
+    const how = out.signal ? `signal ${out.signal}` : `exit code ${out.code}`;
+    const dec = new TextDecoder();
+    throw new Error(
+      `scenario failed (${how}):\n${dec.decode(out.stdout)}\n${dec.decode(out.stderr)}`,
+    );
+  }
   const text = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1) ?? "";
   return JSON.parse(text);
 }
@@ -278,7 +294,7 @@ for (const handlers of [1, 2, 4]) {
     vm.demandUffd("ram", handlers);
     vm.demandUffd("ram2", 1);
     loadGuest(vm, { kind: "payload", name: "touch", params: { slot: "ram", count: 64n } });
-    const exit = await vm.run();
+    const exit = await vm.run({ watchdogMs: TEST_WATCHDOG_MS });
     if (exit.reason !== "done") throw new Error("run: " + exit.reason);
     if (vm.stat("uffd_faults") !== 64n) throw new Error("faults " + vm.stat("uffd_faults"));
     if (i === 0 && handlers === 4) during = counts();
