@@ -4,8 +4,11 @@
  * from the kernel: a POSIX timer (`timer_create` with SIGEV_THREAD_ID) or a
  * `tgkill` sends SIGUSR2 to that thread, KVM_RUN returns EINTR, and the loop
  * checks its deadline or stop flag. SIGUSR2 needs a handler (its default
- * action kills the process; an ignored signal never interrupts): Deno's
- * `addSignalListener` installs one process-wide, which is all we need.
+ * action kills the process; an ignored signal never interrupts). It is a
+ * C-level one installed with `sigaction`, not Deno's `addSignalListener`:
+ * Deno puts a signal back to its default action when the isolate that
+ * listened ends (a Worker, or a test module under `deno test --parallel`),
+ * and a later kick would then kill the whole process.
  *
  * A signal that lands while the thread is in JS (not in KVM_RUN) is
  * consumed without effect, so timers re-fire every millisecond after the
@@ -18,6 +21,7 @@ import { addressOf, errno, libc } from "./libc.ts";
 import {
   CLOCK_MONOTONIC,
   ITIMERSPEC,
+  SIGACTION,
   SIGEV_THREAD_ID,
   SIGEVENT,
   SIGUSR2,
@@ -31,10 +35,29 @@ import {
 const NS_PER_S = 1_000_000_000n;
 let handlerInstalled = false;
 
-/** Install the process-wide SIGUSR2 handler once (main thread only). */
+/**
+ * Install the process-wide SIGUSR2 handler (idempotent; any thread). The
+ * handler only has to exist, so that the signal interrupts KVM_RUN with EINTR
+ * instead of killing the process: it is libc's `abs()`, a pure function that
+ * takes the signal number as its int argument and returns, and it stays
+ * installed for the life of the process whatever isolates come and go.
+ */
 export function installKickHandler(): void {
   if (handlerInstalled) return;
-  Deno.addSignalListener("SIGUSR2", () => {});
+  const c = libc();
+  const handler = c.dlsym(null, new TextEncoder().encode("abs\0"));
+  if (handler === null) {
+    throw new ErrnoError("dlsym", errno(), "libc has no abs() to handle SIGUSR2");
+  }
+  const act = new Uint8Array(SIGACTION.size);
+  new DataView(act.buffer).setBigUint64(
+    SIGACTION.handler,
+    BigInt(Deno.UnsafePointer.value(handler)),
+    true,
+  );
+  if (c.sigaction(SIGUSR2, act, null) !== 0) {
+    throw new ErrnoError("sigaction", errno(), "cannot install the SIGUSR2 kick handler");
+  }
   handlerInstalled = true;
 }
 

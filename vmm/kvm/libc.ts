@@ -45,6 +45,10 @@ const SYMBOLS = {
   /** syscall(nr, a, b, c, d) for the calls glibc wraps awkwardly (gettid, tgkill, timer_*). */
   syscall: { parameters: ["i64", "i64", "i64", "i64", "i64"], result: "i64" },
   __errno_location: { parameters: [], result: "pointer" },
+  /** sigaction(signum, act, oldact): the kick signal's process-wide handler (`kick.ts`). */
+  sigaction: { parameters: ["i32", "buffer", "pointer"], result: "i32" },
+  /** dlsym(RTLD_DEFAULT, name): the address of a libc function to use as that handler. */
+  dlsym: { parameters: ["pointer", "buffer"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The bound libc functions (see `SYMBOLS`). */

@@ -425,6 +425,12 @@ export const CLOCK_MONOTONIC = 1;
 /** SIGUSR2, the signal that kicks a vCPU out of KVM_RUN. */
 export const SIGUSR2 = 12;
 /**
+ * glibc's x86-64 `struct sigaction` (152 B): `sa_handler` @0, `sa_mask`
+ * (1024 bits) @8, `sa_flags` i32 @136, `sa_restorer` @144 (the `sigaction()`
+ * wrapper fills the restorer itself).
+ */
+export const SIGACTION = { size: 152, handler: 0, mask: 8, flags: 136 } as const;
+/**
  * `struct itimerspec` as four i64 words: `it_interval` {tv_sec, tv_nsec},
  * then `it_value` {tv_sec, tv_nsec}.
  */
