@@ -7,7 +7,7 @@
  *
  * Sources: `include/uapi/linux/kvm.h` and `arch/x86/include/uapi/asm/kvm.h`
  * (checked against `../shared/reference/kvm-uapi.md`, section D, by
- * `tests/kvm_uapi_test.ts`).
+ * `tests/vmm/kvm/uapi_test.ts`).
  *
  * @module
  */

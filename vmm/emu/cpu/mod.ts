@@ -21,7 +21,7 @@
  *
  * Exactness: registers are int32 halves and every ALU form is exact at
  * 8/16/32/64 bits (checked against the real CPU, see
- * `tests/emu_cpu_native_test.ts`). Speed: blocks are decoded once per
+ * `tests/vmm/emu/cpu/native_test.ts`). Speed: blocks are decoded once per
  * guest-physical page, compiled with the TLB check inlined, chained, and a
  * block that jumps to itself loops inside its function (about 4× the 150 M
  * instructions/s goal on the write-sweep loop, `bench/emu_cpu.ts`).
