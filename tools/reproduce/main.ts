@@ -3,7 +3,7 @@
  * every proposal's experiment and writes `DIR/report.md` (default
  * `reproduce-out/`) with one SVG chart per claim. Full size is the seeds'
  * where the machine allows (under 8 minutes on a 2-core host); `--quick`
- * under 2 minutes; `--tiny` is the tests' size.
+ * about a minute; `--tiny` is the tests' size.
  *
  * @module
  */
@@ -50,9 +50,8 @@ export async function reproduce(
       ? `kvm: /dev/kvm opens (${Deno.build.os}, kernel ${Deno.osRelease()}); kvm figures are measured here.`
       : "kvm: /dev/kvm does not open here; only the emulator's figures.",
     `Wall time of all experiments: ${wall.toFixed(0)} s.`,
-    "Claims 1-3 run the examples themselves; claims 4 and 5 run the stand-ins under " +
-    "tools/reproduce/scripts/ until examples/memory_fault_exits.kvm and " +
-    "examples/dirty_log_recovery.kvm can replace them (same flow, same plots).",
+    "Every claim runs the examples themselves (examples/*.kvm with `--set` sizes); claim 1 " +
+    "adds tools/reproduce/scripts/write_tracking_sweep.kvm for slots up to 512 GiB.",
   ];
   const files = await writeReport(options.out, options.scale, results, notes);
   return { results, files };

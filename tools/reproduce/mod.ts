@@ -6,7 +6,12 @@
  */
 export * from "./claim.ts";
 export { CLAIMS } from "./claims/mod.ts";
-export { type RecoveryRow, recoveryRows } from "./claims/dirty_log_recovery.ts";
+export {
+  type RecoveryFigures,
+  type RecoveryRun,
+  type RecoverySize,
+  runRecovery,
+} from "./claims/dirty_log_recovery.ts";
 export { modelRates } from "./claims/memory_fault_exits.ts";
 export { reproduce, type ReproduceOptions } from "./main.ts";
 export { modelReport } from "./model_report.ts";
