@@ -87,9 +87,11 @@ export async function runSync(
         if (now >= deadline) break;
         // The tick (or another signal): let the event loop turn, so that the
         // process's signal listeners (SIGINT, SIGTERM) run and may close the VM.
+        // Disarmed meanwhile: its 1 ms re-fire must not interrupt syscalls in JS.
+        v.timer.disarm();
         await macrotask();
         if (v.closed()) throw new VmmError("the VM was closed while it was running");
-        v.timer.arm(Math.min(TICK_MS, deadline - now));
+        v.timer.arm(Math.min(TICK_MS, deadline - performance.now()));
         continue;
       }
       const exit = ucallExit(decodeExit(v.index, ret, fd), v.ucallSlot, mem);
@@ -103,8 +105,12 @@ export async function runSync(
         continue;
       }
       if (action === "handle") {
+        // A handler's syscalls (populate, dirty-log ioctls) must not see the
+        // timer's signals: disarmed while it runs, re-armed for what is left.
+        v.timer.disarm();
         await options.onExit?.(exit);
         if (v.closed()) throw new VmmError("the VM was closed while it was running");
+        v.timer.arm(Math.min(TICK_MS, deadline - performance.now()));
         if (rc.afterHandler(exit) === "continue") continue;
       }
       // The only vCPU: parking, waiting at the barrier and stopping all end the run.

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { CLI_WATCHDOG } from "../../support/wait.ts";
 import { type Chart, formatTick, renderSvgChart, SERIES_COLORS } from "../../../dsl/plot/svg.ts";
 import { decodePng } from "../../support/png.ts";
+import { TEST_WATCHDOG_MS } from "../../support/wait.ts";
 
 const VMM = new URL("../../../vmm.ts", import.meta.url).pathname;
 
@@ -82,6 +83,8 @@ async function screenshot(svgPath: string, dir: string): Promise<ReturnType<type
     ],
     stdout: "piped",
     stderr: "piped",
+    // A failure bound only: a hung browser must not hang the suite.
+    signal: AbortSignal.timeout(TEST_WATCHDOG_MS),
   }).output();
   assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
   return decodePng(await Deno.readFile(`${dir}/chart.png`));

@@ -8,6 +8,7 @@ import { assertEquals, assertStringIncludes } from "@std/assert";
 import { skipKvm } from "../../support/kvm_probe.ts";
 
 const KICK_URL = new URL("../../../vmm/kvm/kick.ts", import.meta.url).href;
+const WAIT_URL = new URL("../../support/wait.ts", import.meta.url).href;
 
 Deno.test({
   name: "kick: SIGUSR2 stays handled after the isolate that installed the handler ends",
@@ -17,13 +18,13 @@ Deno.test({
   const worker = `import { installKickHandler } from "${KICK_URL}";
 installKickHandler();
 postMessage("installed");`;
-  const main = `const url = URL.createObjectURL(new Blob([${
-    JSON.stringify(worker)
-  }], { type: "text/javascript" }));
+  const main = `import { releasedThreadsExited } from "${WAIT_URL}";
+const url = URL.createObjectURL(new Blob([${JSON.stringify(worker)}], { type: "text/javascript" }));
 const w = new Worker(url, { type: "module" });
 await new Promise((resolve) => w.onmessage = resolve);
 w.terminate();
-await new Promise((resolve) => setTimeout(resolve, 0));
+// The worker's thread (and its isolate) must be gone before the signal, or nothing is tested.
+if (!(await releasedThreadsExited())) throw new Error("the worker thread did not exit");
 Deno.kill(Deno.pid, "SIGUSR2");
 await new Promise((resolve) => setTimeout(resolve, 0));
 console.log("alive");`;
