@@ -14,7 +14,7 @@ import { diagnosticAt, ScriptSyntaxError } from "./diagnostics.ts";
 import { evaluate, ScriptRuntimeError } from "./evaluate.ts";
 import { parseExpression } from "./parse.ts";
 import type { ParamStmt } from "./statements/param.ts";
-import { formatValue, typeName, type Value, Word } from "./values.ts";
+import { formatNested, formatValue, typeName, type Value, Word } from "./values.ts";
 
 /**
  * An override the script cannot take: a name it does not declare, or a
@@ -241,9 +241,4 @@ export function formatParameterHelp(script: Script): string {
     `Parameters of ${script.file} (override with --set NAME=VALUE):`,
     ...lines,
   ].join("\n");
-}
-
-/** A computed value as it would be written: strings quoted. */
-function formatNested(value: Value): string {
-  return typeof value === "string" ? JSON.stringify(value) : formatValue(value);
 }

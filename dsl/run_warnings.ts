@@ -8,10 +8,7 @@
  * @module
  */
 import type { MemslotInfo, RunUntil, VcpuExit } from "../vmm/types.ts";
-
-function hex(v: bigint | number): string {
-  return `0x${v.toString(16)}`;
-}
+import { formatHex } from "./values.ts";
 
 /**
  * The warning for a run that ended with `exit`, or undefined when the
@@ -48,7 +45,7 @@ export function unaskedEnding(
         : undefined;
     case "io":
       return `${ended}: an unclaimed port ${exit.isWrite ? "write to" : "read from"} port ${
-        hex(exit.port)
+        formatHex(BigInt(exit.port))
       } (size ${exit.size})`;
     case "mmio": {
       const slot = exit.isWrite
@@ -57,10 +54,10 @@ export function unaskedEnding(
         )
         : undefined;
       if (slot) {
-        return `${ended}: a write to read-only slot '${slot.name}' at gpa ${hex(exit.gpa)}`;
+        return `${ended}: a write to read-only slot '${slot.name}' at gpa ${formatHex(exit.gpa)}`;
       }
       return `${ended}: an unclaimed MMIO ${exit.isWrite ? "write" : "read"} at gpa ${
-        hex(exit.gpa)
+        formatHex(exit.gpa)
       } (len ${exit.len})`;
     }
     default:

@@ -111,7 +111,7 @@ export function formatValue(value: Value): string {
 }
 
 /** Inside lists and records strings are quoted, so `["a b"]` stays readable. */
-function formatNested(value: Value): string {
+export function formatNested(value: Value): string {
   return typeof value === "string" ? JSON.stringify(value) : formatValue(value);
 }
 

@@ -30,6 +30,16 @@ export type ExitAction =
   /** Stop the whole run and resolve with {@linkcode RunControl.result}. */
   | "stop";
 
+/**
+ * Yields to the event loop with a macrotask, so timers and signal listeners
+ * run: both backends' run loops call it between slices of guest work.
+ *
+ * @returns a promise settled on the next macrotask
+ */
+export function macrotask(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 /** Default watchdog when a `run` has no explicit timeout. */
 export const DEFAULT_WATCHDOG_MS = 10_000;
 

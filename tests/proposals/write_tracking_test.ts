@@ -1,16 +1,12 @@
-import { assert, assertEquals, assertThrows } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { EmuVm } from "../../vmm/emu/vm.ts";
 import { ACCESS_READ, ACCESS_WRITE, type TranslateResult } from "../../vmm/emu/port.ts";
 import { PAGING_OFF } from "../support/emu_tables.ts";
-import { ErrnoError } from "../../vmm/errors.ts";
+import { errnoOf } from "../support/errno.ts";
 
 const M = 1n << 20n;
 const G = 1n << 30n;
 const BASE = 64n * M;
-
-function errnoOf(f: () => void): string {
-  return assertThrows(f, ErrnoError).errno;
-}
 
 function tr(vm: EmuVm, page: number, access: 0 | 1 = ACCESS_WRITE): TranslateResult {
   return vm.memory.translate(0, PAGING_OFF, Number(BASE) + page * 4096, access);

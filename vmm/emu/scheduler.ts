@@ -13,7 +13,7 @@
  */
 import { UCALL_PORT } from "../../guest/ucall.ts";
 import { ERRNO_NUMBERS, ErrnoError, GuestError, VmmError } from "../errors.ts";
-import { nothingToRun, RunControl, runnableVcpus } from "../run_control.ts";
+import { macrotask, nothingToRun, RunControl, runnableVcpus } from "../run_control.ts";
 import { ucallExit, type UcallReader } from "../ucall.ts";
 import type { RunOptions, VcpuExit } from "../types.ts";
 import type { CpuStop, EmuCpu } from "./port.ts";
@@ -140,11 +140,6 @@ export function step(host: RunHost, v: number): VcpuExit | null {
         `unsupported instruction (bytes ${hex(stop.bytes)}) outside the emulated subset`,
       );
   }
-}
-
-/** Yield to the event loop (a macrotask, so timers run). */
-function macrotask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** The active vCPU with the lowest modelled clock (the lowest index on ties). */

@@ -8,7 +8,7 @@
  */
 import { VmmError } from "../errors.ts";
 import type { RunOptions, VcpuExit } from "../types.ts";
-import type { RunControl } from "../run_control.ts";
+import { macrotask, type RunControl } from "../run_control.ts";
 import { ucallExit, type UcallReader } from "../ucall.ts";
 import { decodeExit, EINTR } from "./exit_decoder.ts";
 import type { ThreadTimer } from "./kick.ts";
@@ -21,11 +21,6 @@ import type { VcpuFd } from "./vcpu_fd.ts";
  * come out now and then for SIGINT to be seen.
  */
 const TICK_MS = 100;
-
-/** Yield to the event loop (a macrotask, so signal listeners run). */
-function macrotask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
 
 /** Counters the run loops keep for `stat`. */
 export interface RunCounters {

@@ -17,16 +17,12 @@ import { mapBacking, unmapBacking } from "../../../vmm/kvm/memory.ts";
 import { CAP, PROPOSAL_CAP_NUMBERS, QUIRK } from "../../../vmm/kvm/uapi.ts";
 import { KVM_MAX_VCPUS } from "../../../vmm/limits.ts";
 import { KVM_USER_MEM_SLOTS } from "../../../vmm/memory/slot_rules.ts";
+import { errnoOf } from "../../support/errno.ts";
 
 const ignore = skipKvm("kvm memslot tests");
 
 const GIB = 1n << 30n;
 const MIB = 1n << 20n;
-
-function errnoOf(fn: () => unknown): string {
-  const e = assertThrows(fn, ErrnoError);
-  return e.errno;
-}
 
 Deno.test({ name: "memslot: create, move, delete and list", ignore }, () => {
   using vm = new KvmVm({ name: "slots" });

@@ -11,6 +11,7 @@ import type { ChartSeries } from "../../../dsl/mod.ts";
 import { formatValue } from "../../../dsl/mod.ts";
 import { type Claim, type ClaimResult, num, plotNamed, ratio, type Scale } from "../claim.ts";
 import { runScriptFile, type ScriptRun } from "../run.ts";
+import { parseIntImage } from "../../../dsl/tokens.ts";
 
 /** The example the claim runs (all three policies on emu). */
 export const RECOVERY_SCRIPT = "examples/dirty_log_recovery.kvm";
@@ -63,13 +64,9 @@ export interface RecoveryRun {
   policies: Record<(typeof POLICIES)[number], RecoveryFigures>;
 }
 
-const UNITS: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30 };
-
-/** Bytes of a size as `--set` takes it (`16M`, `1G`). */
+/** Bytes of a size as `--set` takes it (`16M`, `1G`): the language's own integer literal. */
 export function sizeBytes(text: string): number {
-  const m = /^(\d+)([KMG]?)$/.exec(text.trim());
-  if (!m) throw new Error(`not a size: ${text}`);
-  return Number(m[1]) * (m[2] ? UNITS[m[2]] : 1);
+  return Number(parseIntImage(text.trim()));
 }
 
 /** The value after `label` in the print whose first value is `policy`. */

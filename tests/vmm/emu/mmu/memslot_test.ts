@@ -4,13 +4,10 @@ import { ACCESS_WRITE } from "../../../../vmm/emu/port.ts";
 import { PAGING_OFF } from "../../../support/emu_tables.ts";
 import { ErrnoError } from "../../../../vmm/errors.ts";
 import type { MemslotSpec } from "../../../../vmm/types.ts";
+import { errnoOf } from "../../../support/errno.ts";
 
 const M = 1n << 20n;
 const G = 1n << 30n;
-
-function errnoOf(f: () => void): string {
-  return assertThrows(f, ErrnoError).errno;
-}
 
 function touch(vm: EmuVm, gpa: bigint): void {
   assert("page" in vm.memory.translate(0, PAGING_OFF, Number(gpa), ACCESS_WRITE));

@@ -8,6 +8,7 @@ import {
 } from "../../../../vmm/emu/port.ts";
 import { PAGING_OFF } from "../../../support/emu_tables.ts";
 import { ErrnoError } from "../../../../vmm/errors.ts";
+import { errnoOf } from "../../../support/errno.ts";
 
 const M = 1n << 20n;
 const G = 1n << 30n;
@@ -20,10 +21,6 @@ function vmWith(...slots: Parameters<EmuVm["addMemslot"]>[0][]): EmuVm {
 
 function tr(vm: EmuVm, gpa: bigint, access: 0 | 1 | 2 = ACCESS_READ): TranslateResult {
   return vm.memory.translate(0, PAGING_OFF, Number(gpa), access);
-}
-
-function errnoOf(f: () => void): string {
-  return assertThrows(f, ErrnoError).errno;
 }
 
 function stats(vm: EmuVm, ...names: string[]): Record<string, number> {

@@ -35,12 +35,11 @@ async function figures(hostCpus: string): Promise<number[]> {
 
 Deno.test("host_cpus 1: four vCPUs take turns on one host CPU, in modelled time", async () => {
   const [alone, waitAlone, guestAlone] = await figures("");
-  const [shared, waitShared, guestShared, wall] = await figures("host_cpus 1");
+  const [shared, waitShared, guestShared] = await figures("host_cpus 1");
   assertEquals(waitAlone, 0);
   assert(waitShared > 0, "the vCPUs waited for the host CPU");
   assertEquals(guestShared, guestAlone); // the same guest work either way
   assert(shared > 2 * alone, `one CPU for 4 vCPUs: ${shared} s vs ${alone} s`);
-  assert(wall >= 0);
 });
 
 Deno.test("host_cpus must be at least 1", () => {
